@@ -1,0 +1,40 @@
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Logger } from 'nestjs-pino';
+import { AppModule } from './app.module';
+import { AppConfig } from './platform/config/app-config';
+
+/** Builds the application (used by main.ts, the e2e tests and the benchmarks). */
+export async function createApp(config: AppConfig, options: { bufferLogs?: boolean } = {}): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({
+    bodyLimit: 1024 * 1024,
+    trustProxy: false,
+    // request ids are returned to clients (x-request-id) and logged
+    genReqId: () => crypto.randomUUID(),
+    requestIdHeader: false,
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
+    bufferLogs: options.bufferLogs ?? true,
+    logger: config.logLevel === 'silent' ? false : undefined,
+    abortOnError: false,
+  });
+  app.useLogger(app.get(Logger));
+  const fastify = app.getHttpAdapter().getInstance();
+  fastify.addHook('onSend', async (req, reply) => {
+    void reply.header('x-request-id', req.id);
+  });
+  // Batched GraphQL requests are allowed, but only a few operations per request.
+  fastify.addHook('preHandler', async (req, reply) => {
+    if (req.url.startsWith('/graphql') && Array.isArray(req.body) && req.body.length > config.graphqlMaxBatch) {
+      await reply.status(400).send({
+        errors: [
+          {
+            message: `A batch may hold at most ${config.graphqlMaxBatch} operations (got ${req.body.length})`,
+            extensions: { code: 'BAD_USER_INPUT', reason: 'BATCH_TOO_LARGE' },
+          },
+        ],
+      });
+    }
+  });
+  return app;
+}

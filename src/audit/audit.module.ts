@@ -1,0 +1,8 @@
+import { Global, Module } from '@nestjs/common';
+import { AuditResolver } from './audit.resolver';
+import { AuditService } from './audit.service';
+
+/** Owns the append-only, hash-chained audit log. */
+@Global()
+@Module({ providers: [AuditService, AuditResolver], exports: [AuditService] })
+export class AuditModule {}

@@ -1,0 +1,65 @@
+import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import { bigintTransformer } from '../platform/database/bigint.transformer';
+
+export enum ModelStatus {
+  DRAFT = 'DRAFT',
+  LISTED = 'LISTED',
+  UNLISTED = 'UNLISTED',
+}
+
+/** What a model card holds (stored as jsonb; validated by the GraphQL input types). */
+export interface ModelCard {
+  summary: string;
+  parameterCount: string | null; // decimal string (may exceed 2^53)
+  modalities: string[];
+  contextLength: number | null;
+  languages: string[];
+  trainingDataSummary: string | null;
+  evaluations: { benchmark: string; metric: string; value: number }[];
+  intendedUses: string[];
+  limitations: string[];
+  baseModels: string[];
+}
+
+/**
+ * One entity for every model: a teacher a vendor lists, and (later) a student
+ * registered with its lineage, which may itself be listed as a teacher.
+ */
+@Entity({ name: 'models' })
+export class ModelEntity {
+  @PrimaryGeneratedColumn('uuid')
+  id: string;
+
+  @Column({ type: 'uuid', name: 'organization_id' })
+  organizationId: string;
+
+  /** URL-safe, unique within the organization. */
+  @Column({ type: 'text' })
+  slug: string;
+
+  @Column({ type: 'text' })
+  name: string;
+
+  @Column({ type: 'jsonb' })
+  card: ModelCard;
+
+  /** Copied from the card for filtering (catalog min/max parameters). */
+  @Column({ type: 'bigint', name: 'parameter_count', nullable: true, transformer: bigintTransformer })
+  parameterCount: bigint | null;
+
+  /** Copied from the card for filtering (catalog modality). */
+  @Column({ type: 'text', array: true })
+  modalities: string[];
+
+  @Column({ type: 'text' })
+  status: ModelStatus;
+
+  @Column({ type: 'timestamptz', name: 'listed_at', nullable: true })
+  listedAt: Date | null;
+
+  @Column({ type: 'timestamptz', name: 'created_at', default: () => 'now()' })
+  createdAt: Date;
+
+  @Column({ type: 'timestamptz', name: 'updated_at', default: () => 'now()' })
+  updatedAt: Date;
+}

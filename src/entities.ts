@@ -1,0 +1,8 @@
+/** Every TypeORM entity, for the DataSource (app, CLI, tests). */
+import { AuditEntryEntity } from './audit/audit-entry.entity';
+import { ModelEntity } from './catalog/model.entity';
+import { IDENTITY_ENTITIES } from './identity/identity.entity';
+import { LicenseAgreementEntity } from './licensing/license-agreement.entity';
+import { LicenseOfferEntity } from './licensing/license-offer.entity';
+
+export const ENTITIES = [...IDENTITY_ENTITIES, AuditEntryEntity, ModelEntity, LicenseOfferEntity, LicenseAgreementEntity];

@@ -1,0 +1,126 @@
+/**
+ * API keys for machines: `bm_<12 chars>_<43 chars>`; the first part (prefix) is
+ * stored and shown in lists, the whole key only as a SHA-256 hash (keys are
+ * 256-bit random, so a fast hash is safe and keeps per-request checks cheap).
+ */
+import { Inject, Injectable, Optional } from '@nestjs/common';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { IsNull } from 'typeorm';
+import { AuditService } from '../audit/audit.service';
+import { ApiKeyPrincipal, ApiKeyScope, Principal } from '../platform/auth/principal';
+import { BadInputError, NotFoundError } from '../platform/errors/app-error';
+import { Database } from '../platform/database/transaction';
+import { AccessService } from './access.service';
+import { AGREEMENT_DIRECTORY, AgreementDirectory } from './agreement-directory';
+import { ApiKeyEntity } from './identity.entity';
+
+const KEY_PATTERN = /^(bm_[A-Za-z0-9_-]{12})_([A-Za-z0-9_-]{43})$/;
+/** last_used_at is written at most this often per key, not on every request. */
+const LAST_USED_RESOLUTION_MS = 60_000;
+
+function sha256(s: string): string {
+  return createHash('sha256').update(s).digest('hex');
+}
+
+@Injectable()
+export class ApiKeyService {
+  constructor(
+    private readonly db: Database,
+    private readonly access: AccessService,
+    private readonly audit: AuditService,
+    @Optional() @Inject(AGREEMENT_DIRECTORY) private readonly agreements?: AgreementDirectory,
+  ) {}
+
+  async create(
+    principal: Principal,
+    input: { organizationId: string; name: string; scopes: ApiKeyScope[]; agreementId?: string },
+  ): Promise<{ apiKey: ApiKeyEntity; secret: string }> {
+    const needsAgreement = input.scopes.includes(ApiKeyScope.GATEWAY);
+    if (needsAgreement && !input.agreementId) {
+      throw new BadInputError([{ field: 'agreementId', message: 'a GATEWAY key must be bound to an agreement' }]);
+    }
+    return this.db.transaction(async (tx) => {
+      await this.access.requireOrganization(tx, principal, input.organizationId, 'owner');
+      if (input.agreementId) {
+        const ok = await this.agreements?.isAgreementOfDistiller(tx, input.agreementId, input.organizationId);
+        if (!ok) throw new NotFoundError('LicenseAgreement', input.agreementId);
+      }
+      const prefix = `bm_${randomBytes(9).toString('base64url')}`;
+      const secret = `${prefix}_${randomBytes(32).toString('base64url')}`;
+      const apiKey = await tx.save(
+        tx.create(ApiKeyEntity, {
+          organizationId: input.organizationId,
+          name: input.name,
+          prefix,
+          secretHash: sha256(secret),
+          scopes: input.scopes,
+          agreementId: input.agreementId ?? null,
+          createdByUserId: principal.kind === 'user' ? principal.userId : null,
+        }),
+      );
+      await this.audit.record(tx, principal, {
+        action: 'identity.api_key.created',
+        targetType: 'ApiKey',
+        targetId: apiKey.id,
+        organizationId: input.organizationId,
+        data: { name: input.name, prefix, scopes: input.scopes, agreementId: input.agreementId ?? null },
+      });
+      return { apiKey, secret };
+    });
+  }
+
+  async list(principal: Principal, organizationId: string): Promise<ApiKeyEntity[]> {
+    await this.access.requireOrganization(this.db.reader, principal, organizationId, 'read');
+    return this.db.reader.find(ApiKeyEntity, { where: { organizationId }, order: { createdAt: 'DESC' } });
+  }
+
+  async revoke(principal: Principal, id: string): Promise<ApiKeyEntity> {
+    return this.db.transaction(async (tx) => {
+      const key = await tx.findOne(ApiKeyEntity, { where: { id }, lock: { mode: 'pessimistic_write' } });
+      if (!key) throw new NotFoundError('ApiKey', id);
+      await this.access.requireOrganization(tx, principal, key.organizationId, 'owner', 'ApiKey').catch((e) => {
+        throw e instanceof NotFoundError ? new NotFoundError('ApiKey', id) : e;
+      });
+      if (key.revokedAt) return key;
+      key.revokedAt = new Date();
+      await tx.update(ApiKeyEntity, { id }, { revokedAt: key.revokedAt });
+      await this.audit.record(tx, principal, {
+        action: 'identity.api_key.revoked',
+        targetType: 'ApiKey',
+        targetId: id,
+        organizationId: key.organizationId,
+        data: { prefix: key.prefix },
+      });
+      return key;
+    });
+  }
+
+  looksLikeApiKey(token: string): boolean {
+    return token.startsWith('bm_');
+  }
+
+  /** A presented key → its principal, or null when unknown, malformed or revoked. */
+  async authenticate(token: string): Promise<ApiKeyPrincipal | null> {
+    const m = KEY_PATTERN.exec(token);
+    if (!m) return null;
+    const key = await this.db.reader.findOne(ApiKeyEntity, { where: { prefix: m[1], revokedAt: IsNull() } });
+    if (!key) return null;
+    const presented = Buffer.from(sha256(token), 'hex');
+    if (!timingSafeEqual(presented, Buffer.from(key.secretHash, 'hex'))) return null;
+    if (!key.lastUsedAt || Date.now() - key.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
+      await this.db.reader.query(
+        `UPDATE api_keys SET last_used_at = now()
+          WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')`,
+        [key.id],
+      );
+    }
+    return {
+      kind: 'apiKey',
+      apiKeyId: key.id,
+      organizationId: key.organizationId,
+      scopes: key.scopes,
+      agreementId: key.agreementId,
+      isAdmin: false,
+    };
+  }
+}

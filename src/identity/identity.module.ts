@@ -1,0 +1,35 @@
+import { Global, Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { JwtModule } from '@nestjs/jwt';
+import { AppConfig } from '../platform/config/app-config';
+import { AccessService } from './access.service';
+import { ApiKeyService } from './api-key.service';
+import { AuthGuard } from './auth.guard';
+import { AuthService } from './auth.service';
+import { IdentityResolver } from './identity.resolver';
+import { LoginThrottleService } from './login-throttle.service';
+
+/** Owns users, organizations, memberships, sessions (JWT) and API keys. */
+@Global()
+@Module({
+  imports: [
+    JwtModule.registerAsync({
+      inject: [AppConfig],
+      useFactory: (config: AppConfig) => ({
+        secret: config.jwtSecret,
+        signOptions: { algorithm: 'HS256', issuer: 'beiming' },
+        verifyOptions: { algorithms: ['HS256'], issuer: 'beiming' },
+      }),
+    }),
+  ],
+  providers: [
+    AuthService,
+    ApiKeyService,
+    AccessService,
+    LoginThrottleService,
+    IdentityResolver,
+    { provide: APP_GUARD, useClass: AuthGuard },
+  ],
+  exports: [AccessService, AuthService, ApiKeyService],
+})
+export class IdentityModule {}

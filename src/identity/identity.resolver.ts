@@ -1,0 +1,96 @@
+import { Args, ID, Mutation, Query, Resolver } from '@nestjs/graphql';
+import { ClientIp, CurrentPrincipal, Public } from '../platform/auth/decorators';
+import { Principal } from '../platform/auth/principal';
+import { ForbiddenError } from '../platform/errors/app-error';
+import { ApiKeyService } from './api-key.service';
+import { AuthService, Session } from './auth.service';
+import { CreateApiKeyInput, CreateOrganizationInput, LogInInput, SignUpInput } from './dto/identity.input';
+import {
+  ApiKeyOutput,
+  AuthPayload,
+  CreatedApiKeyOutput,
+  EmailAlreadyRegisteredError,
+  InvalidCredentialsError,
+  LogInResult,
+  MeOutput,
+  OrganizationOutput,
+  SignUpResult,
+  TooManyAttemptsError,
+} from './dto/identity.output';
+import { toApiKeyOutput, toOrganizationOutput, toUserOutput } from './identity.mapper';
+
+const toAuthPayload = (s: Session): AuthPayload =>
+  Object.assign(new AuthPayload(), { accessToken: s.accessToken, expiresAt: s.expiresAt, user: toUserOutput(s.user) });
+
+@Resolver()
+export class IdentityResolver {
+  constructor(
+    private readonly auth: AuthService,
+    private readonly apiKeyService: ApiKeyService,
+  ) {}
+
+  @Public()
+  @Mutation(() => SignUpResult, { description: 'Creates a user and an organization they own, and logs them in.' })
+  async signUp(@Args('input') input: SignUpInput): Promise<typeof SignUpResult> {
+    const result = await this.auth.signUp(input);
+    return result === 'email-taken' ? new EmailAlreadyRegisteredError() : toAuthPayload(result);
+  }
+
+  @Public()
+  @Mutation(() => LogInResult)
+  async logIn(@Args('input') input: LogInInput, @ClientIp() ip: string): Promise<typeof LogInResult> {
+    const outcome = await this.auth.logIn(input.email, input.password, ip);
+    switch (outcome.kind) {
+      case 'ok':
+        return toAuthPayload(outcome.session);
+      case 'invalid':
+        return new InvalidCredentialsError();
+      case 'throttled':
+        return new TooManyAttemptsError(outcome.retryAfterSeconds);
+    }
+  }
+
+  @Query(() => MeOutput, { description: 'The logged-in user with their organizations and roles.' })
+  async me(@CurrentPrincipal() principal: Principal): Promise<MeOutput> {
+    if (principal.kind !== 'user') throw new ForbiddenError('`me` needs a user session, not an API key');
+    const { user, memberships } = await this.auth.me(principal.userId);
+    return {
+      ...toUserOutput(user),
+      memberships: memberships.map((m) => ({ organization: toOrganizationOutput(m.org), role: m.role })),
+    };
+  }
+
+  @Mutation(() => OrganizationOutput, { description: 'Another organization owned by the caller.' })
+  async createOrganization(
+    @CurrentPrincipal() principal: Principal,
+    @Args('input') input: CreateOrganizationInput,
+  ): Promise<OrganizationOutput> {
+    if (principal.kind !== 'user') throw new ForbiddenError('Organizations are created by users, not API keys');
+    return toOrganizationOutput(await this.auth.createOrganization(principal, input));
+  }
+
+  @Mutation(() => CreatedApiKeyOutput, { description: 'Owners only. The secret is returned once.' })
+  async createApiKey(
+    @CurrentPrincipal() principal: Principal,
+    @Args('input') input: CreateApiKeyInput,
+  ): Promise<CreatedApiKeyOutput> {
+    const { apiKey, secret } = await this.apiKeyService.create(principal, input);
+    return { apiKey: toApiKeyOutput(apiKey), secret };
+  }
+
+  @Query(() => [ApiKeyOutput])
+  async apiKeys(
+    @CurrentPrincipal() principal: Principal,
+    @Args('organizationId', { type: () => ID }) organizationId: string,
+  ): Promise<ApiKeyOutput[]> {
+    return (await this.apiKeyService.list(principal, organizationId)).map(toApiKeyOutput);
+  }
+
+  @Mutation(() => ApiKeyOutput)
+  async revokeApiKey(
+    @CurrentPrincipal() principal: Principal,
+    @Args('id', { type: () => ID }) id: string,
+  ): Promise<ApiKeyOutput> {
+    return toApiKeyOutput(await this.apiKeyService.revoke(principal, id));
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * `npm start`: configuration → database (embedded PostgreSQL under .data/ when
+ * DATABASE_URL is unset) → migrations → serve. SIGINT/SIGTERM close the app
+ * and stop the embedded PostgreSQL cleanly.
+ */
+import 'reflect-metadata';
+import pino from 'pino';
+import { createApp } from './app.factory';
+import { AppConfig, ConfigError, loadConfig } from './platform/config/app-config';
+import { EmbeddedPostgresHandle, startEmbeddedPostgres } from './platform/database/embedded-postgres';
+import { runMigrations } from './platform/database/migrate';
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  let config: AppConfig;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const log = pino({ level: config.logLevel, name: 'beiming' });
+  let embedded: EmbeddedPostgresHandle | null = null;
+
+  let stopping = false;
+  const stop = async (signal: string, app?: { close(): Promise<void> }) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    try {
+      await app?.close();
+    } finally {
+      await embedded?.stop();
+      log.info('stopped');
+      process.exit(0);
+    }
+  };
+  process.once('SIGINT', () => void stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+
+  if (!config.databaseUrl) {
+    embedded = await startEmbeddedPostgres(config.dataDir, config.embeddedPostgresPort, {
+      info: (m) => log.info(m),
+      warn: (m) => log.warn(m),
+    });
+    config.databaseUrl = embedded.url;
+    log.info({ port: config.embeddedPostgresPort, dataDir: config.dataDir }, 'embedded PostgreSQL started');
+  }
+  log.info({ config: config.describe() }, 'configuration');
+
+  const applied = await runMigrations(config.databaseUrl);
+  log.info({ applied }, applied.length ? `applied ${applied.length} migration(s)` : 'database schema is up to date');
+
+  const app = await createApp(config);
+  process.removeAllListeners('SIGINT');
+  process.removeAllListeners('SIGTERM');
+  process.once('SIGINT', () => void stop('SIGINT', app));
+  process.once('SIGTERM', () => void stop('SIGTERM', app));
+  await app.listen({ port: config.port, host: config.host });
+
+  const base = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.port}`;
+  const lines = [
+    `Beiming is serving (${Date.now() - started} ms, ${embedded ? 'embedded PostgreSQL' : 'DATABASE_URL'})`,
+    `  GraphQL   POST ${base}/graphql`,
+    ...(config.isProduction ? [] : [`  GraphiQL  ${base}/graphiql`]),
+    `  Health    ${base}/health`,
+  ];
+  console.log(lines.join('\n'));
+}
+
+main().catch((err) => {
+  console.error('Beiming failed to start:', err instanceof Error ? err.message : err);
+  if (err instanceof Error && process.env.LOG_LEVEL === 'debug') console.error(err.stack);
+  process.exit(1);
+});

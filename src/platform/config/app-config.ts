@@ -1,0 +1,192 @@
+/**
+ * The one place that reads process.env. Every setting is typed, validated at
+ * boot and either defaulted or required; secrets are marked so that
+ * `describe()` (what the service logs about itself) never prints them.
+ */
+import { plainToInstance, Transform } from 'class-transformer';
+import {
+  IsEmail,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  Min,
+  MinLength,
+  validateSync,
+} from 'class-validator';
+import { loadOrCreateLocalSecret } from './local-secrets';
+
+export const NODE_ENVS = ['development', 'test', 'production'] as const;
+export type NodeEnv = (typeof NODE_ENVS)[number];
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const SECRET_KEYS = new Set<keyof AppConfig>(['jwtSecret', 'adminPassword', 'databaseUrl']);
+
+const toInt = ({ value }: { value: unknown }) =>
+  value === undefined || value === '' ? undefined : Number(value);
+
+export class AppConfig {
+  @IsIn(NODE_ENVS)
+  nodeEnv: NodeEnv = 'development';
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  port = 3000;
+
+  @IsString()
+  host = '127.0.0.1';
+
+  /** postgres://… of the database; unset = embedded PostgreSQL under `dataDir`. */
+  @IsOptional()
+  @Matches(/^postgres(ql)?:\/\//, { message: 'DATABASE_URL must be a postgres:// URL' })
+  databaseUrl?: string;
+
+  /** Where local state lives (embedded PostgreSQL data, generated local secrets). */
+  @IsString()
+  dataDir = '.data';
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1024)
+  @Max(65535)
+  embeddedPostgresPort = 54329;
+
+  @IsString()
+  @MinLength(32, { message: 'JWT_SECRET must be at least 32 characters' })
+  jwtSecret: string;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(60)
+  @Max(86400)
+  jwtTtlSeconds = 900;
+
+  @IsOptional()
+  @IsEmail()
+  adminEmail?: string;
+
+  @IsOptional()
+  @IsString()
+  @MinLength(12, { message: 'ADMIN_PASSWORD must be at least 12 characters' })
+  adminPassword?: string;
+
+  @IsIn(LOG_LEVELS)
+  logLevel: (typeof LOG_LEVELS)[number] = 'info';
+
+  /** Failed log-ins allowed per email (and per client address) in `loginWindowSeconds`. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  loginMaxFailures = 5;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  loginWindowSeconds = 900;
+
+  /** GraphQL limits: enforced during validation, before any resolver runs. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(2)
+  graphqlMaxDepth = 10;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  graphqlMaxAliases = 15;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  graphqlMaxCost = 5000;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  graphqlMaxBatch = 10;
+
+  /** Parsed+validated query texts kept in memory (0 disables the cache). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  graphqlQueryCache = 1024;
+
+  get isProduction(): boolean {
+    return this.nodeEnv === 'production';
+  }
+
+  /** Settings safe to log: secrets are shown as set/unset only. */
+  describe(): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(this)) {
+      out[k] = SECRET_KEYS.has(k as keyof AppConfig) ? (v ? '<set>' : '<unset>') : v;
+    }
+    return out;
+  }
+}
+
+/** Maps environment variable names onto AppConfig fields. */
+const ENV_MAP: Record<string, keyof AppConfig> = {
+  NODE_ENV: 'nodeEnv',
+  PORT: 'port',
+  HOST: 'host',
+  DATABASE_URL: 'databaseUrl',
+  DATA_DIR: 'dataDir',
+  EMBEDDED_PG_PORT: 'embeddedPostgresPort',
+  JWT_SECRET: 'jwtSecret',
+  JWT_TTL_SECONDS: 'jwtTtlSeconds',
+  ADMIN_EMAIL: 'adminEmail',
+  ADMIN_PASSWORD: 'adminPassword',
+  LOG_LEVEL: 'logLevel',
+  LOGIN_MAX_FAILURES: 'loginMaxFailures',
+  LOGIN_WINDOW_SECONDS: 'loginWindowSeconds',
+  GRAPHQL_MAX_DEPTH: 'graphqlMaxDepth',
+  GRAPHQL_MAX_ALIASES: 'graphqlMaxAliases',
+  GRAPHQL_MAX_COST: 'graphqlMaxCost',
+  GRAPHQL_MAX_BATCH: 'graphqlMaxBatch',
+  GRAPHQL_QUERY_CACHE: 'graphqlQueryCache',
+};
+
+export class ConfigError extends Error {}
+
+/**
+ * Reads and validates configuration. `overrides` (field names) win over the
+ * environment; tests use them instead of mutating process.env.
+ */
+export function loadConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  overrides: Partial<Record<keyof AppConfig, unknown>> = {},
+): AppConfig {
+  const raw: Record<string, unknown> = {};
+  for (const [name, field] of Object.entries(ENV_MAP)) {
+    if (env[name] !== undefined && env[name] !== '') raw[field] = env[name];
+  }
+  Object.assign(raw, overrides);
+  const nodeEnv = (raw.nodeEnv as string) ?? 'development';
+  if (!raw.jwtSecret) {
+    if (nodeEnv === 'production') {
+      throw new ConfigError('JWT_SECRET is required when NODE_ENV=production');
+    }
+    raw.jwtSecret = loadOrCreateLocalSecret(String(raw.dataDir ?? '.data'), 'jwtSecret');
+  }
+  const config = plainToInstance(AppConfig, raw, { exposeDefaultValues: true });
+  const errors = validateSync(config, { whitelist: false, forbidUnknownValues: true });
+  if (errors.length > 0) {
+    const lines = errors.map(
+      (e) => `${envName(e.property)}: ${Object.values(e.constraints ?? {}).join('; ')}`,
+    );
+    throw new ConfigError(`Invalid configuration:\n  ${lines.join('\n  ')}`);
+  }
+  if ((config.adminEmail && !config.adminPassword) || (!config.adminEmail && config.adminPassword)) {
+    throw new ConfigError('ADMIN_EMAIL and ADMIN_PASSWORD must be set together');
+  }
+  return config;
+}
+
+function envName(field: string): string {
+  return Object.entries(ENV_MAP).find(([, f]) => f === field)?.[0] ?? field;
+}

@@ -1,0 +1,20 @@
+import type { DataSourceOptions } from 'typeorm';
+import { ENTITIES } from '../../entities';
+import { MIGRATIONS } from '../../../migrations';
+
+/** One definition of the TypeORM connection, shared by the app, the CLI and tests. */
+export function dataSourceOptions(url: string, extra: Partial<DataSourceOptions> = {}): DataSourceOptions {
+  return {
+    type: 'postgres',
+    url,
+    entities: ENTITIES,
+    migrations: MIGRATIONS,
+    migrationsTableName: 'typeorm_migrations',
+    migrationsTransactionMode: 'each',
+    synchronize: false,
+    uuidExtension: 'pgcrypto',
+    logging: false,
+    extra: { max: 10, application_name: 'beiming' },
+    ...extra,
+  } as DataSourceOptions;
+}

@@ -1,0 +1,98 @@
+/**
+ * Exceptions are for bad input, authentication, authorization and bugs.
+ * Expected business outcomes are union results (see business-error.type.ts).
+ * Each exception carries one of these codes; graphql/error-formatter.ts maps
+ * them to the GraphQL response in one place.
+ */
+export enum ErrorCode {
+  UNAUTHENTICATED = 'UNAUTHENTICATED',
+  FORBIDDEN = 'FORBIDDEN',
+  NOT_FOUND = 'NOT_FOUND',
+  BAD_USER_INPUT = 'BAD_USER_INPUT',
+  CONFLICT = 'CONFLICT',
+  TOO_MANY_REQUESTS = 'TOO_MANY_REQUESTS',
+  INTERNAL = 'INTERNAL',
+}
+
+export interface FieldError {
+  /** Dotted path of the offending input field, e.g. `terms.royalty.shareBps`. */
+  field: string;
+  message: string;
+}
+
+export class AppError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+export class UnauthenticatedError extends AppError {
+  constructor(message = 'Authentication required') {
+    super(ErrorCode.UNAUTHENTICATED, message);
+  }
+}
+
+export class ForbiddenError extends AppError {
+  constructor(message = 'Not allowed') {
+    super(ErrorCode.FORBIDDEN, message);
+  }
+}
+
+/** Also what another organization's ids produce: they behave as absent. */
+export class NotFoundError extends AppError {
+  constructor(entity: string, id?: string) {
+    super(ErrorCode.NOT_FOUND, id ? `${entity} ${id} not found` : `${entity} not found`, { entity });
+  }
+}
+
+export class BadInputError extends AppError {
+  constructor(
+    readonly fields: FieldError[],
+    message = fields.length === 1 ? `${fields[0].field}: ${fields[0].message}` : 'Invalid input',
+  ) {
+    super(ErrorCode.BAD_USER_INPUT, message, { fields });
+  }
+}
+
+export class ConflictError extends AppError {
+  constructor(message: string, details: Record<string, unknown> = {}) {
+    super(ErrorCode.CONFLICT, message, details);
+  }
+}
+
+export class TooManyRequestsError extends AppError {
+  constructor(message: string, readonly retryAfterSeconds: number) {
+    super(ErrorCode.TOO_MANY_REQUESTS, message, { retryAfterSeconds });
+  }
+}
+
+export function assertUnreachable(x: never): never {
+  throw new Error(`Unreachable: ${String(x)}`);
+}
+
+/** HTTP status for REST endpoints (GraphQL answers 200 with `errors`). */
+export function httpStatusFor(code: ErrorCode): number {
+  switch (code) {
+    case ErrorCode.UNAUTHENTICATED:
+      return 401;
+    case ErrorCode.FORBIDDEN:
+      return 403;
+    case ErrorCode.NOT_FOUND:
+      return 404;
+    case ErrorCode.BAD_USER_INPUT:
+      return 400;
+    case ErrorCode.CONFLICT:
+      return 409;
+    case ErrorCode.TOO_MANY_REQUESTS:
+      return 429;
+    case ErrorCode.INTERNAL:
+      return 500;
+    default:
+      return assertUnreachable(code);
+  }
+}

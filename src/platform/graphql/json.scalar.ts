@@ -1,0 +1,3 @@
+import GraphQLJSON from 'graphql-type-json';
+
+export default GraphQLJSON;

@@ -1,0 +1,69 @@
+/**
+ * Limits that reject abusive operations before any resolver runs:
+ * - depth and aliases (graphql-armor) and, in production, introspection: static
+ *   validation rules, so Mercurius can cache the validation of a query text;
+ * - list-aware cost (graphql-query-complexity): a connection's `first`
+ *   multiplies the cost of what it selects. Cost depends on variables, so it is
+ *   checked in Mercurius' preExecution hook, which runs after (cached)
+ *   validation and before execution.
+ * Batch size is limited in app.factory.ts (a request-level check).
+ */
+import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
+import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
+import { DocumentNode, GraphQLError, GraphQLSchema, NoSchemaIntrospectionCustomRule, ValidationRule } from 'graphql';
+import { ComplexityEstimator, getComplexity, simpleEstimator } from 'graphql-query-complexity';
+import { AppConfig } from '../config/app-config';
+
+export const MAX_PAGE_SIZE = 100;
+
+const listEstimator: ComplexityEstimator = ({ args, childComplexity }) => {
+  if (!('first' in args)) return undefined;
+  const n = Number(args.first);
+  const size = Number.isInteger(n) && n > 0 ? Math.min(n, MAX_PAGE_SIZE) : MAX_PAGE_SIZE;
+  return 1 + size * Math.max(childComplexity, 1);
+};
+
+export function graphqlLimitRules(config: AppConfig): ValidationRule[] {
+  const rules: ValidationRule[] = [
+    maxDepthRule({ n: config.graphqlMaxDepth, exposeLimits: true, propagateOnRejection: true }) as unknown as ValidationRule,
+    maxAliasesRule({ n: config.graphqlMaxAliases, exposeLimits: true, propagateOnRejection: true }) as unknown as ValidationRule,
+  ];
+  if (config.isProduction) rules.push(NoSchemaIntrospectionCustomRule);
+  return rules;
+}
+
+/** Thrown from the hook; the error formatter flattens `errors` like a validation failure. */
+class QueryRejected extends Error {
+  readonly statusCode = 400;
+  constructor(readonly errors: GraphQLError[]) {
+    super(errors[0]?.message ?? 'Query rejected');
+  }
+}
+
+export function costLimitHook(config: AppConfig) {
+  return async (
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    _context: unknown,
+    variables: Record<string, unknown> | undefined,
+  ): Promise<void> => {
+    let cost: number;
+    try {
+      cost = getComplexity({
+        schema,
+        query: document,
+        variables: variables ?? {},
+        estimators: [listEstimator, simpleEstimator({ defaultComplexity: 1 })],
+      });
+    } catch {
+      return; // invalid variables: graphql-js reports them precisely during execution
+    }
+    if (cost > config.graphqlMaxCost) {
+      throw new QueryRejected([
+        new GraphQLError(`Query cost ${cost} exceeds the maximum of ${config.graphqlMaxCost}`, {
+          extensions: { reason: 'QUERY_TOO_COSTLY', cost, maxCost: config.graphqlMaxCost },
+        }),
+      ]);
+    }
+  };
+}
