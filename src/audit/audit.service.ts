@@ -57,7 +57,9 @@ export class AuditService {
       targetId: event.targetId ?? null,
       data: event.data ?? {},
     };
-    await tx.save(tx.create(AuditEntryEntity, { ...record, prevHash, hash: auditHash(prevHash, record) }), { reload: false });
+    const row: AuditEntryEntity = { ...record, prevHash, hash: auditHash(prevHash, record) };
+    // (jsonb columns defeat TypeORM's deep-partial typing of insert(); the row is complete)
+    await tx.createQueryBuilder().insert().into(AuditEntryEntity).values(row as never).updateEntity(false).execute();
   }
 
   async list(filter: AuditFilter, first: number, afterSeq: bigint | null): Promise<AuditEntryEntity[]> {
