@@ -17,8 +17,8 @@ export class AuditResolver {
     @Args('after', { type: () => String, nullable: true }) after: string | null,
   ): Promise<AuditLogPage> {
     if (first < 1 || first > 100) throw new BadInputError([{ field: 'first', message: 'must be between 1 and 100' }]);
-    if (after !== null && !/^\d{1,19}$/.test(after)) throw new BadInputError([{ field: 'after', message: 'invalid cursor' }]);
-    const rows = await this.audit.list(filter ?? {}, first, after === null ? null : BigInt(after));
+    if (after != null && !/^\d{1,19}$/.test(after)) throw new BadInputError([{ field: 'after', message: 'invalid cursor' }]);
+    const rows = await this.audit.list(filter ?? {}, first, after == null ? null : BigInt(after));
     const page = rows.slice(0, first);
     return {
       entries: page.map((r): AuditEntryOutput => ({ ...r, seq: r.seq.toString() })),
