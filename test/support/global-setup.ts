@@ -18,7 +18,7 @@ export default async function globalSetup(): Promise<void> {
     const dir = mkdtempSync(join(tmpdir(), 'beiming-test-'));
     const port = 55000 + (process.pid % 5000);
     const pg = await startEmbeddedPostgres(dir, port, { info: () => undefined, warn: (m) => console.warn(m) });
-    (globalThis as Record<string, unknown>).__BEIMING_EMBEDDED__ = pg;
+    (globalThis as Record<string, unknown>).__BEIMING_EMBEDDED__ = { pg, dir };
     serverUrl = pg.url;
     process.env.TEST_DATABASE_URL = serverUrl;
     process.env.BEIMING_TEST_SERVER = 'embedded PostgreSQL 18';

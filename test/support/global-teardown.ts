@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import { Client } from 'pg';
 import { withDatabase } from './pg-url';
 
@@ -10,6 +11,11 @@ export default async function globalTeardown(): Promise<void> {
     await admin.query(`DROP DATABASE IF EXISTS ${template} WITH (FORCE)`).catch(() => undefined);
     await admin.end();
   }
-  const embedded = (globalThis as Record<string, unknown>).__BEIMING_EMBEDDED__ as { stop(): Promise<void> } | undefined;
-  await embedded?.stop();
+  const embedded = (globalThis as Record<string, unknown>).__BEIMING_EMBEDDED__ as
+    | { pg: { stop(): Promise<void> }; dir: string }
+    | undefined;
+  if (embedded) {
+    await embedded.pg.stop();
+    rmSync(embedded.dir, { recursive: true, force: true });
+  }
 }

@@ -4,7 +4,7 @@
  * kept between runs. Handles a stale postmaster.pid left by a killed run, and
  * refuses to share the data directory with another live Beiming process.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Client } from 'pg';
 import { loadOrCreateLocalSecret } from '../config/local-secrets';
@@ -83,6 +83,9 @@ export async function startEmbeddedPostgres(
   const pgDir = join(root, 'postgres');
   const ownerFile = join(root, 'embedded-owner.pid');
   mkdirSync(root, { recursive: true });
+  const asRoot = process.getuid?.() === 0;
+  // As root, PostgreSQL runs as the `postgres` user, which must be able to traverse the data root.
+  if (asRoot && (statSync(root).mode & 0o001) === 0) chmodSync(root, statSync(root).mode | 0o711);
   const password = loadOrCreateLocalSecret(root, 'embeddedPostgresPassword', 24);
   await clearStaleState(pgDir, ownerFile, log);
 
@@ -93,7 +96,7 @@ export async function startEmbeddedPostgres(
     password,
     authMethod: 'scram-sha-256',
     persistent: true,
-    createPostgresUser: process.getuid?.() === 0,
+    createPostgresUser: asRoot,
     initdbFlags: ['--encoding=UTF8', '--locale=C'],
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1'],
     onLog: () => undefined,
