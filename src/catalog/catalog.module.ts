@@ -1,6 +1,11 @@
 import { Module } from '@nestjs/common';
+import { CatalogQueryService } from './catalog-query.service';
+import { CatalogResolver, TeacherModelConnectionResolver, TeacherModelFieldsResolver } from './catalog.resolver';
 import { CatalogService } from './catalog.service';
 
 /** Owns models and their cards, and the public catalog queries. */
-@Module({ providers: [CatalogService], exports: [CatalogService] })
+@Module({
+  providers: [CatalogService, CatalogQueryService, CatalogResolver, TeacherModelFieldsResolver, TeacherModelConnectionResolver],
+  exports: [CatalogService],
+})
 export class CatalogModule {}

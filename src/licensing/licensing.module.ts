@@ -1,7 +1,28 @@
 import { Global, Module } from '@nestjs/common';
 import { CatalogModule } from '../catalog/catalog.module';
+import { AGREEMENT_DIRECTORY } from '../identity/agreement-directory';
+import { LicenseAgreementResolver } from './license-agreement.resolver';
+import { LicenseAgreementService } from './license-agreement.service';
+import { LicenseOfferResolver } from './license-offer.resolver';
+import { LicenseOfferService } from './license-offer.service';
+import { TeacherModelOffersResolver } from './model-offers.resolver';
 
-/** Owns licence terms, offers (versioned, hashed) and agreements. */
+/**
+ * Owns licence terms (schema, canonical form, hash), offers (versioned,
+ * immutable) and agreements. Provides AGREEMENT_DIRECTORY to identity (binding
+ * GATEWAY API keys to an agreement of the distiller).
+ */
 @Global()
-@Module({ imports: [CatalogModule], providers: [], exports: [] })
+@Module({
+  imports: [CatalogModule],
+  providers: [
+    LicenseOfferService,
+    LicenseAgreementService,
+    { provide: AGREEMENT_DIRECTORY, useExisting: LicenseAgreementService },
+    LicenseOfferResolver,
+    LicenseAgreementResolver,
+    TeacherModelOffersResolver,
+  ],
+  exports: [LicenseOfferService, LicenseAgreementService, AGREEMENT_DIRECTORY],
+})
 export class LicensingModule {}

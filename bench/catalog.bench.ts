@@ -1,0 +1,279 @@
+/**
+ * Catalog benchmark (`npm run bench:catalog`): throughput and p99 latency of
+ * the public catalog query against the cheapest possible GraphQL query
+ * (`{ __typename }`) on the same app in the same run, so the ratio says what
+ * the catalog costs regardless of the machine; plus cold and warm `npm start`
+ * time to the first healthy answer.
+ *
+ * Environment: BENCH_DATABASE_URL (a PostgreSQL server; a scratch database is
+ * created on it and dropped after), BENCH_DURATION (s, default 10),
+ * BENCH_CONNECTIONS (default 20), BENCH_MODELS (default 1000), BENCH_VENDORS
+ * (default 50), BENCH_SKIP_START=1 (skip the start-time phase).
+ */
+import 'reflect-metadata';
+import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Client } from 'pg';
+import type { EmbeddedPostgresHandle } from '../src/platform/database/embedded-postgres';
+
+// The in-process app runs as in production (config nodeEnv 'production', as `npm run start:prod`):
+// graphql-js reads NODE_ENV when first loaded, so the app's modules are required after this line.
+process.env.NODE_ENV = 'production';
+/* eslint-disable @typescript-eslint/no-require-imports */
+const { createApp } = require('../src/app.factory') as typeof import('../src/app.factory');
+const { loadConfig } = require('../src/platform/config/app-config') as typeof import('../src/platform/config/app-config');
+const { startEmbeddedPostgres } = require('../src/platform/database/embedded-postgres') as typeof import('../src/platform/database/embedded-postgres');
+const { runMigrations } = require('../src/platform/database/migrate') as typeof import('../src/platform/database/migrate');
+/* eslint-enable @typescript-eslint/no-require-imports */
+
+const ROOT = resolve(__dirname, '..');
+const envInt = (name: string, dflt: number) => {
+  const v = Number(process.env[name]);
+  return Number.isInteger(v) && v > 0 ? v : dflt;
+};
+const DURATION = envInt('BENCH_DURATION', 10);
+const CONNECTIONS = envInt('BENCH_CONNECTIONS', 20);
+const MODELS = envInt('BENCH_MODELS', 1000);
+const VENDORS = envInt('BENCH_VENDORS', 50);
+const TARGET = 0.5;
+
+const CATALOG_QUERY = '{ catalog(first: 20) { totalCount edges { node { id name vendor { name } card { summary } } } } }';
+const BASELINE_QUERY = '{ __typename }';
+
+const log = (msg: string) => console.log(`[bench:catalog] ${msg}`);
+
+async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', rej);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => res(port));
+    });
+  });
+}
+
+function withDatabase(url: string, db: string): string {
+  const u = new URL(url);
+  u.pathname = `/${db}`;
+  return u.toString();
+}
+
+/** 1,000 LISTED models over ~50 vendors in two statements (listed_at spread over the last days). */
+async function seed(url: string): Promise<void> {
+  const c = new Client({ connectionString: url });
+  await c.connect();
+  try {
+    await c.query(
+      `INSERT INTO organizations (name, country) SELECT 'Vendor ' || g, 'US' FROM generate_series(1, $1) g`,
+      [VENDORS],
+    );
+    await c.query(
+      `WITH v AS (SELECT id, row_number() OVER (ORDER BY id) - 1 AS k FROM organizations)
+       INSERT INTO models (organization_id, slug, name, card, parameter_count, modalities, status, listed_at)
+       SELECT v.id, 'model-' || g, 'Teacher model ' || g,
+              jsonb_build_object('summary', 'A teacher model number ' || g || ' for distillation into smaller students.',
+                                 'parameterCount', (1000000000::bigint * (1 + g % 70))::text, 'modalities', jsonb_build_array('TEXT'),
+                                 'contextLength', 8192, 'languages', jsonb_build_array('en'), 'trainingDataSummary', null,
+                                 'evaluations', '[]'::jsonb, 'intendedUses', '[]'::jsonb, 'limitations', '[]'::jsonb, 'baseModels', '[]'::jsonb),
+              1000000000::bigint * (1 + g % 70), ARRAY['TEXT'], 'LISTED', now() - g * interval '1 minute'
+       FROM generate_series(1, $1) g JOIN v ON v.k = g % $2`,
+      [MODELS, VENDORS],
+    );
+    await c.query('ANALYZE');
+  } finally {
+    await c.end();
+  }
+}
+
+interface LoadResult {
+  rps: number;
+  p99: number;
+  non2xx: number;
+  errors: number;
+  requests: number;
+}
+
+/** autocannon in a child process, so the load generator does not share the app's event loop. */
+async function load(url: string, query: string, duration: number): Promise<LoadResult> {
+  const bin = join(ROOT, 'node_modules', 'autocannon', 'autocannon.js');
+  const args = [bin, '-c', String(CONNECTIONS), '-d', String(duration), '-m', 'POST', '-H', 'content-type=application/json',
+    '-b', JSON.stringify({ query }), '-j', url];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (err += d));
+  const code = await new Promise<number | null>((res) => child.on('exit', res));
+  if (code !== 0) throw new Error(`autocannon exited with ${code}: ${err}`);
+  const r = JSON.parse(out) as {
+    requests: { average: number; total: number };
+    latency: { p99: number };
+    non2xx: number;
+    errors: number;
+  };
+  return { rps: r.requests.average, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors, requests: r.requests.total };
+}
+
+async function checkAnswer(url: string, query: string, expectData: (d: any) => boolean): Promise<void> {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query }) });
+  const body = (await res.json()) as { data?: unknown; errors?: unknown };
+  if (res.status !== 200 || body.errors || !expectData(body.data)) {
+    throw new Error(`unexpected answer to ${query}: ${res.status} ${JSON.stringify(body).slice(0, 500)}`);
+  }
+}
+
+async function throughput(): Promise<{ catalog: LoadResult; baseline: LoadResult }> {
+  const dir = mkdtempSync(join(tmpdir(), 'beiming-bench-'));
+  let embedded: EmbeddedPostgresHandle | null = null;
+  let scratch: { server: string; name: string } | null = null;
+  let databaseUrl: string;
+  if (process.env.BENCH_DATABASE_URL) {
+    const server = process.env.BENCH_DATABASE_URL;
+    const name = `beiming_bench_${randomBytes(4).toString('hex')}`;
+    const admin = new Client({ connectionString: withDatabase(server, 'postgres') });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${name}`);
+    await admin.end();
+    scratch = { server, name };
+    databaseUrl = withDatabase(server, name);
+    log(`database: scratch database ${name} on BENCH_DATABASE_URL`);
+  } else {
+    const t0 = Date.now();
+    embedded = await startEmbeddedPostgres(dir, await freePort(), { info: () => undefined, warn: (m) => log(m) });
+    databaseUrl = embedded.url;
+    log(`database: embedded PostgreSQL started in ${Date.now() - t0} ms`);
+  }
+  try {
+    await runMigrations(databaseUrl);
+    let t0 = Date.now();
+    await seed(databaseUrl);
+    log(`seeded ${MODELS} LISTED models over ${VENDORS} vendors in ${Date.now() - t0} ms`);
+
+    // production mode: introspection off and no schema file written; the query cache stays on (default).
+    const config = loadConfig({}, {
+      nodeEnv: 'production',
+      databaseUrl,
+      jwtSecret: randomBytes(32).toString('hex'),
+      logLevel: 'silent',
+      dataDir: dir,
+      port: 0,
+    });
+    const app = await createApp(config);
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const address = app.getHttpAdapter().getInstance().server.address() as { port: number };
+    const url = `http://127.0.0.1:${address.port}/graphql`;
+    log(`app listening on ${url} (query cache ${config.graphqlQueryCache})`);
+    try {
+      await checkAnswer(url, CATALOG_QUERY, (d) => d.catalog.totalCount === MODELS && d.catalog.edges.length === 20 && !!d.catalog.edges[0].node.vendor.name);
+      await checkAnswer(url, BASELINE_QUERY, (d) => d.__typename === 'Query');
+      t0 = Date.now();
+      await load(url, BASELINE_QUERY, 2);
+      await load(url, CATALOG_QUERY, 2);
+      log(`warm-up done in ${Date.now() - t0} ms`);
+      log(`baseline: ${DURATION} s, ${CONNECTIONS} connections: ${BASELINE_QUERY}`);
+      const baseline = await load(url, BASELINE_QUERY, DURATION);
+      log(`baseline: ${baseline.rps.toFixed(0)} req/s, p99 ${baseline.p99} ms, ${baseline.requests} requests, non-2xx ${baseline.non2xx}, errors ${baseline.errors}`);
+      log(`catalog: ${DURATION} s, ${CONNECTIONS} connections: ${CATALOG_QUERY}`);
+      const catalog = await load(url, CATALOG_QUERY, DURATION);
+      log(`catalog: ${catalog.rps.toFixed(0)} req/s, p99 ${catalog.p99} ms, ${catalog.requests} requests, non-2xx ${catalog.non2xx}, errors ${catalog.errors}`);
+      for (const [name, r] of [['baseline', baseline], ['catalog', catalog]] as const) {
+        if (r.non2xx > 0 || r.errors > 0) throw new Error(`${name}: ${r.non2xx} non-2xx answers and ${r.errors} errors`);
+      }
+      return { catalog, baseline };
+    } finally {
+      await app.close();
+    }
+  } finally {
+    await embedded?.stop();
+    if (scratch) {
+      const admin = new Client({ connectionString: withDatabase(scratch.server, 'postgres') });
+      await admin.connect();
+      await admin.query(`DROP DATABASE IF EXISTS ${scratch.name} WITH (FORCE)`);
+      await admin.end();
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Spawns the built server and measures the time from spawn to the first 200 from GET /health. */
+async function startOnce(dataDir: string, cwd: string): Promise<number> {
+  const port = await freePort();
+  const pgPort = await freePort();
+  const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, PORT: String(port), EMBEDDED_PG_PORT: String(pgPort), LOG_LEVEL: 'warn' };
+  delete env.DATABASE_URL;
+  delete env.NODE_ENV;
+  const started = Date.now();
+  // cwd is a scratch directory: in development mode the server writes schema.gql into its cwd.
+  const child: ChildProcess = spawn(process.execPath, [join(ROOT, 'dist', 'src', 'main.js')], { cwd, env, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+  let exitedEarly = false;
+  void exited.then(() => (exitedEarly = true));
+  try {
+    for (;;) {
+      if (exitedEarly) throw new Error(`server exited before answering /health: ${stderr.slice(-2000)}`);
+      if (Date.now() - started > 120_000) throw new Error('server not healthy after 120 s');
+      try {
+        const res = await fetch(`http://127.0.0.1:${port}/health`);
+        if (res.status === 200) return Date.now() - started;
+      } catch {
+        /* not listening yet */
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  } finally {
+    if (!exitedEarly) {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+      await exited;
+      clearTimeout(timer);
+    }
+  }
+}
+
+async function startTimes(): Promise<{ cold: number; warm: number }> {
+  log('building (npm run build)');
+  const t0 = Date.now();
+  const build = spawnSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'inherit' });
+  if (build.status !== 0) throw new Error(`npm run build failed (${build.status})`);
+  log(`built in ${Date.now() - t0} ms`);
+  const dataDir = mkdtempSync(join(tmpdir(), 'beiming-start-data-'));
+  const cwd = mkdtempSync(join(tmpdir(), 'beiming-start-cwd-'));
+  try {
+    const cold = await startOnce(dataDir, cwd);
+    log(`cold start (fresh DATA_DIR, initdb + migrations): ${cold} ms to healthy`);
+    const warm = await startOnce(dataDir, cwd);
+    log(`warm start (same DATA_DIR): ${warm} ms to healthy`);
+    return { cold, warm };
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+    rmSync(cwd, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  log(`models=${MODELS} vendors=${VENDORS} duration=${DURATION}s connections=${CONNECTIONS}`);
+  const { catalog, baseline } = await throughput();
+  const ratio = catalog.rps / baseline.rps;
+  log(`ratio catalog/baseline = ${ratio.toFixed(3)} (target >= ${TARGET})`);
+  const starts = process.env.BENCH_SKIP_START === '1' ? { cold: -1, warm: -1 } : await startTimes();
+  console.log(
+    `RESULT catalog ratio=${ratio.toFixed(3)} target>=${TARGET} catalog_rps=${catalog.rps.toFixed(0)} baseline_rps=${baseline.rps.toFixed(0)} ` +
+      `catalog_p99_ms=${catalog.p99} baseline_p99_ms=${baseline.p99} cold_start_ms=${starts.cold} warm_start_ms=${starts.warm}`,
+  );
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error('[bench:catalog] failed:', err instanceof Error ? err.stack : err);
+    process.exit(1);
+  },
+);

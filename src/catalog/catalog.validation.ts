@@ -1,0 +1,35 @@
+/** Validators for 64-bit integers carried as decimal strings (GraphQL Int is 32-bit). */
+import { registerDecorator, ValidationOptions } from 'class-validator';
+
+const PG_BIGINT_MAX = 9_223_372_036_854_775_807n;
+
+export function isNonNegativeBigIntString(value: unknown): value is string {
+  return typeof value === 'string' && /^(0|[1-9][0-9]{0,18})$/.test(value) && BigInt(value) <= PG_BIGINT_MAX;
+}
+
+export function isPositiveBigIntString(value: unknown): value is string {
+  return isNonNegativeBigIntString(value) && value !== '0';
+}
+
+function decorator(name: string, check: (v: unknown) => boolean, what: string) {
+  return (options?: ValidationOptions): PropertyDecorator =>
+    (target: object, propertyName: string | symbol) =>
+      registerDecorator({
+        name,
+        target: target.constructor,
+        propertyName: propertyName as string,
+        options: { message: `$property must be ${what}`, ...options },
+        validator: { validate: (v: unknown) => check(v) },
+      });
+}
+
+export const IsPositiveBigIntString = decorator(
+  'isPositiveBigIntString',
+  isPositiveBigIntString,
+  'a positive integer written in decimal digits (at most 9223372036854775807)',
+);
+export const IsNonNegativeBigIntString = decorator(
+  'isNonNegativeBigIntString',
+  isNonNegativeBigIntString,
+  'a non-negative integer written in decimal digits (at most 9223372036854775807)',
+);

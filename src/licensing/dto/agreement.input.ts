@@ -1,0 +1,66 @@
+import { ArgsType, Field, ID, InputType, Int } from '@nestjs/graphql';
+import { Transform } from 'class-transformer';
+import { IsEnum, IsInt, IsNotEmpty, IsOptional, IsString, IsUUID, Matches, Max, MaxLength, Min } from 'class-validator';
+import { MAX_PAGE_SIZE } from '../../platform/graphql/limits';
+import { AgreementRole, AgreementStatus } from './licensing.enums';
+
+const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
+
+@InputType()
+export class AcceptLicenseOfferInput {
+  @Field(() => ID)
+  @IsUUID()
+  offerId: string;
+
+  @Field(() => ID, { description: 'The distiller organization (the caller needs write access to it)' })
+  @IsUUID()
+  organizationId: string;
+
+  @Field(() => String, { description: 'The termsHash the caller reviewed; a different current hash answers TermsChangedError' })
+  @Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim().toLowerCase() : value))
+  @Matches(/^[0-9a-f]{64}$/, { message: 'acceptedTermsHash must be a SHA-256 hex digest (64 hex characters)' })
+  acceptedTermsHash: string;
+}
+
+@InputType()
+export class AgreementStatusChangeInput {
+  @Field(() => ID)
+  @IsUUID()
+  id: string;
+
+  @Field(() => String, { description: '1..1000 characters; recorded on the agreement and in the audit log' })
+  @Transform(trim)
+  @IsString()
+  @IsNotEmpty({ message: 'reason must not be empty' })
+  @MaxLength(1000, { message: 'reason must be at most 1000 characters' })
+  reason: string;
+}
+
+@ArgsType()
+export class AgreementsArgs {
+  @Field(() => ID)
+  @IsUUID('all', { message: 'organizationId must be a UUID' })
+  organizationId: string;
+
+  @Field(() => AgreementRole, { description: 'DISTILLER: agreements the organization accepted; VENDOR: agreements on its models' })
+  @IsEnum(AgreementRole)
+  role: AgreementRole;
+
+  @Field(() => AgreementStatus, { nullable: true, description: 'Effective status (EXPIRED includes live agreements past endsAt)' })
+  @IsOptional()
+  @IsEnum(AgreementStatus)
+  status?: AgreementStatus | null;
+
+  @Field(() => Int, { nullable: true, defaultValue: 20, description: `Page size, 1–${MAX_PAGE_SIZE} (default 20).` })
+  @Transform(({ value }: { value: unknown }) => value ?? 20)
+  @IsInt()
+  @Min(1, { message: 'first must be at least 1' })
+  @Max(MAX_PAGE_SIZE, { message: `first must be at most ${MAX_PAGE_SIZE}` })
+  first: number = 20;
+
+  @Field(() => String, { nullable: true, description: 'The `endCursor` of the previous page.' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  after?: string | null;
+}

@@ -1,0 +1,362 @@
+/**
+ * Agreements: accepting an offer (with every business refusal as a result, not
+ * an exception), the agreement reads of both parties, status changes by the
+ * vendor or a platform admin, and the expiry sweep.
+ *
+ * Concurrency: accept locks the offer row FOR SHARE (retire takes FOR UPDATE,
+ * so a retire and an accept serialise and no agreement lands on a retired
+ * offer); two accepts of the same offer by the same distiller are arbitrated by
+ * the partial unique index UQ_license_agreements_live.
+ */
+import { Injectable } from '@nestjs/common';
+import { Brackets, EntityManager, In } from 'typeorm';
+import { AuditService } from '../audit/audit.service';
+import { CatalogService } from '../catalog/catalog.service';
+import { ModelStatus } from '../catalog/model.entity';
+import { AccessService } from '../identity/access.service';
+import { AgreementDirectory } from '../identity/agreement-directory';
+import { OrganizationEntity } from '../identity/identity.entity';
+import { Principal } from '../platform/auth/principal';
+import { isUniqueViolation } from '../platform/database/pg-errors';
+import { Database, Tx } from '../platform/database/transaction';
+import { BadInputError, ForbiddenError, NotFoundError } from '../platform/errors/app-error';
+import { AgreementRole } from './dto/licensing.enums';
+import { AgreementStatus, LicenseAgreementEntity } from './license-agreement.entity';
+import { assertUuid } from './license-offer.service';
+import { LicenseOfferEntity, OfferStatus } from './license-offer.entity';
+import { effectiveStatus, OfferSummary } from './licensing.mapper';
+import type { CanonicalPricing, CanonicalTerms } from './terms/terms.types';
+
+const LIVE = [AgreementStatus.PENDING_PAYMENT, AgreementStatus.ACTIVE, AgreementStatus.SUSPENDED];
+const LIVE_SQL = `('PENDING_PAYMENT', 'ACTIVE', 'SUSPENDED')`;
+const DAY_MS = 86_400_000;
+const EXPIRY_BATCH = 500;
+
+export interface AgreementView {
+  agreement: LicenseAgreementEntity;
+  offer: OfferSummary;
+}
+
+export type AcceptOutcome =
+  | { kind: 'accepted'; view: AgreementView }
+  | { kind: 'terms-changed'; offerId: string; currentTermsHash: string }
+  | { kind: 'not-available'; offerId: string; reason: 'OFFER_RETIRED' | 'MODEL_NOT_LISTED'; currentOfferId: string | null }
+  | { kind: 'territory'; country: string | null }
+  | { kind: 'self-dealing' }
+  | { kind: 'exists'; view: AgreementView };
+
+export type TransitionOutcome =
+  | { kind: 'changed'; view: AgreementView }
+  | { kind: 'invalid'; current: AgreementStatus; requested: AgreementStatus };
+
+export type Transition = 'suspend' | 'terminate' | 'reinstate';
+
+export interface AgreementPage {
+  views: AgreementView[];
+  hasNextPage: boolean;
+  totalCount: number;
+}
+
+const summary = (o: LicenseOfferEntity): OfferSummary => ({ id: o.id, name: o.name, version: o.version });
+
+export const encodeCursor = (id: string): string => Buffer.from(`agreement:${id}`).toString('base64url');
+export function decodeCursor(cursor: string): string {
+  const raw = Buffer.from(cursor, 'base64url').toString('utf8');
+  const m = /^agreement:([0-9a-f-]{36})$/.exec(raw);
+  if (!m) throw new BadInputError([{ field: 'after', message: 'invalid cursor' }]);
+  return m[1];
+}
+
+@Injectable()
+export class LicenseAgreementService implements AgreementDirectory {
+  constructor(
+    private readonly db: Database,
+    private readonly access: AccessService,
+    private readonly audit: AuditService,
+    private readonly catalog: CatalogService,
+  ) {}
+
+  async accept(principal: Principal, input: { offerId: string; organizationId: string; acceptedTermsHash: string }): Promise<AcceptOutcome> {
+    const distillerId = input.organizationId;
+    try {
+      return await this.db.transaction((tx) => this.acceptTx(tx, principal, input));
+    } catch (e) {
+      // A concurrent accept committed first: the index arbitrated, report the winner.
+      if (isUniqueViolation(e, 'UQ_license_agreements_live')) {
+        const live = await this.db.reader.findOne(LicenseAgreementEntity, {
+          where: { offerId: input.offerId, distillerOrganizationId: distillerId, status: In(LIVE) },
+        });
+        if (live) return { kind: 'exists', view: await this.viewOf(this.db.reader, live) };
+      }
+      throw e;
+    }
+  }
+
+  private async acceptTx(
+    tx: Tx,
+    principal: Principal,
+    input: { offerId: string; organizationId: string; acceptedTermsHash: string },
+  ): Promise<AcceptOutcome> {
+    const distillerId = input.organizationId;
+    await this.access.requireOrganization(tx, principal, distillerId, 'write');
+    // FOR SHARE: a concurrent retire (FOR UPDATE) waits for us, or we see its result.
+    const offer = await tx.findOne(LicenseOfferEntity, { where: { id: input.offerId }, lock: { mode: 'pessimistic_read' } });
+    if (!offer) throw new NotFoundError('LicenseOffer', input.offerId);
+    const model = await this.catalog.findModelRef(tx, offer.modelId, { lock: true });
+    if (!model) throw new NotFoundError('LicenseOffer', input.offerId);
+    if (offer.organizationId === distillerId) return { kind: 'self-dealing' };
+    // Offers of a model that was never listed were never public.
+    if (model.status === ModelStatus.DRAFT && !(await this.access.isMember(tx, principal, offer.organizationId))) {
+      throw new NotFoundError('LicenseOffer', input.offerId);
+    }
+    if (offer.status !== OfferStatus.ACTIVE) {
+      const current = await tx.findOne(LicenseOfferEntity, {
+        where: { modelId: offer.modelId, name: offer.name, status: OfferStatus.ACTIVE },
+        select: { id: true },
+      });
+      return { kind: 'not-available', offerId: offer.id, reason: 'OFFER_RETIRED', currentOfferId: current?.id ?? null };
+    }
+    if (model.status !== ModelStatus.LISTED) {
+      return { kind: 'not-available', offerId: offer.id, reason: 'MODEL_NOT_LISTED', currentOfferId: offer.id };
+    }
+    if (offer.termsHash !== input.acceptedTermsHash) {
+      return { kind: 'terms-changed', offerId: offer.id, currentTermsHash: offer.termsHash };
+    }
+    const terms = offer.terms as unknown as CanonicalTerms;
+    const excluded = terms.territory.excludedCountries;
+    if (excluded.length > 0) {
+      const org = await tx.findOne(OrganizationEntity, { where: { id: distillerId }, select: { id: true, country: true } });
+      const country = org?.country ?? null;
+      if (!country || excluded.includes(country)) return { kind: 'territory', country };
+    }
+
+    await this.expireDue(tx, { offerId: offer.id, distillerId });
+    const live = await tx.findOne(LicenseAgreementEntity, {
+      where: { offerId: offer.id, distillerOrganizationId: distillerId, status: In(LIVE) },
+    });
+    if (live) return { kind: 'exists', view: { agreement: live, offer: summary(offer) } };
+
+    const now = new Date();
+    const pricing = offer.pricing as unknown as CanonicalPricing;
+    const status = BigInt(pricing.upfrontFeeMinor) > 0n ? AgreementStatus.PENDING_PAYMENT : AgreementStatus.ACTIVE;
+    const agreement = await tx.save(
+      tx.create(LicenseAgreementEntity, {
+        offerId: offer.id,
+        modelId: offer.modelId,
+        vendorOrganizationId: offer.organizationId,
+        distillerOrganizationId: distillerId,
+        acceptedByUserId: principal.kind === 'user' ? principal.userId : null,
+        acceptedAt: now,
+        termsSnapshot: offer.terms,
+        pricingSnapshot: offer.pricing,
+        termsHash: offer.termsHash,
+        status,
+        statusReason: null,
+        statusChangedAt: now,
+        startsAt: now,
+        endsAt: terms.termDays ? new Date(now.getTime() + terms.termDays * DAY_MS) : null,
+      }),
+    );
+    await this.audit.record(tx, principal, {
+      action: 'licensing.agreement.accepted',
+      targetType: 'LicenseAgreement',
+      targetId: agreement.id,
+      organizationId: distillerId,
+      data: {
+        offerId: offer.id,
+        modelId: offer.modelId,
+        vendorOrganizationId: offer.organizationId,
+        termsHash: offer.termsHash,
+        status,
+        endsAt: agreement.endsAt?.toISOString() ?? null,
+      },
+    });
+    return { kind: 'accepted', view: { agreement, offer: summary(offer) } };
+  }
+
+  /** Visible to members of either party only; others get NOT_FOUND. */
+  async get(principal: Principal, id: string): Promise<AgreementView> {
+    assertUuid('id', id);
+    const em = this.db.reader;
+    const a = await em.findOne(LicenseAgreementEntity, { where: { id } });
+    if (!a || !(await this.isParty(em, principal, a))) throw new NotFoundError('LicenseAgreement', id);
+    return this.viewOf(em, a);
+  }
+
+  /** The distiller's agreements, or the vendor's agreements on its models; newest first. */
+  async list(
+    principal: Principal,
+    q: { organizationId: string; role: AgreementRole; status: AgreementStatus | null; first: number; after: string | null },
+  ): Promise<AgreementPage> {
+    if (!Number.isInteger(q.first) || q.first < 1 || q.first > 100) throw new BadInputError([{ field: 'first', message: 'must be between 1 and 100' }]);
+    const afterId = q.after === null ? null : decodeCursor(q.after);
+    assertUuid('organizationId', q.organizationId);
+    const em = this.db.reader;
+    await this.access.requireOrganization(em, principal, q.organizationId, 'read');
+    const column = q.role === AgreementRole.DISTILLER ? 'a.distiller_organization_id' : 'a.vendor_organization_id';
+    const qb = em.createQueryBuilder(LicenseAgreementEntity, 'a').where(`${column} = :org`, { org: q.organizationId });
+    if (q.status) this.whereEffectiveStatus(qb, q.status);
+    const totalCount = await qb.clone().getCount();
+    if (afterId) {
+      qb.andWhere('(a.created_at, a.id) < (SELECT c.created_at, c.id FROM license_agreements c WHERE c.id = :afterId)', { afterId });
+    }
+    const rows = await qb.orderBy('a.created_at', 'DESC').addOrderBy('a.id', 'DESC').limit(q.first + 1).getMany();
+    const page = rows.slice(0, q.first);
+    return { views: await this.viewsOf(em, page), hasNextPage: rows.length > q.first, totalCount };
+  }
+
+  async changeStatus(principal: Principal, id: string, transition: Transition, reason: string): Promise<TransitionOutcome> {
+    assertUuid('id', id);
+    const text = reason.trim();
+    if (text.length < 1 || text.length > 1000) throw new BadInputError([{ field: 'reason', message: 'reason must be 1 to 1000 characters' }]);
+    return this.db.transaction(async (tx) => {
+      const a = await tx.findOne(LicenseAgreementEntity, { where: { id }, lock: { mode: 'pessimistic_write' } });
+      if (!a) throw new NotFoundError('LicenseAgreement', id);
+      await this.requireVendorOrAdmin(tx, principal, a);
+      if (effectiveStatus(a) === AgreementStatus.EXPIRED && a.status !== AgreementStatus.EXPIRED) {
+        await this.expireDue(tx, { agreementId: a.id });
+        a.status = AgreementStatus.EXPIRED;
+      }
+      const offer = await tx.findOneOrFail(LicenseOfferEntity, { where: { id: a.offerId } });
+      const target = this.targetOf(transition, a);
+      if (!target) {
+        const requested = { suspend: AgreementStatus.SUSPENDED, terminate: AgreementStatus.TERMINATED, reinstate: AgreementStatus.ACTIVE }[transition];
+        return { kind: 'invalid', current: a.status, requested };
+      }
+      const from = a.status;
+      const [rows] = (await tx.query(
+        `UPDATE license_agreements SET status = $2, status_reason = $3, status_changed_at = now() WHERE id = $1 RETURNING status_changed_at`,
+        [a.id, target, text],
+      )) as [{ status_changed_at: Date }[], number];
+      a.status = target;
+      a.statusReason = text;
+      a.statusChangedAt = new Date(rows[0].status_changed_at);
+      const action = { suspend: 'suspended', terminate: 'terminated', reinstate: 'reinstated' }[transition];
+      await this.audit.record(tx, principal, {
+        action: `licensing.agreement.${action}`,
+        targetType: 'LicenseAgreement',
+        targetId: a.id,
+        organizationId: a.vendorOrganizationId,
+        data: { from, to: target, reason: text, distillerOrganizationId: a.distillerOrganizationId },
+      });
+      return { kind: 'changed', view: { agreement: a, offer: summary(offer) } };
+    });
+  }
+
+  /**
+   * Marks live agreements whose term has ended as EXPIRED (in batches, skipping
+   * rows another transaction holds), with an audit entry each. Reads already
+   * report them as EXPIRED; this makes the stored status catch up. Scheduling
+   * it is left to the jobs infrastructure.
+   */
+  async expireDueAgreements(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const n = await this.db.transaction((tx) => this.expireDue(tx, { limit: EXPIRY_BATCH }));
+      total += n;
+      if (n < EXPIRY_BATCH) return total;
+    }
+  }
+
+  /** AgreementDirectory (for identity: binding GATEWAY keys). */
+  async isAgreementOfDistiller(em: EntityManager, agreementId: string, organizationId: string): Promise<boolean> {
+    return (await em.count(LicenseAgreementEntity, { where: { id: agreementId, distillerOrganizationId: organizationId } })) > 0;
+  }
+
+  private async expireDue(tx: Tx, scope: { offerId?: string; distillerId?: string; agreementId?: string; limit?: number }): Promise<number> {
+    const params: unknown[] = [];
+    const conds = [`status IN ${LIVE_SQL}`, 'ends_at <= now()'];
+    if (scope.offerId) conds.push(`offer_id = $${params.push(scope.offerId)}`);
+    if (scope.distillerId) conds.push(`distiller_organization_id = $${params.push(scope.distillerId)}`);
+    if (scope.agreementId) conds.push(`id = $${params.push(scope.agreementId)}`);
+    const limit = scope.limit ? `LIMIT ${Number(scope.limit)}` : '';
+    const [rows] = (await tx.query(
+      `UPDATE license_agreements SET status = 'EXPIRED', status_changed_at = now()
+        WHERE id IN (SELECT id FROM license_agreements WHERE ${conds.join(' AND ')} ${limit} FOR UPDATE SKIP LOCKED)
+          AND status IN ${LIVE_SQL}
+        RETURNING id, vendor_organization_id, distiller_organization_id, ends_at`,
+      params,
+    )) as [{ id: string; vendor_organization_id: string; distiller_organization_id: string; ends_at: Date }[], number];
+    for (const r of rows) {
+      await this.audit.record(tx, null, {
+        action: 'licensing.agreement.expired',
+        targetType: 'LicenseAgreement',
+        targetId: r.id,
+        organizationId: r.vendor_organization_id,
+        data: { distillerOrganizationId: r.distiller_organization_id, endsAt: new Date(r.ends_at).toISOString() },
+      });
+    }
+    return rows.length;
+  }
+
+  private targetOf(transition: Transition, a: LicenseAgreementEntity): AgreementStatus | null {
+    switch (transition) {
+      case 'suspend':
+        return a.status === AgreementStatus.ACTIVE || a.status === AgreementStatus.PENDING_PAYMENT ? AgreementStatus.SUSPENDED : null;
+      case 'terminate':
+        return LIVE.includes(a.status) ? AgreementStatus.TERMINATED : null;
+      case 'reinstate': {
+        if (a.status !== AgreementStatus.SUSPENDED) return null;
+        // Billing does not record upfront payments yet: an agreement with an upfront fee goes back to PENDING_PAYMENT.
+        const fee = BigInt((a.pricingSnapshot as unknown as CanonicalPricing).upfrontFeeMinor);
+        return fee > 0n ? AgreementStatus.PENDING_PAYMENT : AgreementStatus.ACTIVE;
+      }
+    }
+  }
+
+  /** Vendor members with write access, or a platform admin; the distiller gets FORBIDDEN, anyone else NOT_FOUND. */
+  private async requireVendorOrAdmin(tx: Tx, principal: Principal, a: LicenseAgreementEntity): Promise<void> {
+    if (principal.isAdmin) return;
+    try {
+      await this.access.requireOrganization(tx, principal, a.vendorOrganizationId, 'write', 'LicenseAgreement');
+      return;
+    } catch (e) {
+      if (!(e instanceof NotFoundError)) throw e;
+    }
+    if (await this.access.isMember(tx, principal, a.distillerOrganizationId)) {
+      throw new ForbiddenError('Only the vendor or a platform admin may change the status of an agreement');
+    }
+    throw new NotFoundError('LicenseAgreement', a.id);
+  }
+
+  private async isParty(em: EntityManager, principal: Principal, a: LicenseAgreementEntity): Promise<boolean> {
+    for (const org of [a.distillerOrganizationId, a.vendorOrganizationId]) {
+      try {
+        await this.access.requireOrganization(em, principal, org, 'read');
+        return true;
+      } catch (e) {
+        if (!(e instanceof NotFoundError)) throw e;
+      }
+    }
+    return false;
+  }
+
+  private whereEffectiveStatus(qb: ReturnType<EntityManager['createQueryBuilder']>, status: AgreementStatus): void {
+    if (status === AgreementStatus.EXPIRED) {
+      qb.andWhere(
+        new Brackets((b) => {
+          b.where(`a.status = 'EXPIRED'`).orWhere(`(a.status IN ${LIVE_SQL} AND a.ends_at <= now())`);
+        }),
+      );
+    } else if (LIVE.includes(status)) {
+      qb.andWhere('a.status = :status AND (a.ends_at IS NULL OR a.ends_at > now())', { status });
+    } else {
+      qb.andWhere('a.status = :status', { status });
+    }
+  }
+
+  private async viewOf(em: EntityManager, a: LicenseAgreementEntity): Promise<AgreementView> {
+    return (await this.viewsOf(em, [a]))[0];
+  }
+
+  /** Agreements with their offers' (id, name, version), in one query for the page. */
+  private async viewsOf(em: EntityManager, rows: LicenseAgreementEntity[]): Promise<AgreementView[]> {
+    if (rows.length === 0) return [];
+    const offers = await em.find(LicenseOfferEntity, {
+      where: { id: In([...new Set(rows.map((r) => r.offerId))]) },
+      select: { id: true, name: true, version: true },
+    });
+    const byId = new Map(offers.map((o) => [o.id, summary(o)]));
+    return rows.map((agreement) => ({ agreement, offer: byId.get(agreement.offerId)! }));
+  }
+}
