@@ -45,6 +45,7 @@ export class CatalogLicensing1795800100000 implements MigrationInterface {
       "published_by_user_id" uuid REFERENCES "users" ("id") ON DELETE SET NULL,
       "created_at" TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT now(),
       "retired_at" TIMESTAMP WITH TIME ZONE,
+      "public_at" TIMESTAMP WITH TIME ZONE,
       CONSTRAINT "PK_license_offers" PRIMARY KEY ("id"),
       CONSTRAINT "UQ_license_offers_model_name_version" UNIQUE ("model_id", "name", "version"),
       CONSTRAINT "CHK_license_offers_status" CHECK ("status" IN ('ACTIVE', 'RETIRED')),
@@ -74,6 +75,27 @@ export class CatalogLicensing1795800100000 implements MigrationInterface {
       END $$`);
     await q.query(`CREATE TRIGGER "license_offers_immutable" BEFORE UPDATE OR DELETE ON "license_offers"
       FOR EACH ROW EXECUTE FUNCTION "license_offers_immutable"()`);
+    // public_at: when the offer first became public (ACTIVE while its model is LISTED).
+    // Kept by the database so that no code path (publishing, listing) can forget it:
+    // an offer that was never public stays invisible to outsiders even once retired.
+    await q.query(`CREATE FUNCTION "license_offers_public_on_insert"() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.status = 'ACTIVE' AND EXISTS (SELECT 1 FROM models WHERE id = NEW.model_id AND status = 'LISTED') THEN
+          NEW.public_at := now();
+        END IF;
+        RETURN NEW;
+      END $$`);
+    await q.query(`CREATE TRIGGER "license_offers_public_on_insert" BEFORE INSERT ON "license_offers"
+      FOR EACH ROW EXECUTE FUNCTION "license_offers_public_on_insert"()`);
+    await q.query(`CREATE FUNCTION "models_publish_offers_on_listing"() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        UPDATE license_offers SET public_at = now()
+         WHERE model_id = NEW.id AND status = 'ACTIVE' AND public_at IS NULL;
+        RETURN NULL;
+      END $$`);
+    await q.query(`CREATE TRIGGER "models_publish_offers_on_listing" AFTER UPDATE OF "status" ON "models"
+      FOR EACH ROW WHEN (NEW.status = 'LISTED' AND OLD.status IS DISTINCT FROM 'LISTED')
+      EXECUTE FUNCTION "models_publish_offers_on_listing"()`);
 
     await q.query(`CREATE TABLE "license_agreements" (
       "id" uuid NOT NULL DEFAULT gen_random_uuid(),
@@ -107,7 +129,10 @@ export class CatalogLicensing1795800100000 implements MigrationInterface {
   public async down(q: QueryRunner): Promise<void> {
     await q.query(`ALTER TABLE "api_keys" DROP CONSTRAINT "FK_api_keys_agreement"`);
     await q.query(`DROP TABLE "license_agreements"`);
+    await q.query(`DROP TRIGGER "models_publish_offers_on_listing" ON "models"`);
+    await q.query(`DROP FUNCTION "models_publish_offers_on_listing"()`);
     await q.query(`DROP TABLE "license_offers"`);
+    await q.query(`DROP FUNCTION "license_offers_public_on_insert"()`);
     await q.query(`DROP FUNCTION "license_offers_immutable"()`);
     await q.query(`DROP TABLE "models"`);
   }

@@ -1,14 +1,14 @@
 /**
  * The public catalog: LISTED models only, newest listing first, keyset-paged
  * on (listed_at DESC, id DESC) — the partial index IDX_models_listed serves
- * that order — and the vendor organizations of a page, fetched in one query.
+ * that order. This is the hottest read of the API, so its SQL is written out
+ * here (no query builder, no entity hydration): one query for the page with
+ * its vendors, one for the total count.
  */
 import { Injectable } from '@nestjs/common';
-import { In, SelectQueryBuilder } from 'typeorm';
-import { OrganizationEntity } from '../identity/identity.entity';
 import { Database } from '../platform/database/transaction';
 import { CatalogCursor, decodeCursor, encodeCursor } from './catalog-cursor';
-import { ModelEntity, ModelStatus } from './model.entity';
+import { ModelCard, ModelEntity, ModelStatus } from './model.entity';
 import { SingleFlight } from './single-flight';
 
 export interface CatalogFilter {
@@ -20,10 +20,33 @@ export interface CatalogFilter {
   hasActiveOffer?: boolean | null;
 }
 
+export interface CatalogVendor {
+  id: string;
+  name: string;
+  country: string | null;
+}
+
 export interface CatalogPage {
-  edges: { cursor: string; model: ModelEntity }[];
+  edges: { cursor: string; model: ModelEntity; vendor: CatalogVendor }[];
   hasNextPage: boolean;
   endCursor: string | null;
+}
+
+interface PageRow {
+  id: string;
+  organization_id: string;
+  slug: string;
+  name: string;
+  card: ModelCard;
+  parameter_count: string | null;
+  modalities: string[];
+  status: ModelStatus;
+  listed_at: Date;
+  created_at: Date;
+  updated_at: Date;
+  listed_us: string;
+  vendor_name: string;
+  vendor_country: string | null;
 }
 
 /** `%`, `_` and the escape character itself match literally in a LIKE pattern. */
@@ -36,6 +59,27 @@ function filterKey(f: CatalogFilter): string {
   return JSON.stringify([f.search ?? null, f.modality ?? null, f.vendorId ?? null, f.minParameters ?? null, f.maxParameters ?? null, f.hasActiveOffer ?? null]);
 }
 
+/** WHERE clause and parameters for a filter (parameters numbered from $1). */
+function where(f: CatalogFilter): { sql: string; params: unknown[] } {
+  const params: unknown[] = [];
+  const p = (v: unknown) => `$${params.push(v)}`;
+  const conds = [`m.status = 'LISTED'`];
+  if (f.search) {
+    const pattern = p(`%${escapeLike(f.search)}%`);
+    conds.push(`(m.name ILIKE ${pattern} ESCAPE '\\' OR (m.card ->> 'summary') ILIKE ${pattern} ESCAPE '\\')`);
+  }
+  if (f.modality) conds.push(`m.modalities @> ARRAY[${p(f.modality)}::text]`);
+  if (f.vendorId) conds.push(`m.organization_id = ${p(f.vendorId)}::uuid`);
+  if (f.minParameters != null) conds.push(`m.parameter_count >= ${p(f.minParameters)}::bigint`);
+  if (f.maxParameters != null) conds.push(`m.parameter_count <= ${p(f.maxParameters)}::bigint`);
+  if (f.hasActiveOffer != null) {
+    // Read-only SQL on purpose: the catalog filters on offers without depending on the licensing module.
+    const exists = `EXISTS (SELECT 1 FROM license_offers o WHERE o.model_id = m.id AND o.status = 'ACTIVE')`;
+    conds.push(f.hasActiveOffer ? exists : `NOT ${exists}`);
+  }
+  return { sql: conds.join(' AND '), params };
+}
+
 /**
  * Identical concurrent catalog reads are coalesced (see single-flight.ts): under
  * load, one SQL query serves every request for the same page that arrives while
@@ -45,7 +89,6 @@ function filterKey(f: CatalogFilter): string {
 export class CatalogQueryService {
   private readonly pages = new SingleFlight<CatalogPage>();
   private readonly counts = new SingleFlight<number>();
-  private readonly orgs = new SingleFlight<Map<string, OrganizationEntity>>();
 
   constructor(private readonly db: Database) {}
 
@@ -55,56 +98,56 @@ export class CatalogQueryService {
     return this.pages.run(`${filterKey(filter)}|${first}|${after ?? ''}`, () => this.loadPage(filter, first, cursor));
   }
 
-  private async loadPage(filter: CatalogFilter, first: number, cursor: CatalogCursor | null): Promise<CatalogPage> {
-    const qb = this.filtered(filter)
-      .addSelect('(extract(epoch FROM m.listed_at) * 1000000)::bigint::text', 'listed_us')
-      .orderBy('m.listed_at', 'DESC')
-      .addOrderBy('m.id', 'DESC')
-      .limit(first + 1);
-    if (cursor) {
-      qb.andWhere(`(m.listed_at, m.id) < (timestamptz 'epoch' + CAST(:curUs AS bigint) * interval '1 microsecond', CAST(:curId AS uuid))`, {
-        curUs: cursor.listedAtMicros,
-        curId: cursor.id,
-      });
-    }
-    const { entities, raw } = await qb.getRawAndEntities<{ m_id: string; listed_us: string }>();
-    const micros = new Map(raw.map((r) => [r.m_id, r.listed_us]));
-    const rows = entities.slice(0, first);
-    const edges = rows.map((model) => ({ cursor: encodeCursor({ listedAtMicros: micros.get(model.id)!, id: model.id }), model }));
-    return { edges, hasNextPage: entities.length > first, endCursor: edges.length ? edges[edges.length - 1].cursor : null };
-  }
-
   /** How many LISTED models match (all pages). */
   async count(filter: CatalogFilter): Promise<number> {
-    return this.counts.run(filterKey(filter), () => this.filtered(filter).getCount());
-  }
-
-  /** Organizations by id, in the order asked (null where absent): the DataLoader's batch. */
-  async organizationsByIds(ids: readonly string[]): Promise<(OrganizationEntity | null)[]> {
-    const unique = [...new Set(ids)].sort();
-    const byId = await this.orgs.run(unique.join(','), async () => {
-      const orgs = await this.db.reader.find(OrganizationEntity, { where: { id: In(unique) } });
-      return new Map(orgs.map((o) => [o.id, o]));
+    return this.counts.run(filterKey(filter), async () => {
+      const w = where(filter);
+      const [row] = (await this.db.reader.query(`SELECT count(*)::int AS n FROM models m WHERE ${w.sql}`, w.params)) as { n: number }[];
+      return row.n;
     });
-    return ids.map((id) => byId.get(id) ?? null);
   }
 
-  private filtered(f: CatalogFilter): SelectQueryBuilder<ModelEntity> {
-    const qb = this.db.reader.createQueryBuilder(ModelEntity, 'm').where('m.status = :listed', { listed: ModelStatus.LISTED });
-    if (f.search) {
-      qb.andWhere(`(m.name ILIKE :pattern ESCAPE '\\' OR (m.card ->> 'summary') ILIKE :pattern ESCAPE '\\')`, {
-        pattern: `%${escapeLike(f.search)}%`,
-      });
+  private async loadPage(filter: CatalogFilter, first: number, cursor: CatalogCursor | null): Promise<CatalogPage> {
+    const w = where(filter);
+    const params = [...w.params];
+    const p = (v: unknown) => `$${params.push(v)}`;
+    let keyset = '';
+    if (cursor) {
+      keyset = ` AND (m.listed_at, m.id) < (timestamptz 'epoch' + ${p(cursor.listedAtMicros)}::bigint * interval '1 microsecond', ${p(cursor.id)}::uuid)`;
     }
-    if (f.modality) qb.andWhere('m.modalities @> ARRAY[CAST(:modality AS text)]', { modality: f.modality });
-    if (f.vendorId) qb.andWhere('m.organization_id = :vendorId', { vendorId: f.vendorId });
-    if (f.minParameters != null) qb.andWhere('m.parameter_count >= CAST(:minP AS bigint)', { minP: f.minParameters });
-    if (f.maxParameters != null) qb.andWhere('m.parameter_count <= CAST(:maxP AS bigint)', { maxP: f.maxParameters });
-    if (f.hasActiveOffer != null) {
-      // Raw SQL on purpose: the catalog reads license_offers without depending on the licensing module.
-      const exists = `EXISTS (SELECT 1 FROM license_offers o WHERE o.model_id = m.id AND o.status = 'ACTIVE')`;
-      qb.andWhere(f.hasActiveOffer ? exists : `NOT ${exists}`);
-    }
-    return qb;
+    // The vendor comes with the page (a read-only join on identity's organizations): no per-node lookups.
+    const rows = (await this.db.reader.query(
+      `SELECT m.id, m.organization_id, m.slug, m.name, m.card, m.parameter_count::text AS parameter_count, m.modalities,
+              m.status, m.listed_at, m.created_at, m.updated_at,
+              (extract(epoch FROM m.listed_at) * 1000000)::bigint::text AS listed_us,
+              o.name AS vendor_name, o.country AS vendor_country
+         FROM models m JOIN organizations o ON o.id = m.organization_id
+        WHERE ${w.sql}${keyset}
+        ORDER BY m.listed_at DESC, m.id DESC
+        LIMIT ${p(first + 1)}`,
+      params,
+    )) as PageRow[];
+    const edges = rows.slice(0, first).map((r) => ({
+      cursor: encodeCursor({ listedAtMicros: r.listed_us, id: r.id }),
+      model: toEntity(r),
+      vendor: { id: r.organization_id, name: r.vendor_name, country: r.vendor_country },
+    }));
+    return { edges, hasNextPage: rows.length > first, endCursor: edges.length ? edges[edges.length - 1].cursor : null };
   }
+}
+
+function toEntity(r: PageRow): ModelEntity {
+  return Object.assign(new ModelEntity(), {
+    id: r.id,
+    organizationId: r.organization_id,
+    slug: r.slug,
+    name: r.name,
+    card: r.card,
+    parameterCount: r.parameter_count === null ? null : BigInt(r.parameter_count),
+    modalities: r.modalities,
+    status: r.status,
+    listedAt: r.listed_at,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  });
 }

@@ -34,7 +34,8 @@ export function toModelCardOutput(card: Partial<ModelCard>): ModelCardOutput {
   };
 }
 
-export function toTeacherModelOutput(m: ModelEntity): TeacherModelOutput {
+/** `vendor`: the owning organization (id, name, country). */
+export function toTeacherModelOutput(m: ModelEntity, vendor: { id: string; name: string; country: string | null }): TeacherModelOutput {
   return Object.assign(new TeacherModelOutput(), {
     id: m.id,
     slug: m.slug,
@@ -47,5 +48,6 @@ export function toTeacherModelOutput(m: ModelEntity): TeacherModelOutput {
     listedAt: m.listedAt,
     createdAt: m.createdAt,
     updatedAt: m.updatedAt,
+    vendor: { id: vendor.id, name: vendor.name, country: vendor.country },
   });
 }

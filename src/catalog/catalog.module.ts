@@ -1,11 +1,11 @@
 import { Module } from '@nestjs/common';
 import { CatalogQueryService } from './catalog-query.service';
-import { CatalogResolver, TeacherModelConnectionResolver, TeacherModelFieldsResolver } from './catalog.resolver';
+import { CatalogResolver, TeacherModelConnectionResolver } from './catalog.resolver';
 import { CatalogService } from './catalog.service';
 
 /** Owns models and their cards, and the public catalog queries. */
 @Module({
-  providers: [CatalogService, CatalogQueryService, CatalogResolver, TeacherModelFieldsResolver, TeacherModelConnectionResolver],
+  providers: [CatalogService, CatalogQueryService, CatalogResolver, TeacherModelConnectionResolver],
   exports: [CatalogService],
 })
 export class CatalogModule {}

@@ -1,11 +1,10 @@
-import { Args, Context, Int, Mutation, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
-import { OrganizationOutput } from '../identity/dto/identity.output';
-import { toOrganizationOutput } from '../identity/identity.mapper';
+import { Args, Int, Mutation, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
+import { OrganizationService } from '../identity/organization.service';
 import { CurrentPrincipal, OptionalPrincipal, Public } from '../platform/auth/decorators';
 import { Principal } from '../platform/auth/principal';
-import { LoaderContext, loaderFor } from '../platform/graphql/loaders';
 import { CatalogQueryService } from './catalog-query.service';
 import { toTeacherModelOutput } from './catalog.mapper';
+import { ModelEntity } from './model.entity';
 import { CatalogService } from './catalog.service';
 import { CatalogArgs, CreateTeacherModelInput, ModelIdArgs, OrganizationIdArgs, UpdateTeacherModelInput } from './dto/model.input';
 import {
@@ -22,7 +21,18 @@ export class CatalogResolver {
   constructor(
     private readonly models: CatalogService,
     private readonly queries: CatalogQueryService,
+    private readonly organizations: OrganizationService,
   ) {}
+
+  /** Entity → API, with its vendor (one query for all the models given). */
+  private async outputs(models: ModelEntity[]): Promise<TeacherModelOutput[]> {
+    const vendors = await this.organizations.findByIds(models.map((m) => m.organizationId));
+    return models.map((m) => toTeacherModelOutput(m, vendors.get(m.organizationId)!));
+  }
+
+  private async output(model: ModelEntity): Promise<TeacherModelOutput> {
+    return (await this.outputs([model]))[0];
+  }
 
   @Mutation(() => CreateTeacherModelResult, {
     description: 'A new DRAFT teacher model (write access to the organization). The slug is immutable afterwards.',
@@ -32,7 +42,7 @@ export class CatalogResolver {
     @Args('input') input: CreateTeacherModelInput,
   ): Promise<typeof CreateTeacherModelResult> {
     const outcome = await this.models.create(principal, input);
-    return outcome.kind === 'created' ? toTeacherModelOutput(outcome.model) : new SlugTakenError(outcome.slug);
+    return outcome.kind === 'created' ? this.output(outcome.model) : new SlugTakenError(outcome.slug);
   }
 
   @Mutation(() => TeacherModelOutput, {
@@ -42,7 +52,7 @@ export class CatalogResolver {
     @CurrentPrincipal() principal: Principal,
     @Args('input') input: UpdateTeacherModelInput,
   ): Promise<TeacherModelOutput> {
-    return toTeacherModelOutput(await this.models.update(principal, input));
+    return this.output(await this.models.update(principal, input));
   }
 
   @Mutation(() => TeacherModelOutput, {
@@ -51,7 +61,7 @@ export class CatalogResolver {
   async listTeacherModel(@CurrentPrincipal() principal: Principal, @Args() { id }: ModelIdArgs): Promise<TeacherModelOutput> {
     const outcome = await this.models.list(principal, id);
     if (outcome.kind === 'invalid-transition') throw new Error('unreachable: every status may become LISTED');
-    return toTeacherModelOutput(outcome.model);
+    return this.output(outcome.model);
   }
 
   @Mutation(() => UnlistTeacherModelResult, {
@@ -65,7 +75,7 @@ export class CatalogResolver {
     const outcome = await this.models.unlist(principal, id);
     return outcome.kind === 'invalid-transition'
       ? new InvalidModelStatusTransitionError(outcome.from, outcome.to)
-      : toTeacherModelOutput(outcome.model);
+      : this.output(outcome.model);
   }
 
   @Public()
@@ -76,7 +86,7 @@ export class CatalogResolver {
     const filter = args.filter ?? {};
     const page = await this.queries.page(filter, args.first, args.after ?? null);
     return {
-      edges: page.edges.map((e) => ({ cursor: e.cursor, node: toTeacherModelOutput(e.model) })),
+      edges: page.edges.map((e) => ({ cursor: e.cursor, node: toTeacherModelOutput(e.model, e.vendor) })),
       pageInfo: { hasNextPage: page.hasNextPage, endCursor: page.endCursor },
       filter,
     };
@@ -87,25 +97,12 @@ export class CatalogResolver {
     description: 'A LISTED model for anyone; a DRAFT or UNLISTED one only for members of its organization (others: NOT_FOUND).',
   })
   async teacherModel(@OptionalPrincipal() principal: Principal | null, @Args() { id }: ModelIdArgs): Promise<TeacherModelOutput> {
-    return toTeacherModelOutput(await this.models.findVisible(principal, id));
+    return this.output(await this.models.findVisible(principal, id));
   }
 
   @Query(() => [TeacherModelOutput], { description: "Every model of the caller's organization, any status, newest first." })
   async myModels(@CurrentPrincipal() principal: Principal, @Args() { organizationId }: OrganizationIdArgs): Promise<TeacherModelOutput[]> {
-    return (await this.models.listForOrganization(principal, organizationId)).map(toTeacherModelOutput);
-  }
-}
-
-@Resolver(() => TeacherModelOutput)
-export class TeacherModelFieldsResolver {
-  constructor(private readonly queries: CatalogQueryService) {}
-
-  @ResolveField('vendor', () => OrganizationOutput, { description: 'The vendor organization (batched per request).' })
-  async vendor(@Parent() model: TeacherModelOutput, @Context() ctx: LoaderContext): Promise<OrganizationOutput> {
-    const loader = loaderFor<string, OrganizationOutput | null>(ctx, 'catalog.vendor', async (ids) =>
-      (await this.queries.organizationsByIds(ids)).map((o) => (o ? toOrganizationOutput(o) : new Error('vendor not found'))),
-    );
-    return (await loader.load(model.organizationId))!;
+    return this.outputs(await this.models.listForOrganization(principal, organizationId));
   }
 }
 

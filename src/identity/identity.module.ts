@@ -8,6 +8,7 @@ import { AuthGuard } from './auth.guard';
 import { AuthService } from './auth.service';
 import { IdentityResolver } from './identity.resolver';
 import { LoginThrottleService } from './login-throttle.service';
+import { OrganizationService } from './organization.service';
 
 /** Owns users, organizations, memberships, sessions (JWT) and API keys. */
 @Global()
@@ -27,9 +28,10 @@ import { LoginThrottleService } from './login-throttle.service';
     ApiKeyService,
     AccessService,
     LoginThrottleService,
+    OrganizationService,
     IdentityResolver,
     { provide: APP_GUARD, useClass: AuthGuard },
   ],
-  exports: [AccessService, AuthService, ApiKeyService],
+  exports: [AccessService, AuthService, ApiKeyService, OrganizationService],
 })
 export class IdentityModule {}

@@ -15,7 +15,7 @@ import { CatalogService } from '../catalog/catalog.service';
 import { ModelStatus } from '../catalog/model.entity';
 import { AccessService } from '../identity/access.service';
 import { AgreementDirectory } from '../identity/agreement-directory';
-import { OrganizationEntity } from '../identity/identity.entity';
+import { OrganizationService } from '../identity/organization.service';
 import { Principal } from '../platform/auth/principal';
 import { isUniqueViolation } from '../platform/database/pg-errors';
 import { Database, Tx } from '../platform/database/transaction';
@@ -74,6 +74,7 @@ export class LicenseAgreementService implements AgreementDirectory {
     private readonly access: AccessService,
     private readonly audit: AuditService,
     private readonly catalog: CatalogService,
+    private readonly organizations: OrganizationService,
   ) {}
 
   async accept(principal: Principal, input: { offerId: string; organizationId: string; acceptedTermsHash: string }): Promise<AcceptOutcome> {
@@ -105,8 +106,8 @@ export class LicenseAgreementService implements AgreementDirectory {
     const model = await this.catalog.findModelRef(tx, offer.modelId, { lock: true });
     if (!model) throw new NotFoundError('LicenseOffer', input.offerId);
     if (offer.organizationId === distillerId) return { kind: 'self-dealing' };
-    // Offers of a model that was never listed were never public.
-    if (model.status === ModelStatus.DRAFT && !(await this.access.isMember(tx, principal, offer.organizationId))) {
+    // An offer that was never public (publicAt, kept by the database) does not exist for outsiders.
+    if (offer.publicAt === null && !(await this.access.isMember(tx, principal, offer.organizationId))) {
       throw new NotFoundError('LicenseOffer', input.offerId);
     }
     if (offer.status !== OfferStatus.ACTIVE) {
@@ -125,7 +126,7 @@ export class LicenseAgreementService implements AgreementDirectory {
     const terms = offer.terms as unknown as CanonicalTerms;
     const excluded = terms.territory.excludedCountries;
     if (excluded.length > 0) {
-      const org = await tx.findOne(OrganizationEntity, { where: { id: distillerId }, select: { id: true, country: true } });
+      const org = await this.organizations.findById(distillerId, tx);
       const country = org?.country ?? null;
       if (!country || excluded.includes(country)) return { kind: 'territory', country };
     }

@@ -70,4 +70,11 @@ export class LicenseOfferEntity {
 
   @Column({ type: 'timestamptz', name: 'retired_at', nullable: true })
   retiredAt: Date | null;
+
+  /**
+   * When the offer first became public (ACTIVE while its model is LISTED); null
+   * = never public. Set by database triggers (see the CatalogLicensing migration).
+   */
+  @Column({ type: 'timestamptz', name: 'public_at', nullable: true, insert: false, update: false })
+  publicAt: Date | null;
 }

@@ -106,8 +106,12 @@ export class TeacherModelOutput {
   @Field(() => Date)
   updatedAt: Date;
 
-  /** `vendor` is a field resolver (batched per request by a DataLoader). */
-  vendor?: OrganizationOutput;
+  /**
+   * A plain field, filled when the model is loaded (the catalog fetches a page's
+   * vendors in one query): no per-node field resolver on the hot catalog path.
+   */
+  @Field(() => OrganizationOutput, { description: 'The vendor organization.' })
+  vendor: OrganizationOutput;
 }
 
 @ObjectType({ implements: () => [BusinessError] })

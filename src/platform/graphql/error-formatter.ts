@@ -4,7 +4,7 @@
  * and limit errors are BAD_USER_INPUT; anything else is INTERNAL with a generic
  * message (logged with its stack, never shown to the client).
  */
-import type { FastifyBaseLogger } from 'fastify';
+import { Logger } from '@nestjs/common';
 import { ExecutionResult, GraphQLError } from 'graphql';
 import { AppError, ErrorCode } from '../errors/app-error';
 
@@ -15,7 +15,10 @@ interface FormattedError {
   extensions: Record<string, unknown>;
 }
 
-function format(error: GraphQLError, log: FastifyBaseLogger | undefined): FormattedError {
+// Nest's logger is backed by pino (nestjs-pino); Fastify's own logger is off.
+const log = new Logger('GraphQL');
+
+function format(error: GraphQLError): FormattedError {
   const original = error.originalError;
   const base = { locations: error.locations, path: error.path };
   if (original instanceof AppError) {
@@ -27,15 +30,13 @@ function format(error: GraphQLError, log: FastifyBaseLogger | undefined): Format
     const ext = (error.extensions ?? {}) as Record<string, unknown>;
     return { ...base, message: error.message, extensions: { ...ext, code: ErrorCode.BAD_USER_INPUT } };
   }
-  log?.error({ err: original, path: error.path }, 'unhandled error in resolver');
+  log.error({ err: original, path: error.path?.join('.') }, 'unhandled error in resolver');
   return { ...base, message: 'Internal server error', extensions: { code: ErrorCode.INTERNAL } };
 }
 
 export function formatGraphQLErrors(
   execution: ExecutionResult & { errors: readonly GraphQLError[]; statusCode?: number },
-  context: { reply?: { log: FastifyBaseLogger } },
 ): { statusCode: number; response: ExecutionResult } {
-  const log = context?.reply?.log;
   const flat: GraphQLError[] = [];
   for (const e of execution.errors) {
     const nested = (e.originalError as { errors?: unknown } | undefined)?.errors;
@@ -45,7 +46,7 @@ export function formatGraphQLErrors(
       flat.push(e);
     }
   }
-  const errors = flat.map((e) => format(e, log));
+  const errors = flat.map(format);
   const requestLevel = !execution.data && errors.every((e) => e.extensions.code === ErrorCode.BAD_USER_INPUT && !e.path);
   const statusCode = requestLevel ? 400 : 200;
   return { statusCode, response: { data: execution.data ?? null, errors: errors as unknown as GraphQLError[] } };

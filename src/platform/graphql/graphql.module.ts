@@ -21,6 +21,8 @@ export const SCHEMA_FILE = join(process.cwd(), 'schema.gql');
         graphiql: false, // served from node_modules by GraphiqlController, never from a CDN
         allowBatchedQueries: true,
         cache: config.graphqlQueryCache === 0 ? false : config.graphqlQueryCache,
+        // Compile a query text to JS (graphql-jit) once it has been seen twice; needs the query cache.
+        jit: 1,
         validationRules: graphqlLimitRules(config),
         hooks: { preExecution: [costLimitHook(config)] },
         errorFormatter: formatGraphQLErrors as MercuriusDriverConfig['errorFormatter'],

@@ -40,24 +40,37 @@ class QueryRejected extends Error {
   }
 }
 
+const ESTIMATORS = [listEstimator, simpleEstimator({ defaultComplexity: 1 })];
+const MAX_COSTS_PER_DOCUMENT = 64;
+
 export function costLimitHook(config: AppConfig) {
+  // Mercurius hands out the same (cached) DocumentNode for the same query text,
+  // so the cost of a document with given variables is computed once, not per request.
+  const costs = new WeakMap<DocumentNode, Map<string, number | null>>();
+  const costOf = (schema: GraphQLSchema, document: DocumentNode, variables: Record<string, unknown>): number | null => {
+    let byVariables = costs.get(document);
+    if (!byVariables) costs.set(document, (byVariables = new Map()));
+    const key = JSON.stringify(variables);
+    let cost = byVariables.get(key);
+    if (cost === undefined) {
+      try {
+        cost = getComplexity({ schema, query: document, variables, estimators: ESTIMATORS });
+      } catch {
+        cost = null; // invalid variables: graphql-js reports them precisely during execution
+      }
+      if (byVariables.size >= MAX_COSTS_PER_DOCUMENT) byVariables.clear();
+      byVariables.set(key, cost);
+    }
+    return cost;
+  };
   return async (
     schema: GraphQLSchema,
     document: DocumentNode,
     _context: unknown,
     variables: Record<string, unknown> | undefined,
   ): Promise<void> => {
-    let cost: number;
-    try {
-      cost = getComplexity({
-        schema,
-        query: document,
-        variables: variables ?? {},
-        estimators: [listEstimator, simpleEstimator({ defaultComplexity: 1 })],
-      });
-    } catch {
-      return; // invalid variables: graphql-js reports them precisely during execution
-    }
+    const cost = costOf(schema, document, variables ?? {});
+    if (cost === null) return;
     if (cost > config.graphqlMaxCost) {
       throw new QueryRejected([
         new GraphQLError(`Query cost ${cost} exceeds the maximum of ${config.graphqlMaxCost}`, {

@@ -1,0 +1,749 @@
+/**
+ * Authorization matrix, part 2: another organization's ids behave exactly as
+ * ids that do not exist (NOT_FOUND), and nothing is written.
+ *
+ * Two organizations with real objects — A (vendor: a DRAFT model, a LISTED
+ * model with an ACTIVE and a RETIRED offer, an UNLISTED model, an API key; and
+ * a distiller holding an agreement on B's offer) and B (vendor of a LISTED
+ * model + offer; distiller holding an agreement on A's offer) — and an outsider
+ * C (a user and a READ+WRITE API key). C calls every operation that takes an id
+ * with A's and B's ids, once with its user token and once with its API key.
+ *
+ * Complete by construction: the schema is introspected and every Query /
+ * Mutation argument named `id` or `…Id` (top level or nested in an input
+ * object) must be probed by at least one case of CASES below, so a new
+ * operation (or a new id field in an input) without a foreign-id case fails
+ * this file. Each NOT_FOUND answer must moreover be indistinguishable from the
+ * answer for a random unknown id in the same place (same code, same message
+ * modulo the id, same extensions), and the checksum of every business table is
+ * compared before and after each case.
+ *
+ * Public operations on public objects (a LISTED model, the ACTIVE offer of a
+ * LISTED model, the catalog) are visible to C: for those the case asserts what
+ * C sees, and the non-public objects (DRAFT / UNLISTED models, RETIRED offers,
+ * offers of unlisted models) are cases expecting NOT_FOUND.
+ */
+import { GraphQLSchemaHost } from '@nestjs/graphql';
+import { getNamedType, GraphQLArgument, GraphQLInputField, GraphQLInputType, isInputObjectType } from 'graphql';
+import { randomUUID } from 'node:crypto';
+import { GqlResponse, startTestApp, TestApp } from './support/app';
+import { signUp, TestUser } from './support/users';
+
+// ---------------------------------------------------------------- schema introspection
+
+/** An argument that names an object or an organization: `id`, `organizationId`, `modelId`, `offerId`, `agreementId`, `vendorId`, … */
+const isIdName = (name: string): boolean => name === 'id' || /Id$/.test(name);
+
+/**
+ * Every argument path holding an id, e.g. `id`, `organizationId`,
+ * `input.offerId`, `filter.vendorId`. Lists are transparent (their element's
+ * fields keep the list's path). Recursive input types are visited once per path.
+ */
+function idPaths(args: readonly (GraphQLArgument | GraphQLInputField)[], prefix = '', seen = new Set<string>()): string[] {
+  const out: string[] = [];
+  for (const a of args) {
+    const path = prefix ? `${prefix}.${a.name}` : a.name;
+    if (isIdName(a.name)) out.push(path);
+    const named = getNamedType(a.type as GraphQLInputType);
+    if (isInputObjectType(named) && !seen.has(named.name)) {
+      out.push(...idPaths(Object.values(named.getFields()), path, new Set([...seen, named.name])));
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- fixture
+
+interface Offer {
+  id: string;
+  termsHash: string;
+}
+
+interface Fixture {
+  a: TestUser;
+  b: TestUser;
+  c: TestUser;
+  /** C's READ+WRITE API key (secret) and its id */
+  cKey: string;
+  cKeyId: string;
+  aKeyId: string;
+  aDraftModel: string;
+  aListedModel: string;
+  aUnlistedModel: string;
+  /** Listed after one of its offers was superseded while it was still a DRAFT */
+  aLateModel: string;
+  /** ACTIVE offer of A's DRAFT model (never public) */
+  aDraftOffer: Offer;
+  /** ACTIVE offer of A's LISTED model (public) */
+  aOffer: Offer;
+  /** A's RETIRED offer on the LISTED model (public while it was ACTIVE) */
+  aRetiredOffer: Offer;
+  /** ACTIVE offer of A's UNLISTED model */
+  aUnlistedOffer: Offer;
+  /** Superseded while its model was a DRAFT: never public, although the model is LISTED now */
+  aNeverPublicOffer: Offer;
+  /** The ACTIVE successor of aNeverPublicOffer (public) */
+  aLateOffer: Offer;
+  bModel: string;
+  bOffer: Offer;
+  /** A (distiller) on B's offer */
+  aAgreement: string;
+  /** B (distiller) on A's offer */
+  bAgreement: string;
+}
+
+function termsInput(): Record<string, unknown> {
+  return {
+    outputTraining: 'PERMITTED_WITH_CONDITIONS',
+    distillationIsDerivative: true,
+    commercialUse: true,
+    researchOnly: false,
+    attribution: { displayString: 'Built with Teacher', placements: ['MODEL_CARD'], noticeText: null },
+    naming: { rule: 'PREFIX_REQUIRED', token: 'Teacher' },
+    inheritance: { copyLicence: true, useRestrictionsFlowDown: true, reciprocal: false },
+    thresholds: [],
+    territory: { excludedCountries: ['KP'], endUsersExempt: false },
+    termDays: 365,
+    royalty: { policy: 'LAP', shareBps: 500 },
+    limits: { tokensPerPeriod: '1000000000', tokensPerMinute: '200000' },
+    watermarkRequired: true,
+  };
+}
+
+function pricingInput(): Record<string, unknown> {
+  return { currency: 'EUR', upfrontFeeMinor: '0', inputPerMillionMinor: '150', outputPerMillionMinor: '600', minimumCommitmentMinor: '0', poolEligible: false };
+}
+
+const CARD = { summary: 'A teacher model.', modalities: ['TEXT'] };
+
+async function must<T = Record<string, any>>(p: Promise<GqlResponse<T>>, what: string): Promise<T> {
+  const r = await p;
+  if (r.errors || !r.data) throw new Error(`${what}: ${JSON.stringify(r.errors ?? r.data)}`);
+  return r.data;
+}
+
+let slugs = 0;
+async function createModel(t: TestApp, u: TestUser): Promise<string> {
+  slugs += 1;
+  const d = await must(
+    t.gql(
+      `mutation($i: CreateTeacherModelInput!) { createTeacherModel(input: $i) { __typename ... on TeacherModel { id } } }`,
+      { i: { organizationId: u.organizationId, slug: `m-${slugs}`, name: `Model ${slugs}`, card: CARD } },
+      u.token,
+    ),
+    'createTeacherModel',
+  );
+  return d.createTeacherModel.id;
+}
+
+const listModel = (t: TestApp, u: TestUser, id: string) =>
+  must(t.gql(`mutation($id: ID!) { listTeacherModel(id: $id) { id } }`, { id }, u.token), 'listTeacherModel');
+
+const unlistModel = (t: TestApp, u: TestUser, id: string) =>
+  must(t.gql(`mutation($id: ID!) { unlistTeacherModel(id: $id) { __typename } }`, { id }, u.token), 'unlistTeacherModel');
+
+async function publish(t: TestApp, u: TestUser, modelId: string, name: string): Promise<Offer> {
+  const d = await must(
+    t.gql(
+      `mutation($i: PublishLicenseOfferInput!) { publishLicenseOffer(input: $i) { id termsHash } }`,
+      { i: { modelId, name, terms: termsInput(), pricing: pricingInput() } },
+      u.token,
+    ),
+    'publishLicenseOffer',
+  );
+  return d.publishLicenseOffer;
+}
+
+async function acceptOk(t: TestApp, u: TestUser, offer: Offer): Promise<string> {
+  const d = await must(
+    t.gql(
+      `mutation($i: AcceptLicenseOfferInput!) { acceptLicenseOffer(input: $i) { __typename ... on LicenseAgreement { id } } }`,
+      { i: { offerId: offer.id, organizationId: u.organizationId, acceptedTermsHash: offer.termsHash } },
+      u.token,
+    ),
+    'acceptLicenseOffer',
+  );
+  if (d.acceptLicenseOffer.__typename !== 'LicenseAgreement') throw new Error(`accept: ${JSON.stringify(d)}`);
+  return d.acceptLicenseOffer.id;
+}
+
+async function createKey(t: TestApp, u: TestUser, scopes: string[]): Promise<{ id: string; secret: string }> {
+  const d = await must(
+    t.gql(
+      `mutation($i: CreateApiKeyInput!) { createApiKey(input: $i) { secret apiKey { id } } }`,
+      { i: { organizationId: u.organizationId, name: 'key', scopes } },
+      u.token,
+    ),
+    'createApiKey',
+  );
+  return { id: d.createApiKey.apiKey.id, secret: d.createApiKey.secret };
+}
+
+async function buildFixture(t: TestApp): Promise<Fixture> {
+  const a = await signUp(t, { organizationName: 'A', country: 'US' });
+  const b = await signUp(t, { organizationName: 'B', country: 'FR' });
+  const c = await signUp(t, { organizationName: 'C (outsider)', country: 'DE' });
+
+  const aDraftModel = await createModel(t, a);
+  const aDraftOffer = await publish(t, a, aDraftModel, 'standard');
+
+  const aListedModel = await createModel(t, a);
+  await listModel(t, a, aListedModel);
+  const aOffer = await publish(t, a, aListedModel, 'standard');
+  const aRetiredOffer = await publish(t, a, aListedModel, 'legacy');
+  await must(t.gql(`mutation($id: ID!) { retireLicenseOffer(id: $id) { id } }`, { id: aRetiredOffer.id }, a.token), 'retireLicenseOffer');
+
+  const aUnlistedModel = await createModel(t, a);
+  await listModel(t, a, aUnlistedModel);
+  const aUnlistedOffer = await publish(t, a, aUnlistedModel, 'standard');
+  await unlistModel(t, a, aUnlistedModel);
+
+  const aLateModel = await createModel(t, a);
+  const aNeverPublicOffer = await publish(t, a, aLateModel, 'early');
+  const aLateOffer = await publish(t, a, aLateModel, 'early'); // supersedes v1 while the model is a DRAFT
+  await listModel(t, a, aLateModel);
+
+  const bModel = await createModel(t, b);
+  await listModel(t, b, bModel);
+  const bOffer = await publish(t, b, bModel, 'standard');
+
+  const aAgreement = await acceptOk(t, a, bOffer);
+  const bAgreement = await acceptOk(t, b, aOffer);
+
+  const aKey = await createKey(t, a, ['READ', 'WRITE']);
+  const cKey = await createKey(t, c, ['WRITE', 'READ']);
+
+  return {
+    a,
+    b,
+    c,
+    cKey: cKey.secret,
+    cKeyId: cKey.id,
+    aKeyId: aKey.id,
+    aDraftModel,
+    aListedModel,
+    aUnlistedModel,
+    aLateModel,
+    aDraftOffer,
+    aOffer,
+    aRetiredOffer,
+    aUnlistedOffer,
+    aNeverPublicOffer,
+    aLateOffer,
+    bModel,
+    bOffer,
+    aAgreement,
+    bAgreement,
+  };
+}
+
+// ---------------------------------------------------------------- operations
+
+const Q = {
+  agreement: `query($id: ID!) { agreement(id: $id) { id status distillerOrganizationId } }`,
+  agreements: `query($organizationId: ID!, $role: AgreementRole!) {
+    agreements(organizationId: $organizationId, role: $role) { totalCount edges { node { id } } } }`,
+  apiKeys: `query($organizationId: ID!) { apiKeys(organizationId: $organizationId) { id prefix } }`,
+  auditLog: `query($filter: AuditLogFilter) { auditLog(filter: $filter) { entries { seq action } } }`,
+  catalog: `query($filter: CatalogFilterInput) { catalog(filter: $filter, first: 100) {
+    totalCount edges { node { id status organizationId offers { id status } } } } }`,
+  licenseOffer: `query($id: ID!) { licenseOffer(id: $id) { id status organizationId termsHash model { id } } }`,
+  licenseOffers: `query($modelId: ID!, $status: LicenseOfferStatus) { licenseOffers(modelId: $modelId, status: $status) { id status } }`,
+  myModels: `query($organizationId: ID!) { myModels(organizationId: $organizationId) { id } }`,
+  teacherModel: `query($id: ID!) { teacherModel(id: $id) { id status organizationId offers { id status } } }`,
+  acceptLicenseOffer: `mutation($input: AcceptLicenseOfferInput!) { acceptLicenseOffer(input: $input) {
+    __typename
+    ... on BusinessError { code }
+    ... on LicenseAgreement { id }
+    ... on AgreementAlreadyExistsError { agreement { id } }
+    ... on OfferNotAvailableError { offerId reason currentOfferId }
+    ... on TermsChangedError { offerId currentTermsHash } } }`,
+  createApiKey: `mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { secret apiKey { id organizationId agreementId } } }`,
+  createTeacherModel: `mutation($input: CreateTeacherModelInput!) { createTeacherModel(input: $input) { __typename ... on TeacherModel { id } } }`,
+  listTeacherModel: `mutation($id: ID!) { listTeacherModel(id: $id) { id status } }`,
+  publishLicenseOffer: `mutation($input: PublishLicenseOfferInput!) { publishLicenseOffer(input: $input) { id } }`,
+  retireLicenseOffer: `mutation($id: ID!) { retireLicenseOffer(id: $id) { id status } }`,
+  revokeApiKey: `mutation($id: ID!) { revokeApiKey(id: $id) { id revokedAt } }`,
+  unlistTeacherModel: `mutation($id: ID!) { unlistTeacherModel(id: $id) { __typename ... on TeacherModel { id status } } }`,
+  updateTeacherModel: `mutation($input: UpdateTeacherModelInput!) { updateTeacherModel(input: $input) { id name } }`,
+  suspendAgreement: transition('suspendAgreement'),
+  terminateAgreement: transition('terminateAgreement'),
+  reinstateAgreement: transition('reinstateAgreement'),
+};
+
+function transition(op: string): string {
+  return `mutation($input: AgreementStatusChangeInput!) { ${op}(input: $input) {
+    __typename ... on LicenseAgreement { id status } ... on InvalidAgreementTransitionError { currentStatus } } }`;
+}
+
+// ---------------------------------------------------------------- the case table
+
+type As = 'user' | 'key';
+type Vars = Record<string, unknown>;
+
+interface Case {
+  /** The Query / Mutation field. */
+  op: keyof typeof Q;
+  /** The argument path (in the variables: variables are named after the arguments) holding the foreign id. */
+  probe: string;
+  /** Whose object, in words. */
+  what: string;
+  vars: (f: Fixture) => Vars;
+  /**
+   * The expected error code, or — for public operations on public objects and
+   * designed business results — an assertion on what C sees.
+   */
+  expect: 'NOT_FOUND' | 'FORBIDDEN' | ((data: Record<string, any>, f: Fixture) => void);
+  /** Default: both C's user token and C's API key. */
+  as?: As[];
+}
+
+const ids = (list: { id: string }[]) => list.map((x) => x.id).sort();
+
+const CASES: Case[] = [
+  // ---- Query.agreement
+  { op: 'agreement', probe: 'id', what: "A's agreement (A distiller, B vendor)", vars: (f) => ({ id: f.aAgreement }), expect: 'NOT_FOUND' },
+  { op: 'agreement', probe: 'id', what: "B's agreement (B distiller, A vendor)", vars: (f) => ({ id: f.bAgreement }), expect: 'NOT_FOUND' },
+
+  // ---- Query.agreements
+  ...(['DISTILLER', 'VENDOR'] as const).flatMap((role): Case[] => [
+    { op: 'agreements', probe: 'organizationId', what: `A's organization as ${role}`, vars: (f) => ({ organizationId: f.a.organizationId, role }), expect: 'NOT_FOUND' },
+    { op: 'agreements', probe: 'organizationId', what: `B's organization as ${role}`, vars: (f) => ({ organizationId: f.b.organizationId, role }), expect: 'NOT_FOUND' },
+  ]),
+
+  // ---- Query.apiKeys
+  { op: 'apiKeys', probe: 'organizationId', what: "A's organization", vars: (f) => ({ organizationId: f.a.organizationId }), expect: 'NOT_FOUND' },
+  { op: 'apiKeys', probe: 'organizationId', what: "B's organization", vars: (f) => ({ organizationId: f.b.organizationId }), expect: 'NOT_FOUND' },
+
+  // ---- Query.auditLog: platform admins only. C is refused whatever the filter
+  // says (the same FORBIDDEN as for an unknown id, checked below), so the
+  // answer reveals nothing about A's ids.
+  { op: 'auditLog', probe: 'filter.organizationId', what: "A's organization", vars: (f) => ({ filter: { organizationId: f.a.organizationId } }), expect: 'FORBIDDEN' },
+  { op: 'auditLog', probe: 'filter.targetId', what: "A's agreement", vars: (f) => ({ filter: { targetId: f.aAgreement } }), expect: 'FORBIDDEN' },
+
+  // ---- Query.catalog (public): A's LISTED models only — no DRAFT, no UNLISTED, no RETIRED offer
+  {
+    op: 'catalog',
+    probe: 'filter.vendorId',
+    what: "A's organization",
+    vars: (f) => ({ filter: { vendorId: f.a.organizationId } }),
+    expect: (d, f) => {
+      const nodes = d.catalog.edges.map((e: any) => e.node);
+      expect(ids(nodes)).toEqual([f.aListedModel, f.aLateModel].sort());
+      expect(d.catalog.totalCount).toBe(2);
+      expect(nodes.every((n: any) => n.status === 'LISTED' && n.organizationId === f.a.organizationId)).toBe(true);
+      const offers = nodes.flatMap((n: any) => n.offers);
+      expect(ids(offers)).toEqual([f.aOffer.id, f.aLateOffer.id].sort());
+    },
+  },
+  {
+    op: 'catalog',
+    probe: 'filter.vendorId',
+    what: "B's organization",
+    vars: (f) => ({ filter: { vendorId: f.b.organizationId } }),
+    expect: (d, f) => {
+      expect(d.catalog.edges.map((e: any) => e.node.id)).toEqual([f.bModel]);
+      expect(d.catalog.totalCount).toBe(1);
+    },
+  },
+
+  // ---- Query.licenseOffer (public for ACTIVE offers of LISTED models)
+  {
+    op: 'licenseOffer',
+    probe: 'id',
+    what: "A's ACTIVE offer of a LISTED model (public)",
+    vars: (f) => ({ id: f.aOffer.id }),
+    expect: (d, f) => expect(d.licenseOffer).toEqual({ id: f.aOffer.id, status: 'ACTIVE', organizationId: f.a.organizationId, termsHash: f.aOffer.termsHash, model: { id: f.aListedModel } }),
+  },
+  {
+    op: 'licenseOffer',
+    probe: 'id',
+    what: "B's ACTIVE offer of a LISTED model (public)",
+    vars: (f) => ({ id: f.bOffer.id }),
+    expect: (d, f) => expect(d.licenseOffer).toMatchObject({ id: f.bOffer.id, status: 'ACTIVE', model: { id: f.bModel } }),
+  },
+  { op: 'licenseOffer', probe: 'id', what: "A's RETIRED offer", vars: (f) => ({ id: f.aRetiredOffer.id }), expect: 'NOT_FOUND' },
+  { op: 'licenseOffer', probe: 'id', what: "A's offer of a DRAFT model", vars: (f) => ({ id: f.aDraftOffer.id }), expect: 'NOT_FOUND' },
+  { op: 'licenseOffer', probe: 'id', what: "A's ACTIVE offer of an UNLISTED model", vars: (f) => ({ id: f.aUnlistedOffer.id }), expect: 'NOT_FOUND' },
+  { op: 'licenseOffer', probe: 'id', what: "A's never-public RETIRED offer", vars: (f) => ({ id: f.aNeverPublicOffer.id }), expect: 'NOT_FOUND' },
+
+  // ---- Query.licenseOffers (public: the ACTIVE offers of a LISTED model)
+  { op: 'licenseOffers', probe: 'modelId', what: "A's DRAFT model", vars: (f) => ({ modelId: f.aDraftModel }), expect: 'NOT_FOUND' },
+  { op: 'licenseOffers', probe: 'modelId', what: "A's UNLISTED model", vars: (f) => ({ modelId: f.aUnlistedModel }), expect: 'NOT_FOUND' },
+  {
+    op: 'licenseOffers',
+    probe: 'modelId',
+    what: "A's LISTED model (ACTIVE offers only)",
+    vars: (f) => ({ modelId: f.aListedModel }),
+    expect: (d, f) => expect(d.licenseOffers).toEqual([{ id: f.aOffer.id, status: 'ACTIVE' }]),
+  },
+  {
+    op: 'licenseOffers',
+    probe: 'modelId',
+    what: "A's LISTED model, asking for RETIRED offers (vendor members only)",
+    vars: (f) => ({ modelId: f.aListedModel, status: 'RETIRED' }),
+    expect: (d) => expect(d.licenseOffers).toEqual([]),
+  },
+  {
+    op: 'licenseOffers',
+    probe: 'modelId',
+    what: "A's listed model whose first version was superseded while a DRAFT",
+    vars: (f) => ({ modelId: f.aLateModel }),
+    expect: (d, f) => expect(d.licenseOffers).toEqual([{ id: f.aLateOffer.id, status: 'ACTIVE' }]),
+  },
+  {
+    op: 'licenseOffers',
+    probe: 'modelId',
+    what: "B's LISTED model",
+    vars: (f) => ({ modelId: f.bModel }),
+    expect: (d, f) => expect(d.licenseOffers).toEqual([{ id: f.bOffer.id, status: 'ACTIVE' }]),
+  },
+
+  // ---- Query.myModels
+  { op: 'myModels', probe: 'organizationId', what: "A's organization", vars: (f) => ({ organizationId: f.a.organizationId }), expect: 'NOT_FOUND' },
+  { op: 'myModels', probe: 'organizationId', what: "B's organization", vars: (f) => ({ organizationId: f.b.organizationId }), expect: 'NOT_FOUND' },
+
+  // ---- Query.teacherModel (public for LISTED models)
+  { op: 'teacherModel', probe: 'id', what: "A's DRAFT model", vars: (f) => ({ id: f.aDraftModel }), expect: 'NOT_FOUND' },
+  { op: 'teacherModel', probe: 'id', what: "A's UNLISTED model", vars: (f) => ({ id: f.aUnlistedModel }), expect: 'NOT_FOUND' },
+  {
+    op: 'teacherModel',
+    probe: 'id',
+    what: "A's LISTED model (public; ACTIVE offers only)",
+    vars: (f) => ({ id: f.aListedModel }),
+    expect: (d, f) =>
+      expect(d.teacherModel).toEqual({ id: f.aListedModel, status: 'LISTED', organizationId: f.a.organizationId, offers: [{ id: f.aOffer.id, status: 'ACTIVE' }] }),
+  },
+  {
+    op: 'teacherModel',
+    probe: 'id',
+    what: "B's LISTED model (public)",
+    vars: (f) => ({ id: f.bModel }),
+    expect: (d, f) => expect(d.teacherModel).toMatchObject({ id: f.bModel, status: 'LISTED', offers: [{ id: f.bOffer.id }] }),
+  },
+
+  // ---- Mutation.acceptLicenseOffer: acting for a foreign organization
+  {
+    op: 'acceptLicenseOffer',
+    probe: 'input.organizationId',
+    what: "A's organization (on B's public offer)",
+    vars: (f) => ({ input: { offerId: f.bOffer.id, organizationId: f.a.organizationId, acceptedTermsHash: f.bOffer.termsHash } }),
+    expect: 'NOT_FOUND',
+  },
+  {
+    op: 'acceptLicenseOffer',
+    probe: 'input.organizationId',
+    what: "A's organization (on A's own offer)",
+    vars: (f) => ({ input: { offerId: f.aOffer.id, organizationId: f.a.organizationId, acceptedTermsHash: f.aOffer.termsHash } }),
+    expect: 'NOT_FOUND',
+  },
+  {
+    op: 'acceptLicenseOffer',
+    probe: 'input.organizationId',
+    what: "B's organization (on A's public offer)",
+    vars: (f) => ({ input: { offerId: f.aOffer.id, organizationId: f.b.organizationId, acceptedTermsHash: f.aOffer.termsHash } }),
+    expect: 'NOT_FOUND',
+  },
+  // ---- Mutation.acceptLicenseOffer: for C itself, on A's / B's offers
+  {
+    op: 'acceptLicenseOffer',
+    probe: 'input.offerId',
+    what: "A's offer of a DRAFT model (never public)",
+    vars: (f) => ({ input: { offerId: f.aDraftOffer.id, organizationId: f.c.organizationId, acceptedTermsHash: f.aDraftOffer.termsHash } }),
+    expect: 'NOT_FOUND',
+  },
+  {
+    op: 'acceptLicenseOffer',
+    probe: 'input.offerId',
+    what: "A's offer superseded while its model was a DRAFT (never public; the model is LISTED now)",
+    vars: (f) => ({ input: { offerId: f.aNeverPublicOffer.id, organizationId: f.c.organizationId, acceptedTermsHash: f.aNeverPublicOffer.termsHash } }),
+    expect: 'NOT_FOUND',
+  },
+  // Designed business results (schema: OfferNotAvailableError, reason OFFER_RETIRED / MODEL_NOT_LISTED):
+  // the offer was public once, a distiller who reviewed it learns why it cannot be accepted;
+  // only ids that were public are revealed.
+  {
+    op: 'acceptLicenseOffer',
+    probe: 'input.offerId',
+    what: "A's RETIRED offer (public while ACTIVE) → OfferNotAvailableError",
+    vars: (f) => ({ input: { offerId: f.aRetiredOffer.id, organizationId: f.c.organizationId, acceptedTermsHash: f.aRetiredOffer.termsHash } }),
+    expect: (d, f) =>
+      expect(d.acceptLicenseOffer).toEqual({ __typename: 'OfferNotAvailableError', code: 'OFFER_NOT_AVAILABLE', offerId: f.aRetiredOffer.id, reason: 'OFFER_RETIRED', currentOfferId: null }),
+  },
+  {
+    op: 'acceptLicenseOffer',
+    probe: 'input.offerId',
+    what: "A's offer of an UNLISTED model (public while LISTED) → OfferNotAvailableError",
+    vars: (f) => ({ input: { offerId: f.aUnlistedOffer.id, organizationId: f.c.organizationId, acceptedTermsHash: f.aUnlistedOffer.termsHash } }),
+    expect: (d, f) =>
+      expect(d.acceptLicenseOffer).toEqual({
+        __typename: 'OfferNotAvailableError',
+        code: 'OFFER_NOT_AVAILABLE',
+        offerId: f.aUnlistedOffer.id,
+        reason: 'MODEL_NOT_LISTED',
+        currentOfferId: f.aUnlistedOffer.id,
+      }),
+  },
+  {
+    op: 'acceptLicenseOffer',
+    probe: 'input.offerId',
+    what: "B's public offer with a stale hash → TermsChangedError (the public hash)",
+    vars: (f) => ({ input: { offerId: f.bOffer.id, organizationId: f.c.organizationId, acceptedTermsHash: '0'.repeat(64) } }),
+    expect: (d, f) =>
+      expect(d.acceptLicenseOffer).toEqual({ __typename: 'TermsChangedError', code: 'TERMS_CHANGED', offerId: f.bOffer.id, currentTermsHash: f.bOffer.termsHash }),
+  },
+
+  // ---- Mutation.createApiKey
+  {
+    op: 'createApiKey',
+    probe: 'input.organizationId',
+    what: "A's organization",
+    vars: (f) => ({ input: { organizationId: f.a.organizationId, name: 'intruder', scopes: ['READ', 'WRITE'] } }),
+    expect: 'NOT_FOUND',
+  },
+  {
+    op: 'createApiKey',
+    probe: 'input.organizationId',
+    what: "B's organization (GATEWAY on B's own agreement)",
+    vars: (f) => ({ input: { organizationId: f.b.organizationId, name: 'intruder', scopes: ['GATEWAY'], agreementId: f.bAgreement } }),
+    expect: 'NOT_FOUND',
+  },
+  // Binding C's key to A's / B's agreements. User only: an API key may never create keys (FORBIDDEN before any lookup).
+  {
+    op: 'createApiKey',
+    probe: 'input.agreementId',
+    what: "A's agreement (A distiller), for C's organization",
+    vars: (f) => ({ input: { organizationId: f.c.organizationId, name: 'gw', scopes: ['GATEWAY'], agreementId: f.aAgreement } }),
+    expect: 'NOT_FOUND',
+    as: ['user'],
+  },
+  {
+    op: 'createApiKey',
+    probe: 'input.agreementId',
+    what: "B's agreement (on A's offer), for C's organization",
+    vars: (f) => ({ input: { organizationId: f.c.organizationId, name: 'gw', scopes: ['GATEWAY'], agreementId: f.bAgreement } }),
+    expect: 'NOT_FOUND',
+    as: ['user'],
+  },
+
+  // ---- Mutation.createTeacherModel
+  {
+    op: 'createTeacherModel',
+    probe: 'input.organizationId',
+    what: "A's organization",
+    vars: (f) => ({ input: { organizationId: f.a.organizationId, slug: 'intruder', name: 'Intruder', card: CARD } }),
+    expect: 'NOT_FOUND',
+  },
+  {
+    op: 'createTeacherModel',
+    probe: 'input.organizationId',
+    what: "B's organization",
+    vars: (f) => ({ input: { organizationId: f.b.organizationId, slug: 'intruder', name: 'Intruder', card: CARD } }),
+    expect: 'NOT_FOUND',
+  },
+
+  // ---- Mutation.listTeacherModel / unlistTeacherModel / updateTeacherModel
+  ...(['listTeacherModel', 'unlistTeacherModel'] as const).flatMap((op): Case[] => [
+    { op, probe: 'id', what: "A's DRAFT model", vars: (f) => ({ id: f.aDraftModel }), expect: 'NOT_FOUND' },
+    { op, probe: 'id', what: "A's LISTED model", vars: (f) => ({ id: f.aListedModel }), expect: 'NOT_FOUND' },
+    { op, probe: 'id', what: "A's UNLISTED model", vars: (f) => ({ id: f.aUnlistedModel }), expect: 'NOT_FOUND' },
+    { op, probe: 'id', what: "B's LISTED model", vars: (f) => ({ id: f.bModel }), expect: 'NOT_FOUND' },
+  ]),
+  { op: 'updateTeacherModel', probe: 'input.id', what: "A's DRAFT model", vars: (f) => ({ input: { id: f.aDraftModel, name: 'Hijacked' } }), expect: 'NOT_FOUND' },
+  { op: 'updateTeacherModel', probe: 'input.id', what: "A's LISTED model", vars: (f) => ({ input: { id: f.aListedModel, name: 'Hijacked', card: CARD } }), expect: 'NOT_FOUND' },
+  { op: 'updateTeacherModel', probe: 'input.id', what: "B's LISTED model", vars: (f) => ({ input: { id: f.bModel, name: 'Hijacked' } }), expect: 'NOT_FOUND' },
+
+  // ---- Mutation.publishLicenseOffer
+  ...(
+    [
+      ["A's DRAFT model", (f: Fixture) => f.aDraftModel],
+      ["A's LISTED model", (f: Fixture) => f.aListedModel],
+      ["A's UNLISTED model", (f: Fixture) => f.aUnlistedModel],
+      ["B's LISTED model", (f: Fixture) => f.bModel],
+    ] as const
+  ).map(
+    ([what, model]): Case => ({
+      op: 'publishLicenseOffer',
+      probe: 'input.modelId',
+      what,
+      vars: (f) => ({ input: { modelId: model(f), name: 'standard', terms: termsInput(), pricing: pricingInput() } }),
+      expect: 'NOT_FOUND',
+    }),
+  ),
+
+  // ---- Mutation.retireLicenseOffer
+  { op: 'retireLicenseOffer', probe: 'id', what: "A's ACTIVE offer", vars: (f) => ({ id: f.aOffer.id }), expect: 'NOT_FOUND' },
+  { op: 'retireLicenseOffer', probe: 'id', what: "A's RETIRED offer", vars: (f) => ({ id: f.aRetiredOffer.id }), expect: 'NOT_FOUND' },
+  { op: 'retireLicenseOffer', probe: 'id', what: "A's offer of a DRAFT model", vars: (f) => ({ id: f.aDraftOffer.id }), expect: 'NOT_FOUND' },
+  { op: 'retireLicenseOffer', probe: 'id', what: "B's ACTIVE offer", vars: (f) => ({ id: f.bOffer.id }), expect: 'NOT_FOUND' },
+
+  // ---- Mutation.revokeApiKey
+  { op: 'revokeApiKey', probe: 'id', what: "A's API key", vars: (f) => ({ id: f.aKeyId }), expect: 'NOT_FOUND' },
+
+  // ---- Mutation.suspendAgreement / terminateAgreement / reinstateAgreement
+  ...(['suspendAgreement', 'terminateAgreement', 'reinstateAgreement'] as const).flatMap((op): Case[] => [
+    { op, probe: 'input.id', what: "A's agreement (A distiller, B vendor)", vars: (f) => ({ input: { id: f.aAgreement, reason: 'outsider' } }), expect: 'NOT_FOUND' },
+    { op, probe: 'input.id', what: "B's agreement (B distiller, A vendor)", vars: (f) => ({ input: { id: f.bAgreement, reason: 'outsider' } }), expect: 'NOT_FOUND' },
+  ]),
+];
+
+// ---------------------------------------------------------------- helpers
+
+/** A copy of `vars` with the value at `path` (dotted) replaced. */
+function withValueAt(vars: Vars, path: string, value: unknown): Vars {
+  const copy = structuredClone(vars);
+  const keys = path.split('.');
+  let node: any = copy;
+  for (const k of keys.slice(0, -1)) node = node[k];
+  node[keys[keys.length - 1]] = value;
+  return copy;
+}
+
+function valueAt(vars: Vars, path: string): unknown {
+  return path.split('.').reduce<any>((node, k) => node?.[k], vars);
+}
+
+/** The errors as a client sees them, with the probed id written as <id>. */
+function normalized(r: GqlResponse, id: string) {
+  return (r.errors ?? []).map((e) => ({
+    message: e.message.split(id).join('<id>'),
+    path: e.path,
+    extensions: JSON.parse(JSON.stringify(e.extensions).split(id).join('<id>')),
+  }));
+}
+
+/**
+ * Every business table: row count and a hash of its rows. C's own key is used
+ * to authenticate, which stamps its last_used_at — that one column is left out.
+ */
+async function checksum(t: TestApp, cKeyId: string): Promise<Record<string, string>> {
+  const table = (name: string, row = 'to_jsonb(x)') =>
+    `(SELECT count(*) || ':' || coalesce(md5(string_agg(${row}::text, '|' ORDER BY ${row}::text)), '') FROM ${name} x) AS ${name}`;
+  const [row] = await t.dataSource.query(
+    `SELECT ${[
+      table('models'),
+      table('license_offers'),
+      table('license_agreements'),
+      table('api_keys', `(to_jsonb(x) - CASE WHEN x.id = $1 THEN 'last_used_at' ELSE '' END)`),
+      table('audit_log'),
+      table('organizations'),
+      table('memberships'),
+      table('users'),
+    ].join(', ')}`,
+    [cKeyId],
+  );
+  return row;
+}
+
+// ---------------------------------------------------------------- specs
+
+describe('authorization: foreign organizations', () => {
+  let t: TestApp;
+  let f: Fixture;
+  let schemaPaths: Map<string, string[]>;
+  let initial: Record<string, string>;
+
+  beforeAll(async () => {
+    t = await startTestApp();
+    const schema = t.app.get(GraphQLSchemaHost).schema;
+    schemaPaths = new Map();
+    for (const type of [schema.getQueryType()!, schema.getMutationType()!]) {
+      for (const field of Object.values(type.getFields())) {
+        const paths = idPaths(field.args);
+        if (paths.length) schemaPaths.set(field.name, paths);
+      }
+    }
+    f = await buildFixture(t);
+    initial = await checksum(t, f.cKeyId);
+  }, 60_000);
+  afterAll(() => t?.close());
+
+  describe('the case table is complete by construction', () => {
+    it('finds the id-taking operations in the schema', () => {
+      // A floor, so an introspection bug cannot make the completeness check vacuous.
+      expect(schemaPaths.size).toBeGreaterThanOrEqual(20);
+      expect(schemaPaths.get('acceptLicenseOffer')).toEqual(expect.arrayContaining(['input.offerId', 'input.organizationId']));
+      expect(schemaPaths.get('createApiKey')).toEqual(expect.arrayContaining(['input.organizationId', 'input.agreementId']));
+    });
+
+    it('has a foreign-id case for every id argument of every Query / Mutation field', () => {
+      const missing: string[] = [];
+      for (const [op, paths] of schemaPaths) {
+        for (const path of paths) if (!CASES.some((c) => c.op === op && c.probe === path)) missing.push(`${op}(${path})`);
+      }
+      expect(missing).toEqual([]);
+    });
+
+    it('has no stale case (every case names an id argument that exists, and calls its operation)', () => {
+      const stale = CASES.filter((c) => !schemaPaths.get(c.op)?.includes(c.probe) || !new RegExp(`\\b${c.op}\\s*\\(`).test(Q[c.op])).map(
+        (c) => `${c.op}(${c.probe}): ${c.what}`,
+      );
+      expect(stale).toEqual([]);
+    });
+
+    it("every case probes one of A's or B's objects", () => {
+      const theirs = new Set<string>([
+        f.a.organizationId,
+        f.b.organizationId,
+        f.aKeyId,
+        f.aDraftModel,
+        f.aListedModel,
+        f.aUnlistedModel,
+        f.aLateModel,
+        f.bModel,
+        f.aAgreement,
+        f.bAgreement,
+        ...[f.aDraftOffer, f.aOffer, f.aRetiredOffer, f.aUnlistedOffer, f.aNeverPublicOffer, f.aLateOffer, f.bOffer].map((o) => o.id),
+      ]);
+      const notForeign = CASES.filter((c) => !theirs.has(valueAt(c.vars(f), c.probe) as string)).map((c) => `${c.op}(${c.probe}): ${c.what}`);
+      expect(notForeign).toEqual([]);
+    });
+  });
+
+  const rows = CASES.flatMap((c) => (c.as ?? (['user', 'key'] as As[])).map((as) => ({ c, as })));
+
+  it.each(rows.map((r) => [`${r.c.op}(${r.c.probe} = ${r.c.what}) as C's ${r.as === 'user' ? 'user' : 'API key'}`, r] as const))(
+    '%s',
+    async (_name, { c, as }) => {
+      const token = as === 'user' ? f.c.token : f.cKey;
+      const vars = c.vars(f);
+      const before = await checksum(t, f.cKeyId);
+      const r = await t.gql(Q[c.op], vars, token);
+
+      if (typeof c.expect === 'function') {
+        expect(r.errors).toBeUndefined();
+        c.expect(r.data!, f);
+      } else {
+        expect({ code: r.errors?.[0]?.extensions.code, data: r.data }).toEqual({ code: c.expect, data: null });
+        expect(r.errors).toHaveLength(1);
+        // Indistinguishable from an id that does not exist.
+        const foreignId = valueAt(vars, c.probe) as string;
+        const unknownId = randomUUID();
+        const unknown = await t.gql(Q[c.op], withValueAt(vars, c.probe, unknownId), token);
+        expect(normalized(r, foreignId)).toEqual(normalized(unknown, unknownId));
+      }
+
+      expect(await checksum(t, f.cKeyId)).toEqual(before);
+    },
+  );
+
+  it('nothing was written by the whole matrix', async () => {
+    expect(await checksum(t, f.cKeyId)).toEqual(initial);
+  });
+
+  it("A's and B's objects are untouched and still work for their owners", async () => {
+    const mine = await t.gql(Q.myModels, { organizationId: f.a.organizationId }, f.a.token);
+    expect(ids(mine.data!.myModels)).toEqual([f.aDraftModel, f.aListedModel, f.aUnlistedModel, f.aLateModel].sort());
+    const keys = await t.gql(Q.apiKeys, { organizationId: f.a.organizationId }, f.a.token);
+    expect(keys.data!.apiKeys.map((k: { id: string }) => k.id)).toEqual([f.aKeyId]);
+    for (const [id, user] of [
+      [f.aAgreement, f.a],
+      [f.bAgreement, f.b],
+    ] as const) {
+      const ag = await t.gql(Q.agreement, { id }, user.token);
+      expect(ag.data!.agreement).toMatchObject({ id, status: 'ACTIVE' });
+    }
+    const offer = await t.gql(Q.licenseOffer, { id: f.aRetiredOffer.id }, f.a.token);
+    expect(offer.data!.licenseOffer).toMatchObject({ id: f.aRetiredOffer.id, status: 'RETIRED' });
+  });
+});
