@@ -21,10 +21,6 @@ const UNLIST = `mutation($id: ID!) { unlistTeacherModel(id: $id) {
   __typename ... on TeacherModel { id status listedAt } ... on InvalidModelStatusTransitionError { code message from to } } }`;
 const GET = `query($id: ID!) { teacherModel(id: $id) { id slug status } }`;
 const MINE = `query($o: ID!) { myModels(organizationId: $o) { id slug status } }`;
-const CATALOG = `query($f: CatalogFilterInput, $first: Int, $after: String) {
-  catalog(filter: $f, first: $first, after: $after) {
-    totalCount pageInfo { hasNextPage endCursor } edges { cursor node { id slug name parameterCount modalities } } } }`;
-
 function cardInput(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     summary: 'A helpful general-purpose teacher model.',

@@ -13,12 +13,11 @@ import {
   IsUUID,
   Length,
   Matches,
-  Max,
   MaxLength,
   Min,
   ValidateNested,
 } from 'class-validator';
-import { MAX_PAGE_SIZE } from '../../platform/graphql/limits';
+import { PageArgs } from '../../platform/graphql/pagination';
 import { IsNonNegativeBigIntString, IsPositiveBigIntString } from '../catalog.validation';
 import { Modality } from './model.output';
 
@@ -225,23 +224,10 @@ export class CatalogFilterInput {
 }
 
 @ArgsType()
-export class CatalogArgs {
+export class CatalogArgs extends PageArgs {
   @Field(() => CatalogFilterInput, { nullable: true })
   @IsOptional()
   @ValidateNested()
   @Type(() => CatalogFilterInput)
   filter?: CatalogFilterInput | null;
-
-  @Field(() => Int, { nullable: true, defaultValue: 20, description: `Page size, 1–${MAX_PAGE_SIZE} (default 20).` })
-  @Transform(({ value }: { value: unknown }) => value ?? 20)
-  @IsInt()
-  @Min(1, { message: 'first must be at least 1' })
-  @Max(MAX_PAGE_SIZE, { message: `first must be at most ${MAX_PAGE_SIZE}` })
-  first: number = 20;
-
-  @Field(() => String, { nullable: true, description: 'The `endCursor` of the previous page.' })
-  @IsOptional()
-  @IsString()
-  @MaxLength(200)
-  after?: string | null;
 }

@@ -1,5 +1,6 @@
 import { createUnionType, Field, Float, ID, Int, ObjectType, registerEnumType } from '@nestjs/graphql';
 import { OrganizationOutput } from '../../identity/dto/identity.output';
+import { PageInfoOutput } from '../../platform/graphql/pagination';
 import { BusinessError } from '../../platform/errors/business-error.type';
 import type { CatalogFilter } from '../catalog-query.service';
 import { ModelStatus } from '../model.entity';
@@ -143,15 +144,6 @@ export class TeacherModelEdge {
 
   @Field(() => TeacherModelOutput)
   node: TeacherModelOutput;
-}
-
-@ObjectType('PageInfo')
-export class PageInfoOutput {
-  @Field(() => Boolean)
-  hasNextPage: boolean;
-
-  @Field(() => String, { nullable: true })
-  endCursor: string | null;
 }
 
 @ObjectType('TeacherModelConnection')

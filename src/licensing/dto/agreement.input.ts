@@ -1,7 +1,7 @@
-import { ArgsType, Field, ID, InputType, Int } from '@nestjs/graphql';
+import { ArgsType, Field, ID, InputType } from '@nestjs/graphql';
 import { Transform } from 'class-transformer';
-import { IsEnum, IsInt, IsNotEmpty, IsOptional, IsString, IsUUID, Matches, Max, MaxLength, Min } from 'class-validator';
-import { MAX_PAGE_SIZE } from '../../platform/graphql/limits';
+import { IsEnum, IsNotEmpty, IsOptional, IsString, IsUUID, Matches, MaxLength } from 'class-validator';
+import { PageArgs } from '../../platform/graphql/pagination';
 import { AgreementRole, AgreementStatus } from './licensing.enums';
 
 const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
@@ -37,7 +37,7 @@ export class AgreementStatusChangeInput {
 }
 
 @ArgsType()
-export class AgreementsArgs {
+export class AgreementsArgs extends PageArgs {
   @Field(() => ID)
   @IsUUID('all', { message: 'organizationId must be a UUID' })
   organizationId: string;
@@ -50,17 +50,4 @@ export class AgreementsArgs {
   @IsOptional()
   @IsEnum(AgreementStatus)
   status?: AgreementStatus | null;
-
-  @Field(() => Int, { nullable: true, defaultValue: 20, description: `Page size, 1–${MAX_PAGE_SIZE} (default 20).` })
-  @Transform(({ value }: { value: unknown }) => value ?? 20)
-  @IsInt()
-  @Min(1, { message: 'first must be at least 1' })
-  @Max(MAX_PAGE_SIZE, { message: `first must be at most ${MAX_PAGE_SIZE}` })
-  first: number = 20;
-
-  @Field(() => String, { nullable: true, description: 'The `endCursor` of the previous page.' })
-  @IsOptional()
-  @IsString()
-  @MaxLength(200)
-  after?: string | null;
 }

@@ -1,5 +1,5 @@
 import { Field, ID, Int, ObjectType } from '@nestjs/graphql';
-import { PageInfoOutput } from '../../catalog/dto/model.output';
+import { PageInfoOutput } from '../../platform/graphql/pagination';
 import { LicensePricingOutput, LicenseTermsOutput } from './license-terms.output';
 import { AgreementStatus } from './licensing.enums';
 
