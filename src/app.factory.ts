@@ -3,6 +3,7 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { AppConfig } from './platform/config/app-config';
+import { PublicResponseCache } from './platform/graphql/public-response-cache';
 
 /** Builds the application (used by main.ts, the e2e tests and the benchmarks). */
 export async function createApp(config: AppConfig, options: { bufferLogs?: boolean } = {}): Promise<NestFastifyApplication> {
@@ -23,6 +24,8 @@ export async function createApp(config: AppConfig, options: { bufferLogs?: boole
   fastify.addHook('onSend', async (req, reply) => {
     void reply.header('x-request-id', req.id);
   });
+  const publicCache = app.get(PublicResponseCache);
+  const cacheState = new WeakMap<object, { key: string; generation: number }>();
   // Batched GraphQL requests are allowed, but only a few operations per request.
   fastify.addHook('preHandler', async (req, reply) => {
     if (req.url.startsWith('/graphql') && Array.isArray(req.body) && req.body.length > config.graphqlMaxBatch) {
@@ -34,7 +37,26 @@ export async function createApp(config: AppConfig, options: { bufferLogs?: boole
           },
         ],
       });
+      return;
     }
+    // Anonymous public reads may be answered from the response cache (see public-response-cache.ts).
+    if (req.method === 'POST' && req.url === '/graphql') {
+      const key = publicCache.keyOf(req.body, req.headers.authorization !== undefined);
+      if (key === null) return;
+      const hit = publicCache.get(key);
+      if (hit !== undefined) {
+        await reply.header('x-cache', 'HIT').type('application/json; charset=utf-8').send(hit);
+        return;
+      }
+      cacheState.set(req, { key, generation: publicCache.generation });
+    }
+  });
+  fastify.addHook('onSend', async (req, reply, payload) => {
+    const pending = cacheState.get(req);
+    if (pending && reply.statusCode === 200) {
+      publicCache.store(pending.key, payload, pending.generation, req.body as object);
+    }
+    return payload;
   });
   return app;
 }

@@ -47,6 +47,9 @@ export async function startTestApp(overrides: Partial<Record<keyof AppConfig, un
       // Mercurius loads its query cache with import(), which Jest's CommonJS
       // runtime cannot do; the cache is exercised by the benchmark instead.
       graphqlQueryCache: 0,
+      // Specs that seed rows with SQL and then read the catalog would see cached
+      // answers; the response cache has its own spec (public-cache.e2e-spec.ts).
+      publicCacheTtlMs: 0,
       dataDir: mkdtempSync(join(tmpdir(), 'beiming-app-')),
       ...overrides,
     },

@@ -115,6 +115,17 @@ export class AppConfig {
   @Min(0)
   graphqlQueryCache = 1024;
 
+  /**
+   * How long an anonymous public query's answer (catalog, teacherModel, offers)
+   * may be served from memory; mutations on this process clear it at once.
+   * 0 turns the cache off.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(60_000)
+  publicCacheTtlMs = 2000;
+
   get isProduction(): boolean {
     return this.nodeEnv === 'production';
   }
@@ -149,6 +160,7 @@ const ENV_MAP: Record<string, keyof AppConfig> = {
   GRAPHQL_MAX_COST: 'graphqlMaxCost',
   GRAPHQL_MAX_BATCH: 'graphqlMaxBatch',
   GRAPHQL_QUERY_CACHE: 'graphqlQueryCache',
+  PUBLIC_CACHE_TTL_MS: 'publicCacheTtlMs',
 };
 
 export class ConfigError extends Error {}
