@@ -104,6 +104,51 @@ describe('identity', () => {
     });
   });
 
+  describe('createOrganization', () => {
+    const CREATE_ORG = `mutation($i: CreateOrganizationInput!) { createOrganization(input: $i) { id name country } }`;
+
+    it('creates another organization owned by the caller, audit-logged', async () => {
+      const u = await signUp(t);
+      const r = await t.gql(CREATE_ORG, { i: { name: 'Second Co', country: 'FR' } }, u.token);
+      expect(r.data!.createOrganization).toMatchObject({ name: 'Second Co', country: 'FR' });
+      const me = await t.gql(`{ me { memberships { role organization { name } } } }`, {}, u.token);
+      expect(me.data!.me.memberships.map((m: { organization: { name: string } }) => m.organization.name)).toContain('Second Co');
+      const [{ n }] = await t.dataSource.query(`SELECT count(*)::int AS n FROM audit_log WHERE action = 'identity.organization.created' AND target_id = $1`, [
+        r.data!.createOrganization.id,
+      ]);
+      expect(n).toBe(1);
+    });
+
+    it('refuses bad input, API keys and anonymous callers, writing nothing', async () => {
+      const u = await signUp(t);
+      const count = async () => (await t.dataSource.query(`SELECT count(*)::int AS n FROM organizations`))[0].n;
+      const before = await count();
+      for (const [input, field] of [
+        [{ name: '' }, 'name'],
+        [{ name: 'x'.repeat(201) }, 'name'],
+        [{ name: 'Ok', country: 'ZZ' }, 'country'],
+      ] as const) {
+        const r = await t.gql(CREATE_ORG, { i: input }, u.token);
+        expect(r.errors![0].extensions.code).toBe('BAD_USER_INPUT');
+        expect(r.errors![0].extensions.fields[0].field).toBe(field);
+      }
+      const key = await t.gql(CREATE_KEY, { i: { organizationId: u.organizationId, name: 'w', scopes: ['WRITE'] } }, u.token);
+      const byKey = await t.gql(CREATE_ORG, { i: { name: 'Via key' } }, key.data!.createApiKey.secret);
+      expect(byKey.errors![0].extensions.code).toBe('FORBIDDEN');
+      expect((await t.gql(CREATE_ORG, { i: { name: 'Anon' } })).errors![0].extensions.code).toBe('UNAUTHENTICATED');
+      expect(await count()).toBe(before);
+    });
+  });
+
+  describe('logIn input', () => {
+    it('refuses oversized or missing fields as BAD_USER_INPUT', async () => {
+      const long = await t.gql(LOG_IN, { i: { email: `${'a'.repeat(250)}@example.test`, password: PASSWORD } });
+      expect(long.errors![0].extensions.code).toBe('BAD_USER_INPUT');
+      const missing = await t.gql(LOG_IN, { i: { email: 'a@example.test' } });
+      expect(missing.errors![0].extensions.code).toBe('BAD_USER_INPUT');
+    });
+  });
+
   describe('tokens', () => {
     it('refuses a tampered, expired or malformed token with UNAUTHENTICATED', async () => {
       const u = await signUp(t);

@@ -2,6 +2,7 @@ import { Args, ID, Mutation, Query, Resolver } from '@nestjs/graphql';
 import { ClientIp, CurrentPrincipal, Public } from '../platform/auth/decorators';
 import { Principal } from '../platform/auth/principal';
 import { ForbiddenError } from '../platform/errors/app-error';
+import { UuidPipe } from '../platform/errors/validation';
 import { ApiKeyService } from './api-key.service';
 import { AuthService, Session } from './auth.service';
 import { CreateApiKeyInput, CreateOrganizationInput, LogInInput, SignUpInput } from './dto/identity.input';
@@ -81,7 +82,7 @@ export class IdentityResolver {
   @Query(() => [ApiKeyOutput])
   async apiKeys(
     @CurrentPrincipal() principal: Principal,
-    @Args('organizationId', { type: () => ID }) organizationId: string,
+    @Args('organizationId', { type: () => ID }, new UuidPipe('organizationId')) organizationId: string,
   ): Promise<ApiKeyOutput[]> {
     return (await this.apiKeyService.list(principal, organizationId)).map(toApiKeyOutput);
   }
@@ -89,7 +90,7 @@ export class IdentityResolver {
   @Mutation(() => ApiKeyOutput)
   async revokeApiKey(
     @CurrentPrincipal() principal: Principal,
-    @Args('id', { type: () => ID }) id: string,
+    @Args('id', { type: () => ID }, new UuidPipe('id')) id: string,
   ): Promise<ApiKeyOutput> {
     return toApiKeyOutput(await this.apiKeyService.revoke(principal, id));
   }

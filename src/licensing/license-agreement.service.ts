@@ -22,7 +22,7 @@ import { Database, Tx } from '../platform/database/transaction';
 import { BadInputError, ForbiddenError, NotFoundError } from '../platform/errors/app-error';
 import { AgreementRole } from './dto/licensing.enums';
 import { AgreementStatus, LicenseAgreementEntity } from './license-agreement.entity';
-import { assertUuid } from './license-offer.service';
+import { assertUuid } from '../platform/errors/validation';
 import { LicenseOfferEntity, OfferStatus } from './license-offer.entity';
 import { effectiveStatus, OfferSummary } from './licensing.mapper';
 import type { CanonicalPricing, CanonicalTerms } from './terms/terms.types';

@@ -18,6 +18,7 @@ import { Principal } from '../platform/auth/principal';
 import { isUniqueViolation } from '../platform/database/pg-errors';
 import { Database, Tx } from '../platform/database/transaction';
 import { BadInputError, ConflictError, NotFoundError } from '../platform/errors/app-error';
+import { assertUuid } from '../platform/errors/validation';
 import { LicenseOfferEntity, OfferStatus } from './license-offer.entity';
 import { canonicalTerms, hashCanonical } from './terms/canonical-terms';
 import { PricingInput, TermsInput } from './terms/terms.types';
@@ -29,12 +30,6 @@ const PUBLISH_LOCK_NAMESPACE = 7_340_101;
 export interface OfferWithModel {
   offer: LicenseOfferEntity;
   model: ModelRef;
-}
-
-export function assertUuid(field: string, value: string): void {
-  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value)) {
-    throw new BadInputError([{ field, message: `${field} must be a UUID` }]);
-  }
 }
 
 @Injectable()

@@ -1,4 +1,4 @@
-import { ValidationError, ValidationPipe } from '@nestjs/common';
+import { Injectable, PipeTransform, ValidationError, ValidationPipe } from '@nestjs/common';
 import { BadInputError, FieldError } from './app-error';
 
 function flatten(errors: ValidationError[], prefix = ''): FieldError[] {
@@ -17,9 +17,26 @@ export function createValidationPipe(): ValidationPipe {
     transform: true,
     whitelist: true,
     forbidUnknownValues: true,
-    exceptionFactory: (errors) => {
-      // Drop the top-level argument name (e.g. `input.`) only when it wraps everything.
-      return new BadInputError(flatten(errors));
-    },
+    exceptionFactory: (errors) => new BadInputError(flatten(errors)),
   });
+}
+
+/** PostgreSQL's uuid syntax (any version): anything else would fail in the database as a 500. */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function assertUuid(field: string, value: unknown): asserts value is string {
+  if (typeof value !== 'string' || !UUID.test(value)) {
+    throw new BadInputError([{ field, message: `${field} must be a UUID` }]);
+  }
+}
+
+/** For `@Args('id', { type: () => ID }, new UuidPipe('id'))`: a malformed id is BAD_USER_INPUT, not a database error. */
+@Injectable()
+export class UuidPipe implements PipeTransform<unknown, string> {
+  constructor(private readonly field: string) {}
+
+  transform(value: unknown): string {
+    assertUuid(this.field, value);
+    return value;
+  }
 }
