@@ -111,7 +111,7 @@ describe('npm start', () => {
         variables: { i: { email: 'kept@example.test', password: 'correct horse battery staple', organizationName: 'Kept' } },
       }),
     });
-    expect((await signUp.json()).data.signUp.__typename).toBe('AuthPayload');
+    expect(((await signUp.json()) as any).data.signUp.__typename).toBe('AuthPayload');
     const orphan = postmasterPid(dataDir)!;
     first.child.kill('SIGKILL');
     await first.exited;
@@ -127,7 +127,7 @@ describe('npm start', () => {
         variables: { i: { email: 'kept@example.test', password: 'correct horse battery staple' } },
       }),
     });
-    expect((await logIn.json()).data.logIn.__typename).toBe('AuthPayload'); // data kept between runs
+    expect(((await logIn.json()) as any).data.logIn.__typename).toBe('AuthPayload'); // data kept between runs
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);
     expect(alive(orphan)).toBe(false);
