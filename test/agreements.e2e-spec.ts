@@ -7,34 +7,10 @@
 import { Client } from 'pg';
 import { LicenseAgreementService } from '../src/licensing/license-agreement.service';
 import { GqlResponse, startTestApp, TestApp } from './support/app';
+import { createModel, publishOk } from './support/licensing';
 import { makeAdmin, signUp, TestUser } from './support/users';
 
-// ---------------------------------------------------------------- helpers (kept in this file)
-
-function termsInput(over: Record<string, unknown> = {}): Record<string, any> {
-  return {
-    outputTraining: 'PERMITTED_WITH_CONDITIONS',
-    distillationIsDerivative: true,
-    commercialUse: true,
-    researchOnly: false,
-    attribution: { displayString: 'Built with Teacher', placements: ['MODEL_CARD'], noticeText: null },
-    naming: { rule: 'PREFIX_REQUIRED', token: 'Teacher' },
-    inheritance: { copyLicence: true, useRestrictionsFlowDown: true, reciprocal: false },
-    thresholds: [],
-    territory: { excludedCountries: ['KP', 'IR'], endUsersExempt: false },
-    acceptableUsePolicyUrl: 'https://vendor.example/aup',
-    termDays: 365,
-    governingLaw: 'California, USA',
-    royalty: { policy: 'LAP', shareBps: 500 },
-    limits: { tokensPerPeriod: '1000000000', tokensPerMinute: '200000' },
-    watermarkRequired: true,
-    ...over,
-  };
-}
-
-function pricingInput(over: Record<string, unknown> = {}): Record<string, any> {
-  return { currency: 'EUR', upfrontFeeMinor: '0', inputPerMillionMinor: '150', outputPerMillionMinor: '600', minimumCommitmentMinor: '0', poolEligible: false, ...over };
-}
+// ---------------------------------------------------------------- helpers
 
 const AGREEMENT_FIELDS = `id offer { id name version } modelId vendorOrganizationId distillerOrganizationId acceptedByUserId acceptedAt
   termsHash status statusReason statusChangedAt startsAt endsAt
@@ -61,38 +37,6 @@ const transition = (name: string) => `mutation($i: AgreementStatusChangeInput!) 
 const SUSPEND = transition('suspendAgreement');
 const TERMINATE = transition('terminateAgreement');
 const REINSTATE = transition('reinstateAgreement');
-
-let slugCounter = 0;
-async function createModel(t: TestApp, user: TestUser, opts: { list?: boolean } = {}): Promise<{ id: string }> {
-  slugCounter += 1;
-  const r = await t.gql(
-    `mutation($i: CreateTeacherModelInput!) { createTeacherModel(input: $i) { __typename ... on TeacherModel { id } } }`,
-    { i: { organizationId: user.organizationId, slug: `t-${slugCounter}`, name: `Teacher ${slugCounter}`, card: { summary: 'A teacher.', modalities: ['TEXT'] } } },
-    user.token,
-  );
-  if (r.errors || r.data?.createTeacherModel.__typename !== 'TeacherModel') throw new Error(`createTeacherModel: ${JSON.stringify(r.errors ?? r.data)}`);
-  const id = r.data.createTeacherModel.id as string;
-  if (opts.list ?? true) {
-    const l = await t.gql(`mutation($id: ID!) { listTeacherModel(id: $id) { id } }`, { id }, user.token);
-    if (l.errors) throw new Error(`listTeacherModel: ${JSON.stringify(l.errors)}`);
-  }
-  return { id };
-}
-
-async function publishOk(
-  t: TestApp,
-  user: TestUser,
-  modelId: string,
-  over: { name?: string; terms?: Record<string, unknown>; pricing?: Record<string, unknown> } = {},
-): Promise<{ id: string; termsHash: string; version: number }> {
-  const r = await t.gql(
-    `mutation($i: PublishLicenseOfferInput!) { publishLicenseOffer(input: $i) { id termsHash version } }`,
-    { i: { modelId, name: over.name ?? 'standard', terms: termsInput(over.terms), pricing: pricingInput(over.pricing) } },
-    user.token,
-  );
-  if (r.errors) throw new Error(`publish: ${JSON.stringify(r.errors)}`);
-  return r.data!.publishLicenseOffer;
-}
 
 const accept = (t: TestApp, user: TestUser, offer: { id: string; termsHash: string }, organizationId = user.organizationId) =>
   t.gql(ACCEPT, { i: { offerId: offer.id, organizationId, acceptedTermsHash: offer.termsHash } }, user.token);

@@ -2,10 +2,10 @@ import { startTestApp, TestApp } from './support/app';
 import { signUp } from './support/users';
 
 const SIGN_UP = `mutation($i: SignUpInput!) { signUp(input: $i) { __typename
-  ... on AuthPayload { accessToken expiresAt user { id email isAdmin } }
+  ... on AuthPayload { accessToken expiresAt user { id email isAdmin } memberships { role organization { id name } } }
   ... on BusinessError { code message } } }`;
 const LOG_IN = `mutation($i: LogInInput!) { logIn(input: $i) { __typename
-  ... on AuthPayload { accessToken user { email } }
+  ... on AuthPayload { accessToken user { email } memberships { role organization { name } } }
   ... on TooManyAttemptsError { retryAfterSeconds }
   ... on BusinessError { code message } } }`;
 const CREATE_KEY = `mutation($i: CreateApiKeyInput!) { createApiKey(input: $i) { secret apiKey { id prefix scopes name lastUsedAt revokedAt } } }`;
@@ -23,6 +23,7 @@ describe('identity', () => {
       const r = await t.gql(SIGN_UP, { i: { email: 'Vendor@Example.test', password: PASSWORD, organizationName: 'Vendor Co', country: 'DE' } });
       expect(r.data!.signUp.__typename).toBe('AuthPayload');
       expect(r.data!.signUp.user).toMatchObject({ email: 'Vendor@Example.test', isAdmin: false });
+      expect(r.data!.signUp.memberships).toEqual([{ role: 'OWNER', organization: { id: expect.any(String), name: 'Vendor Co' } }]);
       const expiresIn = new Date(r.data!.signUp.expiresAt).getTime() - Date.now();
       expect(expiresIn).toBeGreaterThan(800_000);
       expect(expiresIn).toBeLessThanOrEqual(900_000);
@@ -76,6 +77,7 @@ describe('identity', () => {
     it('logs in with any email case and returns a usable token', async () => {
       const r = await t.gql(LOG_IN, { i: { email: 'VENDOR@example.test', password: PASSWORD } });
       expect(r.data!.logIn.__typename).toBe('AuthPayload');
+      expect(r.data!.logIn.memberships).toEqual([{ role: 'OWNER', organization: { name: 'Vendor Co' } }]);
       const me = await t.gql(`{ me { email } }`, {}, r.data!.logIn.accessToken);
       expect(me.data!.me.email).toBe('Vendor@Example.test');
     });

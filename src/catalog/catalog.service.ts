@@ -5,7 +5,7 @@
  * search lives in catalog-query.service.ts.
  */
 import { Injectable } from '@nestjs/common';
-import { EntityManager } from 'typeorm';
+import { EntityManager, In } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { AccessService } from '../identity/access.service';
 import { Principal } from '../platform/auth/principal';
@@ -39,6 +39,16 @@ export class CatalogService {
     private readonly access: AccessService,
     private readonly audit: AuditService,
   ) {}
+
+  /** For other modules: several models' refs in one query (absent ids are missing from the map). No authorization here. */
+  async findModelRefs(em: EntityManager, ids: readonly string[]): Promise<Map<string, ModelRef>> {
+    if (ids.length === 0) return new Map();
+    const rows = await em.find(ModelEntity, {
+      where: { id: In([...new Set(ids)]) },
+      select: { id: true, organizationId: true, status: true, name: true, slug: true },
+    });
+    return new Map(rows.map((m) => [m.id, { id: m.id, organizationId: m.organizationId, status: m.status, name: m.name, slug: m.slug }]));
+  }
 
   /** For other modules (licensing): the model's owner and status, or null. No authorization here. */
   async findModelRef(em: EntityManager, id: string, opts: { lock?: boolean } = {}): Promise<ModelRef | null> {

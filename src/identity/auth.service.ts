@@ -15,10 +15,17 @@ import { LoginThrottleService } from './login-throttle.service';
 
 const ARGON2_OPTIONS = { type: argon2.argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
 
+export interface Membership {
+  org: OrganizationEntity;
+  role: MembershipRole;
+}
+
 export interface Session {
   accessToken: string;
   expiresAt: Date;
   user: UserEntity;
+  /** The organizations the user belongs to: clients need their ids for almost every call. */
+  memberships: Membership[];
 }
 
 export type LogInOutcome =
@@ -64,19 +71,19 @@ export class AuthService implements OnApplicationBootstrap {
   }): Promise<Session | 'email-taken'> {
     const passwordHash = await this.hashPassword(input.password);
     try {
-      const user = await this.db.transaction(async (tx) => {
+      const { user, org } = await this.db.transaction(async (tx) => {
         const u = await tx.save(tx.create(UserEntity, { email: input.email, passwordHash, isAdmin: false }));
-        const org = await this.createOrganizationTx(tx, u, { name: input.organizationName, country: input.country });
+        const o = await this.createOrganizationTx(tx, u, { name: input.organizationName, country: input.country });
         await this.audit.record(tx, { kind: 'user', userId: u.id, isAdmin: false }, {
           action: 'identity.user.signed_up',
           targetType: 'User',
           targetId: u.id,
-          organizationId: org.id,
+          organizationId: o.id,
           data: { email: u.email },
         });
-        return u;
+        return { user: u, org: o };
       });
-      return this.issueSession(user);
+      return this.issueSession(user, [{ org, role: MembershipRole.OWNER }]);
     } catch (err) {
       if (isUniqueViolation(err, 'users_email_lower_key')) return 'email-taken';
       throw err;
@@ -121,7 +128,7 @@ export class AuthService implements OnApplicationBootstrap {
       return { kind: 'invalid' };
     }
     await this.throttle.recordSuccess(email);
-    return { kind: 'ok', session: await this.issueSession(user) };
+    return { kind: 'ok', session: await this.issueSession(user, await this.membershipsOf(user.id)) };
   }
 
   private getDummyHash(): Promise<string> {
@@ -129,11 +136,11 @@ export class AuthService implements OnApplicationBootstrap {
     return this.dummyHash;
   }
 
-  private async issueSession(user: UserEntity): Promise<Session> {
+  private async issueSession(user: UserEntity, memberships: Membership[]): Promise<Session> {
     const ttl = this.config.jwtTtlSeconds;
     const claims: JwtClaims = { sub: user.id, typ: 'access' };
     const accessToken = await this.jwt.signAsync(claims, { expiresIn: ttl });
-    return { accessToken, expiresAt: new Date(Date.now() + ttl * 1000), user };
+    return { accessToken, expiresAt: new Date(Date.now() + ttl * 1000), user, memberships };
   }
 
   /** A JWT → the user it names, or null when invalid, expired or the user is gone. */
@@ -149,15 +156,19 @@ export class AuthService implements OnApplicationBootstrap {
     return user ? { kind: 'user', userId: user.id, isAdmin: user.isAdmin } : null;
   }
 
-  async me(userId: string): Promise<{ user: UserEntity; memberships: { org: OrganizationEntity; role: MembershipRole }[] }> {
+  async me(userId: string): Promise<{ user: UserEntity; memberships: Membership[] }> {
     const user = await this.db.reader.findOneByOrFail(UserEntity, { id: userId });
+    return { user, memberships: await this.membershipsOf(userId) };
+  }
+
+  private async membershipsOf(userId: string): Promise<Membership[]> {
     const rows = await this.db.reader
       .createQueryBuilder(MembershipEntity, 'm')
       .innerJoinAndMapOne('m.org', OrganizationEntity, 'o', 'o.id = m.organization_id')
       .where('m.user_id = :userId', { userId })
       .orderBy('o.created_at', 'ASC')
       .getMany();
-    return { user, memberships: rows.map((m) => ({ org: (m as MembershipEntity & { org: OrganizationEntity }).org, role: m.role })) };
+    return rows.map((m) => ({ org: (m as MembershipEntity & { org: OrganizationEntity }).org, role: m.role }));
   }
 
   /** Idempotent: creates the admin, or makes an existing user with that email an admin. */

@@ -21,7 +21,12 @@ import {
 import { toApiKeyOutput, toOrganizationOutput, toUserOutput } from './identity.mapper';
 
 const toAuthPayload = (s: Session): AuthPayload =>
-  Object.assign(new AuthPayload(), { accessToken: s.accessToken, expiresAt: s.expiresAt, user: toUserOutput(s.user) });
+  Object.assign(new AuthPayload(), {
+    accessToken: s.accessToken,
+    expiresAt: s.expiresAt,
+    user: toUserOutput(s.user),
+    memberships: s.memberships.map((m) => ({ organization: toOrganizationOutput(m.org), role: m.role })),
+  });
 
 @Resolver()
 export class IdentityResolver {

@@ -1,6 +1,7 @@
 import { Global, Module } from '@nestjs/common';
 import { CatalogModule } from '../catalog/catalog.module';
 import { AGREEMENT_DIRECTORY } from '../identity/agreement-directory';
+import { AgreementPartiesResolver } from './agreement-parties.resolver';
 import { LicenseAgreementResolver } from './license-agreement.resolver';
 import { LicenseAgreementService } from './license-agreement.service';
 import { LicenseOfferResolver } from './license-offer.resolver';
@@ -22,6 +23,7 @@ import { TeacherModelOffersResolver } from './model-offers.resolver';
     LicenseOfferResolver,
     LicenseAgreementResolver,
     TeacherModelOffersResolver,
+    AgreementPartiesResolver,
   ],
   exports: [LicenseOfferService, LicenseAgreementService, AGREEMENT_DIRECTORY],
 })

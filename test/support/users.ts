@@ -15,13 +15,12 @@ export async function signUp(t: TestApp, opts: { email?: string; organizationNam
   counter += 1;
   const email = opts.email ?? `user${counter}-${randomBytes(3).toString('hex')}@example.test`;
   const r = await t.gql(
-    `mutation($i: SignUpInput!) { signUp(input: $i) { __typename ... on AuthPayload { accessToken user { id } } } }`,
+    `mutation($i: SignUpInput!) { signUp(input: $i) { __typename ... on AuthPayload { accessToken user { id } memberships { organization { id } } } } }`,
     { i: { email, password: 'correct horse battery staple', organizationName: opts.organizationName ?? `Org ${counter}`, country: opts.country } },
   );
   if (r.errors || r.data?.signUp.__typename !== 'AuthPayload') throw new Error(`signUp failed: ${JSON.stringify(r.errors ?? r.data)}`);
   const token = r.data.signUp.accessToken as string;
-  const me = await t.gql(`{ me { memberships { organization { id } } } }`, {}, token);
-  return { token, userId: r.data.signUp.user.id, email, organizationId: me.data!.me.memberships[0].organization.id };
+  return { token, userId: r.data.signUp.user.id, email, organizationId: r.data.signUp.memberships[0].organization.id };
 }
 
 /** Makes an existing user a platform admin (as ADMIN_EMAIL would at boot) and logs in again. */

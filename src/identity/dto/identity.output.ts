@@ -57,6 +57,9 @@ export class AuthPayload {
 
   @Field(() => UserOutput)
   user: UserOutput;
+
+  @Field(() => [MembershipOutput], { description: "The user's organizations and roles (their ids are needed by most operations)" })
+  memberships: MembershipOutput[];
 }
 
 @ObjectType({ implements: () => [BusinessError] })
