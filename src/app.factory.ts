@@ -1,9 +1,10 @@
 import { NestFactory } from '@nestjs/core';
+import { PinoLogger } from 'nestjs-pino';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { AppConfig } from './platform/config/app-config';
 import { PublicResponseCache } from './platform/graphql/public-response-cache';
+import { AppLogger } from './platform/logging/logger-options';
 
 /** Builds the application (used by main.ts, the e2e tests and the benchmarks). */
 export async function createApp(config: AppConfig, options: { bufferLogs?: boolean } = {}): Promise<NestFastifyApplication> {
@@ -19,10 +20,17 @@ export async function createApp(config: AppConfig, options: { bufferLogs?: boole
     logger: config.logLevel === 'silent' ? false : undefined,
     abortOnError: false,
   });
-  app.useLogger(app.get(Logger));
+  app.useLogger(app.get(AppLogger));
   const fastify = app.getHttpAdapter().getInstance();
   fastify.addHook('onSend', async (req, reply) => {
     void reply.header('x-request-id', req.id);
+  });
+  const httpLog = PinoLogger.root.child({ context: 'http' });
+  fastify.addHook('onResponse', async (req, reply) => {
+    if (req.url === '/health' || !httpLog.isLevelEnabled('info')) return;
+    const fields = { reqId: req.id, method: req.method, url: req.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime) };
+    if (reply.statusCode >= 500) httpLog.error(fields, 'request failed');
+    else httpLog.info(fields, 'request completed');
   });
   const publicCache = app.get(PublicResponseCache);
   const cacheState = new WeakMap<object, { key: string; generation: number }>();

@@ -9,6 +9,7 @@ import { createApp } from './app.factory';
 import { AppConfig, ConfigError, loadConfig } from './platform/config/app-config';
 import { EmbeddedPostgresHandle, startEmbeddedPostgres } from './platform/database/embedded-postgres';
 import { runMigrations } from './platform/database/migrate';
+import { pinoOptions } from './platform/logging/logger-options';
 
 async function main(): Promise<void> {
   const started = Date.now();
@@ -22,7 +23,7 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const log = pino({ level: config.logLevel, name: 'beiming' });
+  const log = pino({ ...pinoOptions(config), name: 'beiming' });
   let embedded: EmbeddedPostgresHandle | null = null;
 
   let stopping = false;
@@ -35,6 +36,8 @@ async function main(): Promise<void> {
     } finally {
       await embedded?.stop();
       log.info('stopped');
+      // pretty logs go through a worker thread: let it write the last lines
+      await new Promise<void>((resolve) => log.flush(() => resolve()));
       process.exit(0);
     }
   };

@@ -10,6 +10,7 @@ import { createValidationPipe } from './errors/validation';
 import { GraphiqlController } from './graphql/graphiql.controller';
 import { GraphQLModule } from './graphql/graphql.module';
 import { HealthController } from './health/health.controller';
+import { AppLogger, pinoOptions } from './logging/logger-options';
 
 /** Configuration, database, GraphQL, logging, health, error mapping. */
 @Module({})
@@ -20,20 +21,18 @@ export class PlatformModule {
       imports: [
         ConfigModule.forRoot(config),
         LoggerModule.forRoot({
-          pinoHttp: {
-            level: config.logLevel,
-            // Never log credentials.
-            redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["stripe-signature"]'], censor: '[redacted]' },
-            autoLogging: { ignore: (req) => req.url === '/health' },
-            transport: undefined,
-          },
+          // Requests are logged by a Fastify hook (app.factory.ts), which sees every
+          // route, Mercurius' /graphql included; Nest middleware would not.
+          pinoHttp: { ...pinoOptions(config), autoLogging: false },
         }),
         DatabaseModule,
         GraphQLModule,
         TerminusModule,
       ],
+      exports: [AppLogger],
       controllers: [HealthController, ...(config.isProduction ? [] : [GraphiqlController])],
       providers: [
+        AppLogger,
         { provide: APP_PIPE, useFactory: createValidationPipe },
         { provide: APP_FILTER, useClass: HttpErrorFilter },
       ],

@@ -77,6 +77,10 @@ export class AppConfig {
   @IsIn(LOG_LEVELS)
   logLevel: (typeof LOG_LEVELS)[number] = 'info';
 
+  /** `json` (one object per line, for log shippers) or `pretty` (for people); default: pretty on a terminal outside production. */
+  @IsIn(['json', 'pretty'])
+  logFormat: 'json' | 'pretty';
+
   /** Failed log-ins allowed per email (and per client address) in `loginWindowSeconds`. */
   @Transform(toInt)
   @IsInt()
@@ -153,6 +157,7 @@ const ENV_MAP: Record<string, keyof AppConfig> = {
   ADMIN_EMAIL: 'adminEmail',
   ADMIN_PASSWORD: 'adminPassword',
   LOG_LEVEL: 'logLevel',
+  LOG_FORMAT: 'logFormat',
   LOGIN_MAX_FAILURES: 'loginMaxFailures',
   LOGIN_WINDOW_SECONDS: 'loginWindowSeconds',
   GRAPHQL_MAX_DEPTH: 'graphqlMaxDepth',
@@ -179,6 +184,7 @@ export function loadConfig(
   }
   Object.assign(raw, overrides);
   const nodeEnv = (raw.nodeEnv as string) ?? 'development';
+  raw.logFormat ??= process.stdout.isTTY && nodeEnv !== 'production' ? 'pretty' : 'json';
   if (!raw.jwtSecret) {
     if (nodeEnv === 'production') {
       throw new ConfigError('JWT_SECRET is required when NODE_ENV=production');
