@@ -1,5 +1,5 @@
 /** Validators for 64-bit integers carried as decimal strings (GraphQL Int is 32-bit). */
-import { registerDecorator, ValidationOptions } from 'class-validator';
+import { predicateDecorator as decorator } from '../platform/validation/decorator';
 
 const PG_BIGINT_MAX = 9_223_372_036_854_775_807n;
 
@@ -9,18 +9,6 @@ export function isNonNegativeBigIntString(value: unknown): value is string {
 
 export function isPositiveBigIntString(value: unknown): value is string {
   return isNonNegativeBigIntString(value) && value !== '0';
-}
-
-function decorator(name: string, check: (v: unknown) => boolean, what: string) {
-  return (options?: ValidationOptions): PropertyDecorator =>
-    (target: object, propertyName: string | symbol) =>
-      registerDecorator({
-        name,
-        target: target.constructor,
-        propertyName: propertyName as string,
-        options: { message: `$property must be ${what}`, ...options },
-        validator: { validate: (v: unknown) => check(v) },
-      });
 }
 
 export const IsPositiveBigIntString = decorator(

@@ -2,9 +2,9 @@
  * ISO 3166-1 alpha-2 countries and ISO 4217 currencies, from maintained data
  * packages rather than a hand-kept list. Codes are upper-case only.
  */
-import { registerDecorator, ValidationOptions } from 'class-validator';
 import currencyCodes from 'currency-codes';
 import countries from 'i18n-iso-countries';
+import { predicateDecorator } from './decorator';
 
 export function isCountryCode(value: unknown): value is string {
   return typeof value === 'string' && /^[A-Z]{2}$/.test(value) && countries.isValid(value);
@@ -24,17 +24,5 @@ export function currencyExponent(currency: string): number {
   return c.digits;
 }
 
-function isoDecorator(name: string, check: (v: unknown) => boolean, what: string) {
-  return (options?: ValidationOptions): PropertyDecorator =>
-    (target: object, propertyName: string | symbol) =>
-      registerDecorator({
-        name,
-        target: target.constructor,
-        propertyName: propertyName as string,
-        options: { message: `$property must be ${what} (got "$value")`, ...options },
-        validator: { validate: (v: unknown) => check(v) },
-      });
-}
-
-export const IsCountryCode = isoDecorator('isCountryCode', isCountryCode, 'an ISO 3166-1 alpha-2 country code, upper-case');
-export const IsCurrencyCode = isoDecorator('isCurrencyCode', isCurrencyCode, 'an ISO 4217 currency code, upper-case');
+export const IsCountryCode = predicateDecorator('isCountryCode', isCountryCode, 'an ISO 3166-1 alpha-2 country code, upper-case (got "$value")');
+export const IsCurrencyCode = predicateDecorator('isCurrencyCode', isCurrencyCode, 'an ISO 4217 currency code, upper-case (got "$value")');
