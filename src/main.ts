@@ -54,15 +54,20 @@ async function main(): Promise<void> {
   }
   log.info({ config: config.describe() }, 'configuration');
 
-  const applied = await runMigrations(config.databaseUrl);
-  log.info({ applied }, applied.length ? `applied ${applied.length} migration(s)` : 'database schema is up to date');
-
-  const app = await createApp(config);
-  process.removeAllListeners('SIGINT');
-  process.removeAllListeners('SIGTERM');
-  process.once('SIGINT', () => void stop('SIGINT', app));
-  process.once('SIGTERM', () => void stop('SIGTERM', app));
-  await app.listen({ port: config.port, host: config.host });
+  try {
+    const applied = await runMigrations(config.databaseUrl);
+    log.info({ applied }, applied.length ? `applied ${applied.length} migration(s)` : 'database schema is up to date');
+    const app = await createApp(config);
+    process.removeAllListeners('SIGINT');
+    process.removeAllListeners('SIGTERM');
+    process.once('SIGINT', () => void stop('SIGINT', app));
+    process.once('SIGTERM', () => void stop('SIGTERM', app));
+    await app.listen({ port: config.port, host: config.host });
+  } catch (err) {
+    // Do not leave the embedded PostgreSQL running behind a failed start (port in use, bad migration, …).
+    await embedded?.stop();
+    throw err;
+  }
 
   const base = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.port}`;
   const lines = [
@@ -75,7 +80,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err) => {
-  console.error('Beiming failed to start:', err instanceof Error ? err.message : err);
-  if (err instanceof Error && process.env.LOG_LEVEL === 'debug') console.error(err.stack);
+  console.error('Beiming failed to start:', err instanceof Error ? (err.stack ?? err.message) : err);
   process.exit(1);
 });

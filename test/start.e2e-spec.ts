@@ -133,6 +133,26 @@ describe('npm start', () => {
     expect(alive(orphan)).toBe(false);
   });
 
+  it('fails clearly when its port is taken, and stops the PostgreSQL it started', async () => {
+    const blocker = createServer();
+    const port = await new Promise<number>((resolve) => blocker.listen(0, '127.0.0.1', () => resolve((blocker.address() as { port: number }).port)));
+    try {
+      const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, PORT: String(port), EMBEDDED_PG_PORT: String(await freePort()), LOG_LEVEL: 'warn' };
+      delete env.NODE_ENV;
+      delete env.DATABASE_URL;
+      const child = spawn(process.execPath, [join(ROOT, 'dist', 'src', 'main.js')], { cwd, env });
+      let out = '';
+      child.stdout!.on('data', (d) => (out += d));
+      child.stderr!.on('data', (d) => (out += d));
+      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+      expect(code).toBe(1);
+      expect(out).toMatch(/Beiming failed to start:.*EADDRINUSE/);
+      expect(postmasterPid(dataDir)).toBeNull(); // no orphaned PostgreSQL
+    } finally {
+      blocker.close();
+    }
+  });
+
   it('uses DATABASE_URL instead when it is set, applying migrations', async () => {
     const empty = await createTestDatabase();
     // an empty database: drop the cloned schema to see migrations applied from scratch
