@@ -1,6 +1,7 @@
 import { Global, Module } from '@nestjs/common';
 import { CatalogModule } from '../catalog/catalog.module';
 import { AGREEMENT_DIRECTORY } from '../identity/agreement-directory';
+import { AgreementExpiryJob } from './agreement-expiry.job';
 import { AgreementPartiesResolver } from './agreement-parties.resolver';
 import { LicenseAgreementResolver } from './license-agreement.resolver';
 import { LicenseAgreementService } from './license-agreement.service';
@@ -24,6 +25,7 @@ import { TeacherModelOffersResolver } from './model-offers.resolver';
     LicenseAgreementResolver,
     TeacherModelOffersResolver,
     AgreementPartiesResolver,
+    AgreementExpiryJob,
   ],
   exports: [LicenseOfferService, LicenseAgreementService, AGREEMENT_DIRECTORY],
 })

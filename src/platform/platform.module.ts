@@ -10,6 +10,7 @@ import { createValidationPipe } from './errors/validation';
 import { GraphiqlController } from './graphql/graphiql.controller';
 import { GraphQLModule } from './graphql/graphql.module';
 import { HealthController } from './health/health.controller';
+import { JobsModule } from './jobs/jobs.module';
 import { AppLogger, pinoOptions } from './logging/logger-options';
 
 /** Configuration, database, GraphQL, logging, health, error mapping. */
@@ -28,6 +29,7 @@ export class PlatformModule {
         DatabaseModule,
         GraphQLModule,
         TerminusModule,
+        JobsModule,
       ],
       exports: [AppLogger],
       controllers: [HealthController, ...(config.isProduction ? [] : [GraphiqlController])],

@@ -50,6 +50,8 @@ export async function startTestApp(overrides: Partial<Record<keyof AppConfig, un
       // Specs that seed rows with SQL and then read the catalog would see cached
       // answers; the response cache has its own spec (public-cache.e2e-spec.ts).
       publicCacheTtlMs: 0,
+      // pg-boss installs its schema and polls: only the specs about jobs turn it on.
+      jobsEnabled: false,
       dataDir: mkdtempSync(join(tmpdir(), 'beiming-app-')),
       ...overrides,
     },

@@ -5,6 +5,7 @@
  */
 import { plainToInstance, Transform } from 'class-transformer';
 import {
+  IsBoolean,
   IsEmail,
   IsIn,
   IsInt,
@@ -130,6 +131,17 @@ export class AppConfig {
   @Max(60_000)
   publicCacheTtlMs = 2000;
 
+  /** Run background jobs (pg-boss) in this process. */
+  @Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value !== 'false' && value !== '0' : value))
+  @IsBoolean()
+  jobsEnabled = true;
+
+  /** How often an idle worker polls for jobs (seconds, ≥ 0.5). */
+  @Transform(({ value }: { value: unknown }) => (value === undefined || value === '' ? undefined : Number(value)))
+  @Min(0.5)
+  @Max(300)
+  jobsPollSeconds = 2;
+
   get isProduction(): boolean {
     return this.nodeEnv === 'production';
   }
@@ -166,6 +178,8 @@ const ENV_MAP: Record<string, keyof AppConfig> = {
   GRAPHQL_MAX_BATCH: 'graphqlMaxBatch',
   GRAPHQL_QUERY_CACHE: 'graphqlQueryCache',
   PUBLIC_CACHE_TTL_MS: 'publicCacheTtlMs',
+  JOBS_ENABLED: 'jobsEnabled',
+  JOBS_POLL_SECONDS: 'jobsPollSeconds',
 };
 
 export class ConfigError extends Error {}
