@@ -10,7 +10,8 @@ import { AppLogger } from './platform/logging/logger-options';
 export async function createApp(config: AppConfig, options: { bufferLogs?: boolean } = {}): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
     bodyLimit: 1024 * 1024,
-    trustProxy: false,
+    // Fastify accepts a hop count too; the adapter's option type omits it.
+    trustProxy: config.trustProxy as boolean | string,
     // request ids are returned to clients (x-request-id) and logged
     genReqId: () => crypto.randomUUID(),
     requestIdHeader: false,
@@ -21,6 +22,10 @@ export async function createApp(config: AppConfig, options: { bufferLogs?: boole
     abortOnError: false,
   });
   app.useLogger(app.get(AppLogger));
+  if (config.corsOrigins.length > 0) {
+    // Bearer tokens, not cookies: no credentials mode needed.
+    app.enableCors({ origin: config.corsOrigins, methods: ['GET', 'POST'], allowedHeaders: ['authorization', 'content-type'], exposedHeaders: ['x-request-id', 'retry-after'], maxAge: 600 });
+  }
   const fastify = app.getHttpAdapter().getInstance();
   fastify.addHook('onSend', async (req, reply) => {
     void reply.header('x-request-id', req.id);

@@ -5,7 +5,9 @@
  */
 import { plainToInstance, Transform } from 'class-transformer';
 import {
+  IsArray,
   IsBoolean,
+  IsDefined,
   IsEmail,
   IsIn,
   IsInt,
@@ -131,6 +133,30 @@ export class AppConfig {
   @Max(60_000)
   publicCacheTtlMs = 2000;
 
+  /**
+   * Browser origins allowed to call the API (CORS), e.g.
+   * `https://app.example.com,http://localhost:5173`. Empty: no CORS headers.
+   */
+  @Transform(({ value }: { value: unknown }) =>
+    typeof value === 'string' ? value.split(',').map((o) => o.trim()).filter(Boolean) : value,
+  )
+  @IsArray()
+  @Matches(/^https?:\/\/[^/\s]+$/, { each: true, message: 'CORS_ORIGINS must be a comma-separated list of origins like https://app.example.com' })
+  corsOrigins: string[] = [];
+
+  /**
+   * Which proxies to trust for the client address (log-in throttling, logs):
+   * `false` (default: the socket address), `true` (any), a hop count, or a
+   * comma-separated list of addresses / CIDRs.
+   */
+  @Transform(({ value }: { value: unknown }) => {
+    if (typeof value !== 'string') return value;
+    if (value === 'true' || value === 'false') return value === 'true';
+    return /^\d+$/.test(value) ? Number(value) : value;
+  })
+  @IsDefined()
+  trustProxy: boolean | number | string = false;
+
   /** Run background jobs (pg-boss) in this process. */
   @Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value !== 'false' && value !== '0' : value))
   @IsBoolean()
@@ -179,6 +205,8 @@ const ENV_MAP: Record<string, keyof AppConfig> = {
   GRAPHQL_QUERY_CACHE: 'graphqlQueryCache',
   PUBLIC_CACHE_TTL_MS: 'publicCacheTtlMs',
   JOBS_ENABLED: 'jobsEnabled',
+  CORS_ORIGINS: 'corsOrigins',
+  TRUST_PROXY: 'trustProxy',
   JOBS_POLL_SECONDS: 'jobsPollSeconds',
 };
 
