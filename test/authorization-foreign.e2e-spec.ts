@@ -266,6 +266,10 @@ const Q = {
   revokeApiKey: `mutation($id: ID!) { revokeApiKey(id: $id) { id revokedAt } }`,
   unlistTeacherModel: `mutation($id: ID!) { unlistTeacherModel(id: $id) { __typename ... on TeacherModel { id status } } }`,
   updateTeacherModel: `mutation($input: UpdateTeacherModelInput!) { updateTeacherModel(input: $input) { id name } }`,
+  organizationMembers: `query($organizationId: ID!) { organizationMembers(organizationId: $organizationId) { role user { id } } }`,
+  addOrganizationMember: `mutation($input: AddOrganizationMemberInput!) { addOrganizationMember(input: $input) { __typename } }`,
+  changeMemberRole: `mutation($input: ChangeMemberRoleInput!) { changeMemberRole(input: $input) { role } }`,
+  removeOrganizationMember: `mutation($input: RemoveOrganizationMemberInput!) { removeOrganizationMember(input: $input) }`,
   suspendAgreement: transition('suspendAgreement'),
   terminateAgreement: transition('terminateAgreement'),
   reinstateAgreement: transition('reinstateAgreement'),
@@ -580,6 +584,49 @@ const CASES: Case[] = [
   // ---- Mutation.revokeApiKey
   { op: 'revokeApiKey', probe: 'id', what: "A's API key", vars: (f) => ({ id: f.aKeyId }), expect: 'NOT_FOUND' },
 
+  // ---- organization members: A's / B's organizations, and A's user inside C's own organization
+  ...(['a', 'b'] as const).flatMap((who): Case[] => [
+    { op: 'organizationMembers', probe: 'organizationId', what: `${who.toUpperCase()}'s organization`, vars: (f) => ({ organizationId: f[who].organizationId }), expect: 'NOT_FOUND' },
+    {
+      op: 'addOrganizationMember',
+      probe: 'input.organizationId',
+      what: `${who.toUpperCase()}'s organization (adding C's user)`,
+      vars: (f) => ({ input: { organizationId: f[who].organizationId, email: f.c.email, role: 'OWNER' } }),
+      expect: 'NOT_FOUND',
+    },
+    {
+      op: 'changeMemberRole',
+      probe: 'input.organizationId',
+      what: `${who.toUpperCase()}'s organization (demoting its owner)`,
+      vars: (f) => ({ input: { organizationId: f[who].organizationId, userId: f[who].userId, role: 'MEMBER' } }),
+      expect: 'NOT_FOUND',
+    },
+    {
+      op: 'removeOrganizationMember',
+      probe: 'input.organizationId',
+      what: `${who.toUpperCase()}'s organization (removing its owner)`,
+      vars: (f) => ({ input: { organizationId: f[who].organizationId, userId: f[who].userId } }),
+      expect: 'NOT_FOUND',
+    },
+  ]),
+  // (an API key cannot manage members at all: user sessions only)
+  {
+    op: 'changeMemberRole',
+    probe: 'input.userId',
+    what: "A's owner, inside C's own organization",
+    vars: (f) => ({ input: { organizationId: f.c.organizationId, userId: f.a.userId, role: 'MEMBER' } }),
+    expect: 'NOT_FOUND',
+    as: ['user'],
+  },
+  {
+    op: 'removeOrganizationMember',
+    probe: 'input.userId',
+    what: "A's owner, inside C's own organization",
+    vars: (f) => ({ input: { organizationId: f.c.organizationId, userId: f.a.userId } }),
+    expect: 'NOT_FOUND',
+    as: ['user'],
+  },
+
   // ---- Mutation.suspendAgreement / terminateAgreement / reinstateAgreement
   ...(['suspendAgreement', 'terminateAgreement', 'reinstateAgreement'] as const).flatMap((op): Case[] => [
     { op, probe: 'input.id', what: "A's agreement (A distiller, B vendor)", vars: (f) => ({ input: { id: f.aAgreement, reason: 'outsider' } }), expect: 'NOT_FOUND' },
@@ -685,6 +732,8 @@ describe('authorization: foreign organizations', () => {
       const theirs = new Set<string>([
         f.a.organizationId,
         f.b.organizationId,
+        f.a.userId,
+        f.b.userId,
         f.aKeyId,
         f.aDraftModel,
         f.aListedModel,

@@ -8,6 +8,7 @@ import { AuthGuard } from './auth.guard';
 import { AuthService } from './auth.service';
 import { IdentityResolver } from './identity.resolver';
 import { LoginThrottleService } from './login-throttle.service';
+import { MembershipService } from './membership.service';
 import { OrganizationService } from './organization.service';
 
 /** Owns users, organizations, memberships, sessions (JWT) and API keys. */
@@ -29,6 +30,7 @@ import { OrganizationService } from './organization.service';
     AccessService,
     LoginThrottleService,
     OrganizationService,
+    MembershipService,
     IdentityResolver,
     { provide: APP_GUARD, useClass: AuthGuard },
   ],

@@ -5,8 +5,18 @@ import { ForbiddenError } from '../platform/errors/app-error';
 import { UuidPipe } from '../platform/errors/validation';
 import { ApiKeyService } from './api-key.service';
 import { AuthService, Session } from './auth.service';
-import { CreateApiKeyInput, CreateOrganizationInput, LogInInput, SignUpInput } from './dto/identity.input';
 import {
+  AddOrganizationMemberInput,
+  ChangeMemberRoleInput,
+  CreateApiKeyInput,
+  CreateOrganizationInput,
+  LogInInput,
+  RemoveOrganizationMemberInput,
+  SignUpInput,
+} from './dto/identity.input';
+import {
+  AddOrganizationMemberResult,
+  AlreadyMemberError,
   ApiKeyOutput,
   AuthPayload,
   CreatedApiKeyOutput,
@@ -14,11 +24,13 @@ import {
   InvalidCredentialsError,
   LogInResult,
   MeOutput,
+  OrganizationMemberOutput,
   OrganizationOutput,
   SignUpResult,
   TooManyAttemptsError,
 } from './dto/identity.output';
 import { toApiKeyOutput, toOrganizationOutput, toUserOutput } from './identity.mapper';
+import { Member, MembershipService } from './membership.service';
 
 const toAuthPayload = (s: Session): AuthPayload =>
   Object.assign(new AuthPayload(), {
@@ -33,6 +45,7 @@ export class IdentityResolver {
   constructor(
     private readonly auth: AuthService,
     private readonly apiKeyService: ApiKeyService,
+    private readonly members: MembershipService,
   ) {}
 
   @Public()
@@ -99,4 +112,40 @@ export class IdentityResolver {
   ): Promise<ApiKeyOutput> {
     return toApiKeyOutput(await this.apiKeyService.revoke(principal, id));
   }
+
+  @Query(() => [OrganizationMemberOutput], { description: 'Members of an organization you belong to, oldest first.' })
+  async organizationMembers(
+    @CurrentPrincipal() principal: Principal,
+    @Args('organizationId', { type: () => ID }, new UuidPipe('organizationId')) organizationId: string,
+  ): Promise<OrganizationMemberOutput[]> {
+    return (await this.members.list(principal, organizationId)).map(toMemberOutput);
+  }
+
+  @Mutation(() => AddOrganizationMemberResult, { description: 'Owners only: adds an existing user (by email) as OWNER or MEMBER.' })
+  async addOrganizationMember(
+    @CurrentPrincipal() principal: Principal,
+    @Args('input') input: AddOrganizationMemberInput,
+  ): Promise<typeof AddOrganizationMemberResult> {
+    const result = await this.members.add(principal, input);
+    return result === 'already-member' ? new AlreadyMemberError() : toMemberOutput(result);
+  }
+
+  @Mutation(() => OrganizationMemberOutput, { description: 'Owners only. The last owner cannot be demoted (CONFLICT).' })
+  async changeMemberRole(
+    @CurrentPrincipal() principal: Principal,
+    @Args('input') input: ChangeMemberRoleInput,
+  ): Promise<OrganizationMemberOutput> {
+    return toMemberOutput(await this.members.changeRole(principal, input));
+  }
+
+  @Mutation(() => Boolean, { description: 'Owners only (a member may not remove others). The last owner cannot be removed (CONFLICT).' })
+  async removeOrganizationMember(
+    @CurrentPrincipal() principal: Principal,
+    @Args('input') input: RemoveOrganizationMemberInput,
+  ): Promise<boolean> {
+    await this.members.remove(principal, input);
+    return true;
+  }
 }
+
+const toMemberOutput = (m: Member): OrganizationMemberOutput => ({ user: toUserOutput(m.user), role: m.role, since: m.since });

@@ -15,6 +15,7 @@ import {
 } from 'class-validator';
 import { ApiKeyScope } from '../../platform/auth/principal';
 import { IsCountryCode } from '../../platform/validation/iso-codes';
+import { MembershipRole } from '../identity.entity';
 
 registerEnumType(ApiKeyScope, { name: 'ApiKeyScope' });
 
@@ -101,4 +102,47 @@ export class CreateApiKeyInput {
   @IsOptional()
   @IsUUID()
   agreementId?: string;
+}
+
+@InputType()
+export class AddOrganizationMemberInput {
+  @Field(() => ID)
+  @IsUUID()
+  organizationId: string;
+
+  @Field(() => String, { description: 'Email of an existing user' })
+  @Transform(trim)
+  @IsEmail({}, { message: 'email must be a valid email address' })
+  @MaxLength(254)
+  email: string;
+
+  @Field(() => MembershipRole, { defaultValue: MembershipRole.MEMBER })
+  @IsEnum(MembershipRole)
+  role: MembershipRole = MembershipRole.MEMBER;
+}
+
+@InputType()
+export class ChangeMemberRoleInput {
+  @Field(() => ID)
+  @IsUUID()
+  organizationId: string;
+
+  @Field(() => ID)
+  @IsUUID()
+  userId: string;
+
+  @Field(() => MembershipRole)
+  @IsEnum(MembershipRole)
+  role: MembershipRole;
+}
+
+@InputType()
+export class RemoveOrganizationMemberInput {
+  @Field(() => ID)
+  @IsUUID()
+  organizationId: string;
+
+  @Field(() => ID)
+  @IsUUID()
+  userId: string;
 }

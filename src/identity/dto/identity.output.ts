@@ -145,3 +145,30 @@ export class CreatedApiKeyOutput {
   @Field(() => String, { description: 'The full key. Shown once: store it now.' })
   secret: string;
 }
+
+@ObjectType('OrganizationMember')
+export class OrganizationMemberOutput {
+  @Field(() => UserOutput)
+  user: UserOutput;
+
+  @Field(() => MembershipRole)
+  role: MembershipRole;
+
+  @Field(() => Date, { description: 'Member since' })
+  since: Date;
+}
+
+@ObjectType({ implements: () => [BusinessError] })
+export class AlreadyMemberError implements BusinessError {
+  @Field(() => String)
+  code = 'ALREADY_MEMBER';
+
+  @Field(() => String)
+  message = 'This user is already a member of the organization; use changeMemberRole to change the role';
+}
+
+export const AddOrganizationMemberResult = createUnionType({
+  name: 'AddOrganizationMemberResult',
+  types: () => [OrganizationMemberOutput, AlreadyMemberError] as const,
+  resolveType: (value: object) => (value instanceof AlreadyMemberError ? AlreadyMemberError : OrganizationMemberOutput),
+});
