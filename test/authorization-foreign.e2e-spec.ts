@@ -266,6 +266,7 @@ const Q = {
   revokeApiKey: `mutation($id: ID!) { revokeApiKey(id: $id) { id revokedAt } }`,
   unlistTeacherModel: `mutation($id: ID!) { unlistTeacherModel(id: $id) { __typename ... on TeacherModel { id status } } }`,
   updateTeacherModel: `mutation($input: UpdateTeacherModelInput!) { updateTeacherModel(input: $input) { id name } }`,
+  updateOrganization: `mutation($input: UpdateOrganizationInput!) { updateOrganization(input: $input) { id name } }`,
   organizationMembers: `query($organizationId: ID!) { organizationMembers(organizationId: $organizationId) { role user { id } } }`,
   addOrganizationMember: `mutation($input: AddOrganizationMemberInput!) { addOrganizationMember(input: $input) { __typename } }`,
   changeMemberRole: `mutation($input: ChangeMemberRoleInput!) { changeMemberRole(input: $input) { role } }`,
@@ -586,6 +587,7 @@ const CASES: Case[] = [
 
   // ---- organization members: A's / B's organizations, and A's user inside C's own organization
   ...(['a', 'b'] as const).flatMap((who): Case[] => [
+    { op: 'updateOrganization', probe: 'input.id', what: `${who.toUpperCase()}'s organization`, vars: (f) => ({ input: { id: f[who].organizationId, name: 'Taken over' } }), expect: 'NOT_FOUND' },
     { op: 'organizationMembers', probe: 'organizationId', what: `${who.toUpperCase()}'s organization`, vars: (f) => ({ organizationId: f[who].organizationId }), expect: 'NOT_FOUND' },
     {
       op: 'addOrganizationMember',

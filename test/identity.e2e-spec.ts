@@ -142,6 +142,45 @@ describe('identity', () => {
     });
   });
 
+  describe('updateOrganization', () => {
+    const UPDATE = `mutation($i: UpdateOrganizationInput!) { updateOrganization(input: $i) { id name country } }`;
+
+    it('lets an owner rename the organization and set its country, audit-logged', async () => {
+      const u = await signUp(t, { organizationName: 'No Country' });
+      const r = await t.gql(UPDATE, { i: { id: u.organizationId, country: 'JP', name: 'Renamed' } }, u.token);
+      expect(r.data!.updateOrganization).toEqual({ id: u.organizationId, name: 'Renamed', country: 'JP' });
+      const [row] = await t.dataSource.query(`SELECT data FROM audit_log WHERE action = 'identity.organization.updated' AND target_id = $1`, [u.organizationId]);
+      expect(row.data).toEqual({ from: { name: 'No Country', country: null }, to: { name: 'Renamed', country: 'JP' } });
+      const same = await t.gql(UPDATE, { i: { id: u.organizationId, country: 'JP' } }, u.token);
+      expect(same.data!.updateOrganization.country).toBe('JP');
+      const [{ n }] = await t.dataSource.query(`SELECT count(*)::int AS n FROM audit_log WHERE action = 'identity.organization.updated' AND target_id = $1`, [u.organizationId]);
+      expect(n).toBe(1); // no change, no entry
+    });
+
+    it('refuses members, API keys, foreign organizations and bad input', async () => {
+      const u = await signUp(t);
+      const other = await signUp(t);
+      const member = await signUp(t);
+      await t.gql(
+        `mutation($i: AddOrganizationMemberInput!) { addOrganizationMember(input: $i) { __typename } }`,
+        { i: { organizationId: u.organizationId, email: member.email } },
+        u.token,
+      );
+      expect((await t.gql(UPDATE, { i: { id: u.organizationId, name: 'x' } }, member.token)).errors![0].extensions.code).toBe('FORBIDDEN');
+      expect((await t.gql(UPDATE, { i: { id: other.organizationId, name: 'x' } }, u.token)).errors![0].extensions.code).toBe('NOT_FOUND');
+      for (const [input, field] of [
+        [{ id: u.organizationId, country: 'XX' }, 'country'],
+        [{ id: u.organizationId, name: '' }, 'name'],
+        [{ id: 'nope', name: 'x' }, 'id'],
+      ] as const) {
+        const r = await t.gql(UPDATE, { i: input }, u.token);
+        expect(r.errors![0].extensions.fields[0].field).toBe(field);
+      }
+      const [row] = await t.dataSource.query(`SELECT name, country FROM organizations WHERE id = $1`, [other.organizationId]);
+      expect(row.country).toBeNull();
+    });
+  });
+
   describe('logIn input', () => {
     it('refuses oversized or missing fields as BAD_USER_INPUT', async () => {
       const long = await t.gql(LOG_IN, { i: { email: `${'a'.repeat(250)}@example.test`, password: PASSWORD } });

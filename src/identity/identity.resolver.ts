@@ -13,6 +13,7 @@ import {
   LogInInput,
   RemoveOrganizationMemberInput,
   SignUpInput,
+  UpdateOrganizationInput,
 } from './dto/identity.input';
 import {
   AddOrganizationMemberResult,
@@ -31,6 +32,7 @@ import {
 } from './dto/identity.output';
 import { toApiKeyOutput, toOrganizationOutput, toUserOutput } from './identity.mapper';
 import { Member, MembershipService } from './membership.service';
+import { OrganizationService } from './organization.service';
 
 const toAuthPayload = (s: Session): AuthPayload =>
   Object.assign(new AuthPayload(), {
@@ -46,6 +48,7 @@ export class IdentityResolver {
     private readonly auth: AuthService,
     private readonly apiKeyService: ApiKeyService,
     private readonly members: MembershipService,
+    private readonly organizations: OrganizationService,
   ) {}
 
   @Public()
@@ -86,6 +89,14 @@ export class IdentityResolver {
   ): Promise<OrganizationOutput> {
     if (principal.kind !== 'user') throw new ForbiddenError('Organizations are created by users, not API keys');
     return toOrganizationOutput(await this.auth.createOrganization(principal, input));
+  }
+
+  @Mutation(() => OrganizationOutput, { description: 'Owners only: rename the organization and/or set its country.' })
+  async updateOrganization(
+    @CurrentPrincipal() principal: Principal,
+    @Args('input') input: UpdateOrganizationInput,
+  ): Promise<OrganizationOutput> {
+    return toOrganizationOutput(await this.organizations.updateOrganization(principal, input));
   }
 
   @Mutation(() => CreatedApiKeyOutput, { description: 'Owners only. The secret is returned once.' })

@@ -70,7 +70,7 @@ export class TerritoryNotAllowedError implements BusinessError {
     this.country = country;
     this.message = country
       ? `The licence excludes organizations in ${country}`
-      : 'The licence excludes some countries and your organization has no country set: set the organization country, then accept again';
+      : 'The licence excludes some countries and your organization has no country set: set it with updateOrganization(input: { id, country }), then accept again';
   }
 }
 

@@ -146,3 +146,23 @@ export class RemoveOrganizationMemberInput {
   @IsUUID()
   userId: string;
 }
+
+@InputType()
+export class UpdateOrganizationInput {
+  @Field(() => ID)
+  @IsUUID()
+  id: string;
+
+  @Field(() => String, { nullable: true })
+  @IsOptional()
+  @Transform(trim)
+  @IsString()
+  @MinLength(1, { message: 'name must not be empty' })
+  @MaxLength(200)
+  name?: string;
+
+  @Field(() => String, { nullable: true, description: 'ISO 3166-1 alpha-2; licence territory rules check it' })
+  @IsOptional()
+  @IsCountryCode()
+  country?: string;
+}
