@@ -197,10 +197,13 @@ describe('licence agreements (e2e)', () => {
       const nowhere = await signUp(t);
       const r2 = await accept(t, nowhere, offer);
       expect(r2.data!.acceptLicenseOffer).toMatchObject({ __typename: 'TerritoryNotAllowedError', country: null });
-      expect(r2.data!.acceptLicenseOffer.message).toMatch(/set the organization country/);
+      expect(r2.data!.acceptLicenseOffer.message).toMatch(/updateOrganization/);
       // an offer without excluded countries does not need one
       const open = await publishOk(t, vendor, modelId, { name: 'worldwide', terms: { territory: null } });
       expect((await accept(t, nowhere, open)).data!.acceptLicenseOffer.__typename).toBe('LicenseAgreement');
+      // following the advice: set the country, accept again
+      await t.gql(`mutation($i: UpdateOrganizationInput!) { updateOrganization(input: $i) { id } }`, { i: { id: nowhere.organizationId, country: 'DE' } }, nowhere.token);
+      expect((await accept(t, nowhere, offer)).data!.acceptLicenseOffer.__typename).toBe('LicenseAgreement');
     });
 
     it('SelfDealingError when the vendor accepts its own offer', async () => {
