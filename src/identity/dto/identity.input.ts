@@ -121,8 +121,9 @@ export class AddOrganizationMemberInput {
   role: MembershipRole = MembershipRole.MEMBER;
 }
 
-@InputType()
-export class ChangeMemberRoleInput {
+/** A member of an organization (shared by the member mutations' inputs). */
+@InputType({ isAbstract: true })
+abstract class MemberRefInput {
   @Field(() => ID)
   @IsUUID()
   organizationId: string;
@@ -130,22 +131,17 @@ export class ChangeMemberRoleInput {
   @Field(() => ID)
   @IsUUID()
   userId: string;
+}
 
+@InputType()
+export class ChangeMemberRoleInput extends MemberRefInput {
   @Field(() => MembershipRole)
   @IsEnum(MembershipRole)
   role: MembershipRole;
 }
 
 @InputType()
-export class RemoveOrganizationMemberInput {
-  @Field(() => ID)
-  @IsUUID()
-  organizationId: string;
-
-  @Field(() => ID)
-  @IsUUID()
-  userId: string;
-}
+export class RemoveOrganizationMemberInput extends MemberRefInput {}
 
 @InputType()
 export class UpdateOrganizationInput {
