@@ -32,9 +32,11 @@ export async function createApp(config: AppConfig, options: { bufferLogs?: boole
   });
   const httpLog = PinoLogger.root.child({ context: 'http' });
   fastify.addHook('onResponse', async (req, reply) => {
-    if (req.url === '/health' || !httpLog.isLevelEnabled('info')) return;
+    if (req.url === '/health') return;
+    const failed = reply.statusCode >= 500;
+    if (!httpLog.isLevelEnabled(failed ? 'error' : 'info')) return;
     const fields = { reqId: req.id, method: req.method, url: req.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime) };
-    if (reply.statusCode >= 500) httpLog.error(fields, 'request failed');
+    if (failed) httpLog.error(fields, 'request failed');
     else httpLog.info(fields, 'request completed');
   });
   const publicCache = app.get(PublicResponseCache);
