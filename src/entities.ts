@@ -4,5 +4,6 @@ import { ModelEntity } from './catalog/model.entity';
 import { IDENTITY_ENTITIES } from './identity/identity.entity';
 import { LicenseAgreementEntity } from './licensing/license-agreement.entity';
 import { LicenseOfferEntity } from './licensing/license-offer.entity';
+import { TeacherUpstreamEntity } from './metering/upstream/teacher-upstream.entity';
 
-export const ENTITIES = [...IDENTITY_ENTITIES, AuditEntryEntity, ModelEntity, LicenseOfferEntity, LicenseAgreementEntity];
+export const ENTITIES = [...IDENTITY_ENTITIES, AuditEntryEntity, ModelEntity, LicenseOfferEntity, LicenseAgreementEntity, TeacherUpstreamEntity];

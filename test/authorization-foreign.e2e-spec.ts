@@ -90,6 +90,10 @@ interface Fixture {
   aAgreement: string;
   /** B (distiller) on A's offer */
   bAgreement: string;
+  /** Anomaly flag on bAgreement (A is its vendor) */
+  aFlag: string;
+  /** Anomaly flag on aAgreement (B is its vendor) */
+  bFlag: string;
 }
 
 function termsInput(): Record<string, unknown> {
@@ -213,6 +217,19 @@ async function buildFixture(t: TestApp): Promise<Fixture> {
   const aKey = await createKey(t, a, ['READ', 'WRITE']);
   const cKey = await createKey(t, c, ['WRITE', 'READ']);
 
+  // Anomaly flags are raised by the detectors, never through the API: one per vendor, seeded directly.
+  const flag = async (agreementId: string): Promise<string> =>
+    (
+      await t.dataSource.query(
+        `INSERT INTO anomaly_flags (agreement_id, vendor_organization_id, distiller_organization_id, kind, window_start, observed_tokens)
+         SELECT id, vendor_organization_id, distiller_organization_id, 'BURST', date_trunc('minute', now()), 50000
+           FROM license_agreements WHERE id = $1 RETURNING id`,
+        [agreementId],
+      )
+    )[0].id;
+  const aFlag = await flag(bAgreement);
+  const bFlag = await flag(aAgreement);
+
   return {
     a,
     b,
@@ -234,6 +251,8 @@ async function buildFixture(t: TestApp): Promise<Fixture> {
     bOffer,
     aAgreement,
     bAgreement,
+    aFlag,
+    bFlag,
   };
 }
 
@@ -251,6 +270,8 @@ const Q = {
   licenseOffers: `query($modelId: ID!, $status: LicenseOfferStatus) { licenseOffers(modelId: $modelId, status: $status) { id status } }`,
   myModels: `query($organizationId: ID!) { myModels(organizationId: $organizationId) { id } }`,
   teacherModel: `query($id: ID!) { teacherModel(id: $id) { id status organizationId offers { id status } } }`,
+  teacherUpstream: `query($modelId: ID!) { teacherUpstream(modelId: $modelId) { modelId baseUrl credentialFingerprint } }`,
+  configureTeacherUpstream: `mutation($input: ConfigureTeacherUpstreamInput!) { configureTeacherUpstream(input: $input) { modelId credentialFingerprint } }`,
   acceptLicenseOffer: `mutation($input: AcceptLicenseOfferInput!) { acceptLicenseOffer(input: $input) {
     __typename
     ... on BusinessError { code }
@@ -274,6 +295,11 @@ const Q = {
   suspendAgreement: transition('suspendAgreement'),
   terminateAgreement: transition('terminateAgreement'),
   reinstateAgreement: transition('reinstateAgreement'),
+  usageSummary: `query($agreementId: ID!, $from: DateTime!, $to: DateTime!, $granularity: UsageGranularity!) {
+    usageSummary(agreementId: $agreementId, from: $from, to: $to, granularity: $granularity) { agreementId totals { totalTokens } } }`,
+  usageEvents: `query($agreementId: ID!) { usageEvents(agreementId: $agreementId) { edges { node { eventId } } } }`,
+  anomalyFlags: `query($filter: AnomalyFlagFilter) { anomalyFlags(filter: $filter) { edges { node { id kind } } } }`,
+  acknowledgeAnomalyFlag: `mutation($input: AcknowledgeAnomalyFlagInput!) { acknowledgeAnomalyFlag(input: $input) { id acknowledgedAt } }`,
 };
 
 function transition(op: string): string {
@@ -426,6 +452,25 @@ const CASES: Case[] = [
     vars: (f) => ({ id: f.bModel }),
     expect: (d, f) => expect(d.teacherModel).toMatchObject({ id: f.bModel, status: 'LISTED', offers: [{ id: f.bOffer.id }] }),
   },
+
+  // ---- Query.teacherUpstream / Mutation.configureTeacherUpstream: vendor members only, whatever the model's status
+  ...(
+    [
+      ["A's DRAFT model", (f: Fixture) => f.aDraftModel],
+      ["A's LISTED model", (f: Fixture) => f.aListedModel],
+      ["A's UNLISTED model", (f: Fixture) => f.aUnlistedModel],
+      ["B's LISTED model", (f: Fixture) => f.bModel],
+    ] as const
+  ).flatMap(([what, model]): Case[] => [
+    { op: 'teacherUpstream', probe: 'modelId', what, vars: (f) => ({ modelId: model(f) }), expect: 'NOT_FOUND' },
+    {
+      op: 'configureTeacherUpstream',
+      probe: 'input.modelId',
+      what,
+      vars: (f) => ({ input: { modelId: model(f), baseUrl: 'https://intruder.example/v1', apiKey: 'sk-intruder', upstreamModel: 'hijack' } }),
+      expect: 'NOT_FOUND',
+    },
+  ]),
 
   // ---- Mutation.acceptLicenseOffer: acting for a foreign organization
   {
@@ -634,6 +679,47 @@ const CASES: Case[] = [
     { op, probe: 'input.id', what: "A's agreement (A distiller, B vendor)", vars: (f) => ({ input: { id: f.aAgreement, reason: 'outsider' } }), expect: 'NOT_FOUND' },
     { op, probe: 'input.id', what: "B's agreement (B distiller, A vendor)", vars: (f) => ({ input: { id: f.bAgreement, reason: 'outsider' } }), expect: 'NOT_FOUND' },
   ]),
+
+  // ---- Query.usageSummary / usageEvents: the agreement's two parties (and admins) only
+  ...(['usageSummary', 'usageEvents'] as const).flatMap((op): Case[] =>
+    (
+      [
+        ["A's agreement (A distiller, B vendor)", (f: Fixture) => f.aAgreement],
+        ["B's agreement (B distiller, A vendor)", (f: Fixture) => f.bAgreement],
+      ] as const
+    ).map(([what, agreement]) => ({
+      op,
+      probe: 'agreementId',
+      what,
+      vars: (f: Fixture) =>
+        op === 'usageSummary'
+          ? { agreementId: agreement(f), from: '2026-01-01T00:00:00Z', to: '2026-01-02T00:00:00Z', granularity: 'HOUR' }
+          : { agreementId: agreement(f) },
+      expect: 'NOT_FOUND' as const,
+    })),
+  ),
+
+  // ---- Query.anomalyFlags: the vendor organization's members (and admins) only
+  { op: 'anomalyFlags', probe: 'filter.organizationId', what: "A's organization", vars: (f) => ({ filter: { organizationId: f.a.organizationId } }), expect: 'NOT_FOUND' },
+  { op: 'anomalyFlags', probe: 'filter.organizationId', what: "B's organization", vars: (f) => ({ filter: { organizationId: f.b.organizationId } }), expect: 'NOT_FOUND' },
+  {
+    op: 'anomalyFlags',
+    probe: 'filter.agreementId',
+    what: "A's agreement (B vendor), within C's own organization",
+    vars: (f) => ({ filter: { organizationId: f.c.organizationId, agreementId: f.aAgreement } }),
+    expect: 'NOT_FOUND',
+  },
+  {
+    op: 'anomalyFlags',
+    probe: 'filter.agreementId',
+    what: "B's agreement (A vendor), within C's own organization",
+    vars: (f) => ({ filter: { organizationId: f.c.organizationId, agreementId: f.bAgreement } }),
+    expect: 'NOT_FOUND',
+  },
+
+  // ---- Mutation.acknowledgeAnomalyFlag
+  { op: 'acknowledgeAnomalyFlag', probe: 'input.id', what: "A's flag (on B's agreement)", vars: (f) => ({ input: { id: f.aFlag, note: 'outsider' } }), expect: 'NOT_FOUND' },
+  { op: 'acknowledgeAnomalyFlag', probe: 'input.id', what: "B's flag (on A's agreement)", vars: (f) => ({ input: { id: f.bFlag, note: 'outsider' } }), expect: 'NOT_FOUND' },
 ];
 
 // ---------------------------------------------------------------- helpers
@@ -675,6 +761,7 @@ async function checksum(t: TestApp, cKeyId: string): Promise<Record<string, stri
       table('license_agreements'),
       table('api_keys', `(to_jsonb(x) - CASE WHEN x.id = $1 THEN 'last_used_at' ELSE '' END)`),
       table('audit_log'),
+      table('anomaly_flags'),
       table('organizations'),
       table('memberships'),
       table('users'),
@@ -744,6 +831,8 @@ describe('authorization: foreign organizations', () => {
         f.bModel,
         f.aAgreement,
         f.bAgreement,
+        f.aFlag,
+        f.bFlag,
         ...[f.aDraftOffer, f.aOffer, f.aRetiredOffer, f.aUnlistedOffer, f.aNeverPublicOffer, f.aLateOffer, f.bOffer].map((o) => o.id),
       ]);
       const notForeign = CASES.filter((c) => !theirs.has(valueAt(c.vars(f), c.probe) as string)).map((c) => `${c.op}(${c.probe}): ${c.what}`);
@@ -765,7 +854,9 @@ describe('authorization: foreign organizations', () => {
         expect(r.errors).toBeUndefined();
         c.expect(r.data!, f);
       } else {
-        expect({ code: r.errors?.[0]?.extensions.code, data: r.data }).toEqual({ code: c.expect, data: null });
+        // A nullable field answers { field: null } beside its error: nothing else may come back.
+        const data = r.data !== null && Object.values(r.data).every((v) => v === null) ? null : r.data;
+        expect({ code: r.errors?.[0]?.extensions.code, data }).toEqual({ code: c.expect, data: null });
         expect(r.errors).toHaveLength(1);
         // Indistinguishable from an id that does not exist.
         const foreignId = valueAt(vars, c.probe) as string;

@@ -45,6 +45,20 @@ export type AcceptOutcome =
   | { kind: 'self-dealing' }
   | { kind: 'exists'; view: AgreementView };
 
+/** An agreement as metering sees it (the limits come from the accepted terms snapshot). */
+export interface AgreementMeteringView {
+  id: string;
+  modelId: string;
+  vendorOrganizationId: string;
+  distillerOrganizationId: string;
+  status: AgreementStatus;
+  statusChangedAt: Date;
+  startsAt: Date;
+  endsAt: Date | null;
+  tokensPerPeriod: bigint | null;
+  tokensPerMinute: bigint | null;
+}
+
 export type TransitionOutcome =
   | { kind: 'changed'; view: AgreementView }
   | { kind: 'invalid'; current: AgreementStatus; requested: AgreementStatus };
@@ -257,6 +271,41 @@ export class LicenseAgreementService implements AgreementDirectory {
       total += n;
       if (n < EXPIRY_BATCH) return total;
     }
+  }
+
+  /**
+   * What metering needs about agreements (status, term, parties, limits), for
+   * many at once; unknown ids are absent from the map.
+   */
+  async meteringViews(em: EntityManager, ids: readonly string[]): Promise<Map<string, AgreementMeteringView>> {
+    const out = new Map<string, AgreementMeteringView>();
+    if (ids.length === 0) return out;
+    const rows: Array<{
+      id: string; model_id: string; vendor_organization_id: string; distiller_organization_id: string;
+      status: AgreementStatus; status_changed_at: Date; starts_at: Date; ends_at: Date | null;
+      tokens_per_period: string | null; tokens_per_minute: string | null;
+    }> = await em.query(
+      `SELECT id, model_id, vendor_organization_id, distiller_organization_id, status, status_changed_at,
+              starts_at, ends_at, terms_snapshot #>> '{limits,tokensPerPeriod}' AS tokens_per_period,
+              terms_snapshot #>> '{limits,tokensPerMinute}' AS tokens_per_minute
+         FROM license_agreements WHERE id = ANY($1::uuid[])`,
+      [ids],
+    );
+    for (const r of rows) {
+      out.set(r.id, {
+        id: r.id,
+        modelId: r.model_id,
+        vendorOrganizationId: r.vendor_organization_id,
+        distillerOrganizationId: r.distiller_organization_id,
+        status: r.status,
+        statusChangedAt: r.status_changed_at,
+        startsAt: r.starts_at,
+        endsAt: r.ends_at,
+        tokensPerPeriod: r.tokens_per_period === null ? null : BigInt(r.tokens_per_period),
+        tokensPerMinute: r.tokens_per_minute === null ? null : BigInt(r.tokens_per_minute),
+      });
+    }
+    return out;
   }
 
   /** AgreementDirectory (for identity: binding GATEWAY keys). */

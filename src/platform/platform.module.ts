@@ -3,6 +3,7 @@ import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import { LoggerModule } from 'nestjs-pino';
 import { AppConfig } from './config/app-config';
+import { CryptoModule } from './crypto/crypto.module';
 import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import { HttpErrorFilter } from './errors/http-exception.filter';
@@ -30,6 +31,7 @@ export class PlatformModule {
         GraphQLModule,
         TerminusModule,
         JobsModule,
+        CryptoModule,
       ],
       exports: [AppLogger],
       controllers: [HealthController, ...(config.isProduction ? [] : [GraphiqlController])],

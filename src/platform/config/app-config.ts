@@ -25,7 +25,7 @@ export const NODE_ENVS = ['development', 'test', 'production'] as const;
 export type NodeEnv = (typeof NODE_ENVS)[number];
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-const SECRET_KEYS = new Set<keyof AppConfig>(['jwtSecret', 'adminPassword', 'databaseUrl']);
+const SECRET_KEYS = new Set<keyof AppConfig>(['jwtSecret', 'adminPassword', 'databaseUrl', 'secretsKey', 'previousSecretsKeys']);
 
 const toInt = ({ value }: { value: unknown }) =>
   value === undefined || value === '' ? undefined : Number(value);
@@ -168,6 +168,63 @@ export class AppConfig {
   @Max(300)
   jobsPollSeconds = 2;
 
+  /**
+   * Key that seals secrets at rest (upstream credentials, watermark keys) with
+   * AES-256-GCM: 32 bytes, base64 or base64url. Generated and kept in
+   * `<dataDir>/local-secrets.json` outside production when unset.
+   */
+  @IsString()
+  @Matches(/^[A-Za-z0-9+/_-]{43}=?$/, { message: 'SECRETS_KEY must be 32 bytes, base64-encoded (43-44 characters)' })
+  secretsKey: string;
+
+  /** Retired sealing keys (comma-separated), still accepted for opening secrets sealed before a rotation. */
+  @Transform(({ value }: { value: unknown }) =>
+    typeof value === 'string' ? value.split(',').map((k) => k.trim()).filter(Boolean) : value,
+  )
+  @IsArray()
+  @Matches(/^[A-Za-z0-9+/_-]{43}=?$/, { each: true, message: 'SECRETS_KEY_PREVIOUS must list 32-byte base64 keys' })
+  previousSecretsKeys: string[] = [];
+
+  /** Largest chat-completions request body the gateway accepts (bytes). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(64 * 1024)
+  @Max(64 * 1024 * 1024)
+  gatewayMaxBodyBytes = 8 * 1024 * 1024;
+
+  /**
+   * Completion tokens reserved against quota and rate limit for a gateway
+   * request that sets no `max_tokens` (the reservation is released and the
+   * real usage recorded when the answer ends).
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  gatewayDefaultMaxTokens = 1024;
+
+  /**
+   * Whether the gateway may connect to loopback / private / link-local
+   * upstream addresses. Off in production (vendors choose upstream URLs: this
+   * keeps the gateway from reaching the platform's own network); on elsewhere
+   * so a local demo upstream works.
+   */
+  @Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value === 'true' || value === '1' : value))
+  @IsBoolean()
+  gatewayAllowPrivateUpstreams: boolean;
+
+  /** Burst flag: a minute's tokens above k × the agreement's per-minute average over the previous day. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(2)
+  @Max(100_000)
+  anomalyBurstFactor = 10;
+
+  /** Burst flag: minutes below this many tokens are never flagged (a quiet agreement's first use is not a burst). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  anomalyBurstMinTokens = 10_000;
+
   get isProduction(): boolean {
     return this.nodeEnv === 'production';
   }
@@ -208,6 +265,13 @@ const ENV_MAP: Record<string, keyof AppConfig> = {
   CORS_ORIGINS: 'corsOrigins',
   TRUST_PROXY: 'trustProxy',
   JOBS_POLL_SECONDS: 'jobsPollSeconds',
+  SECRETS_KEY: 'secretsKey',
+  SECRETS_KEY_PREVIOUS: 'previousSecretsKeys',
+  GATEWAY_MAX_BODY_BYTES: 'gatewayMaxBodyBytes',
+  GATEWAY_DEFAULT_MAX_TOKENS: 'gatewayDefaultMaxTokens',
+  GATEWAY_ALLOW_PRIVATE_UPSTREAMS: 'gatewayAllowPrivateUpstreams',
+  ANOMALY_BURST_FACTOR: 'anomalyBurstFactor',
+  ANOMALY_BURST_MIN_TOKENS: 'anomalyBurstMinTokens',
 };
 
 export class ConfigError extends Error {}
@@ -226,12 +290,19 @@ export function loadConfig(
   }
   Object.assign(raw, overrides);
   const nodeEnv = (raw.nodeEnv as string) ?? 'development';
+  raw.gatewayAllowPrivateUpstreams ??= nodeEnv !== 'production';
   raw.logFormat ??= process.stdout.isTTY && nodeEnv !== 'production' ? 'pretty' : 'json';
   if (!raw.jwtSecret) {
     if (nodeEnv === 'production') {
       throw new ConfigError('JWT_SECRET is required when NODE_ENV=production');
     }
     raw.jwtSecret = loadOrCreateLocalSecret(String(raw.dataDir ?? '.data'), 'jwtSecret');
+  }
+  if (!raw.secretsKey) {
+    if (nodeEnv === 'production') {
+      throw new ConfigError('SECRETS_KEY is required when NODE_ENV=production (32 random bytes, base64: `openssl rand -base64 32`)');
+    }
+    raw.secretsKey = loadOrCreateLocalSecret(String(raw.dataDir ?? '.data'), 'secretsKey', 32);
   }
   const config = plainToInstance(AppConfig, raw, { exposeDefaultValues: true });
   const errors = validateSync(config, { whitelist: false, forbidUnknownValues: true });

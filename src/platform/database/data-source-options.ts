@@ -14,7 +14,8 @@ export function dataSourceOptions(url: string, extra: Partial<DataSourceOptions>
     synchronize: false,
     uuidExtension: 'pgcrypto',
     logging: false,
-    extra: { max: 10, application_name: 'beiming' },
+    // Buckets, periods and cursors are UTC whatever the server's default time zone.
+    extra: { max: 10, application_name: 'beiming', options: '-c TimeZone=UTC' },
     ...extra,
   } as DataSourceOptions;
 }

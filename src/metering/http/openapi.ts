@@ -1,0 +1,206 @@
+/**
+ * OpenAPI 3.1 document of the REST endpoints (GraphQL documents itself).
+ * test/openapi.e2e-spec.ts validates it against the OpenAPI schema and checks
+ * that every documented path answers.
+ */
+import {
+  MAX_BATCH_BYTES,
+  MAX_EVENT_ID_LENGTH,
+  MAX_EVENTS_PER_BATCH,
+  MAX_METADATA_BYTES,
+  MAX_TOKENS_PER_EVENT,
+  UsageRejection,
+} from '../usage/usage-event.validation';
+
+const errorResponse = (description: string) => ({
+  description,
+  content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+});
+
+const retryAfter = {
+  'Retry-After': { description: 'Seconds until the request may succeed', schema: { type: 'integer', minimum: 1 } },
+  'x-ratelimit-limit-tokens': { description: 'The limit that refused the request', schema: { type: 'string' } },
+  'x-ratelimit-remaining-tokens': { description: 'Tokens still available (requests in flight count)', schema: { type: 'string' } },
+};
+
+const requestId = {
+  'x-request-id': {
+    description: 'Id of this request; for the gateway also the id of the usage event it records',
+    schema: { type: 'string', format: 'uuid' },
+  },
+};
+
+export function openApiDocument(opts: { gatewayMaxBodyBytes: number }) {
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Beiming REST API',
+      version: '1.0.0',
+      description:
+        'The distillation gateway (OpenAI-compatible) and vendor usage ingestion. Everything else is GraphQL at POST /graphql. ' +
+        'Errors have the OpenAI shape {"error": {message, type, code, param, request_id}}.',
+    },
+    servers: [{ url: '/' }],
+    security: [{ apiKey: [] }],
+    paths: {
+      '/v1/gateway/chat/completions': {
+        post: {
+          operationId: 'gatewayChatCompletions',
+          summary: "Chat completion from the teacher of the key's agreement, metered",
+          description:
+            'Authenticated by a distiller API key with the GATEWAY scope, bound to one agreement. The request is an OpenAI ' +
+            'chat-completions body; `model` may be omitted or any name (the agreement decides the teacher), but a UUID must be the ' +
+            "agreement's or its model's id. Before forwarding, the request's worst case (prompt estimate + max_tokens, or the " +
+            'configured default) is reserved against the period quota and the per-minute limit. With `stream: true` the answer is ' +
+            'server-sent events passed through as they arrive. One usage event is recorded per request, its id returned in ' +
+            `x-request-id. Bodies up to ${opts.gatewayMaxBodyBytes} bytes.`,
+          requestBody: {
+            required: true,
+            content: { 'application/json': { schema: { $ref: '#/components/schemas/ChatCompletionRequest' } } },
+          },
+          responses: {
+            '200': {
+              description: 'The upstream answer: a chat.completion object, or text/event-stream chunks when stream is true',
+              headers: requestId,
+              content: {
+                'application/json': { schema: { type: 'object', additionalProperties: true } },
+                'text/event-stream': { schema: { type: 'string' } },
+              },
+            },
+            '400': errorResponse('Invalid request, or a request larger than the licence limits allow (lower max_tokens)'),
+            '401': errorResponse('Missing, invalid or revoked API key'),
+            '403': errorResponse('Key without the GATEWAY scope; agreement suspended, ended, not started or awaiting payment'),
+            '404': errorResponse('The named model is not the one of the key\'s agreement'),
+            '413': errorResponse('Body too large'),
+            '429': { ...errorResponse('Period quota (insufficient_quota) or per-minute rate limit (rate_limit_exceeded) reached'), headers: retryAfter },
+            '502': errorResponse('The upstream failed or answered something that is not a chat completion; nothing billed'),
+            '503': errorResponse('The vendor has not configured an upstream for this teacher'),
+            '504': errorResponse('The upstream did not answer in time; nothing billed'),
+          },
+        },
+      },
+      '/v1/usage/events': {
+        post: {
+          operationId: 'reportUsageEvents',
+          summary: 'Report usage of self-served teachers (vendors)',
+          description:
+            `Authenticated by a vendor API key with the USAGE_REPORT scope. At most ${MAX_EVENTS_PER_BATCH} events and ${MAX_BATCH_BYTES} bytes per ` +
+            'request. Each event is judged on its own: accepted, duplicate (same id, same payload — retries are harmless), or rejected ' +
+            'with a reason. Usage beyond the period quota is accepted and counted as overage. Only agreements on the reporting ' +
+            "vendor's own models are accepted (others are rejected as AGREEMENT_NOT_FOUND).",
+          requestBody: {
+            required: true,
+            content: { 'application/json': { schema: { $ref: '#/components/schemas/UsageBatch' } } },
+          },
+          responses: {
+            '200': {
+              description: 'One result per event, in order',
+              headers: requestId,
+              content: { 'application/json': { schema: { $ref: '#/components/schemas/UsageBatchResult' } } },
+            },
+            '400': errorResponse('The body is not {"events": [...]}'),
+            '401': errorResponse('Missing, invalid or revoked API key'),
+            '403': errorResponse('Key without the USAGE_REPORT scope'),
+            '413': errorResponse(`More than ${MAX_EVENTS_PER_BATCH} events or ${MAX_BATCH_BYTES} bytes`),
+          },
+        },
+      },
+      '/openapi.json': {
+        get: {
+          operationId: 'openApiDocument',
+          summary: 'This document',
+          security: [],
+          responses: { '200': { description: 'OpenAPI 3.1 document', content: { 'application/json': { schema: { type: 'object' } } } } },
+        },
+      },
+    },
+    components: {
+      securitySchemes: {
+        apiKey: { type: 'http', scheme: 'bearer', bearerFormat: 'bm_<prefix>_<secret>', description: 'An API key created with createApiKey' },
+      },
+      schemas: {
+        Error: {
+          type: 'object',
+          required: ['error'],
+          properties: {
+            error: {
+              type: 'object',
+              required: ['message', 'type', 'code'],
+              properties: {
+                message: { type: 'string' },
+                type: { type: 'string' },
+                code: { type: 'string' },
+                param: { type: ['string', 'null'] },
+                request_id: { type: 'string' },
+              },
+            },
+          },
+        },
+        ChatCompletionRequest: {
+          type: 'object',
+          required: ['messages'],
+          additionalProperties: true,
+          properties: {
+            model: { type: 'string' },
+            messages: {
+              type: 'array',
+              minItems: 1,
+              items: {
+                type: 'object',
+                required: ['role'],
+                properties: {
+                  role: { type: 'string' },
+                  content: { oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'object' } }, { type: 'null' }] },
+                },
+              },
+            },
+            max_tokens: { type: 'integer', minimum: 1 },
+            max_completion_tokens: { type: 'integer', minimum: 1 },
+            stream: { type: 'boolean' },
+            stream_options: { type: 'object', properties: { include_usage: { type: 'boolean' } } },
+          },
+        },
+        UsageEvent: {
+          type: 'object',
+          required: ['id', 'agreementId', 'occurredAt', 'inputTokens', 'outputTokens'],
+          additionalProperties: false,
+          properties: {
+            id: { type: 'string', minLength: 1, maxLength: MAX_EVENT_ID_LENGTH, pattern: '^[\\x21-\\x7e]+$', description: "The reporter's id; unique per agreement" },
+            agreementId: { type: 'string', format: 'uuid' },
+            occurredAt: { type: 'string', format: 'date-time', description: 'With a time zone; at most 5 minutes ahead and 35 days back' },
+            inputTokens: { type: 'integer', minimum: 0, maximum: MAX_TOKENS_PER_EVENT },
+            outputTokens: { type: 'integer', minimum: 0, maximum: MAX_TOKENS_PER_EVENT },
+            metadata: { type: 'object', description: `Free-form JSON, at most ${MAX_METADATA_BYTES} bytes; part of the payload compared for duplicates` },
+          },
+        },
+        UsageBatch: {
+          type: 'object',
+          required: ['events'],
+          properties: { events: { type: 'array', maxItems: MAX_EVENTS_PER_BATCH, items: { $ref: '#/components/schemas/UsageEvent' } } },
+        },
+        UsageEventResult: {
+          type: 'object',
+          required: ['index', 'id', 'status'],
+          properties: {
+            index: { type: 'integer', description: 'Position in the request' },
+            id: { type: ['string', 'null'] },
+            status: { type: 'string', enum: ['accepted', 'duplicate', 'rejected'] },
+            overageTokens: { type: 'integer', description: 'accepted: tokens of this event beyond the period quota' },
+            reason: { type: 'string', enum: Object.values(UsageRejection), description: 'rejected: why' },
+            message: { type: 'string' },
+          },
+        },
+        UsageBatchResult: {
+          type: 'object',
+          required: ['accepted', 'duplicates', 'rejected', 'results'],
+          properties: {
+            accepted: { type: 'integer' },
+            duplicates: { type: 'integer' },
+            rejected: { type: 'integer' },
+            results: { type: 'array', items: { $ref: '#/components/schemas/UsageEventResult' } },
+          },
+        },
+      },
+    },
+  };
+}

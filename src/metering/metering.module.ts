@@ -1,0 +1,38 @@
+import { Module } from '@nestjs/common';
+import { CatalogModule } from '../catalog/catalog.module';
+import { AnomalyBurstJob } from './anomaly/anomaly-burst.job';
+import { AnomalyFlagService } from './anomaly/anomaly-flag.service';
+import { AnomalyQueryService } from './anomaly/anomaly-query.service';
+import { AnomalyResolver } from './anomaly/anomaly.resolver';
+import { GatewayService } from './gateway/gateway.service';
+import { MeteringRoutes } from './http/metering-routes';
+import { TeacherUpstreamResolver } from './upstream/teacher-upstream.resolver';
+import { TeacherUpstreamService } from './upstream/teacher-upstream.service';
+import { UsageIngestService } from './usage/usage-ingest.service';
+import { UsageRecorder } from './usage/usage-recorder.service';
+import { UsageQueryService } from './usage/usage-query.service';
+import { UsageResolver } from './usage/usage.resolver';
+
+/**
+ * Metering (DESIGN.md §7): teacher upstreams, the OpenAI-compatible gateway,
+ * vendor usage ingestion, rollups, quotas and anomaly flags.
+ */
+@Module({
+  imports: [CatalogModule],
+  providers: [
+    TeacherUpstreamService,
+    TeacherUpstreamResolver,
+    UsageRecorder,
+    UsageIngestService,
+    AnomalyFlagService,
+    GatewayService,
+    MeteringRoutes,
+    UsageQueryService,
+    UsageResolver,
+    AnomalyQueryService,
+    AnomalyResolver,
+    AnomalyBurstJob,
+  ],
+  exports: [TeacherUpstreamService, UsageRecorder],
+})
+export class MeteringModule {}
