@@ -166,6 +166,7 @@ async function throughput(): Promise<{ catalog: LoadResult; baseline: LoadResult
         databaseUrl,
         jwtSecret: randomBytes(32).toString('hex'),
         secretsKey: randomBytes(32).toString('base64url'),
+        attestationSigningKey: randomBytes(32).toString('base64url'),
         logLevel: 'silent',
         dataDir: dir,
         port: 0,

@@ -5,5 +5,6 @@ import { IDENTITY_ENTITIES } from './identity/identity.entity';
 import { LicenseAgreementEntity } from './licensing/license-agreement.entity';
 import { LicenseOfferEntity } from './licensing/license-offer.entity';
 import { TeacherUpstreamEntity } from './metering/upstream/teacher-upstream.entity';
+import { PROVENANCE_ENTITIES } from './provenance/provenance.entity';
 
-export const ENTITIES = [...IDENTITY_ENTITIES, AuditEntryEntity, ModelEntity, LicenseOfferEntity, LicenseAgreementEntity, TeacherUpstreamEntity];
+export const ENTITIES = [...IDENTITY_ENTITIES, AuditEntryEntity, ModelEntity, LicenseOfferEntity, LicenseAgreementEntity, TeacherUpstreamEntity, ...PROVENANCE_ENTITIES];

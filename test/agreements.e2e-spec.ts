@@ -95,7 +95,7 @@ describe('licence agreements (e2e)', () => {
         termsHash: offer.termsHash,
         status: 'ACTIVE',
         statusReason: null,
-        terms: { termDays: 365, watermarkRequired: true, territory: { excludedCountries: ['IR', 'KP'] }, royalty: { policy: 'LAP', shareBps: 500 } },
+        terms: { termDays: 365, watermarkRequired: false, territory: { excludedCountries: ['IR', 'KP'] }, royalty: { policy: 'LAP', shareBps: 500 } },
         pricing: { currency: 'EUR', upfrontFeeMinor: '0', inputPerMillionMinor: '150' },
       });
       const starts = Date.parse(agreement.startsAt);

@@ -25,7 +25,7 @@
  */
 import { GraphQLSchemaHost } from '@nestjs/graphql';
 import { getNamedType, GraphQLArgument, GraphQLInputField, GraphQLInputType, isInputObjectType } from 'graphql';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { GqlResponse, startTestApp, TestApp } from './support/app';
 import { signUp, TestUser } from './support/users';
 
@@ -94,6 +94,10 @@ interface Fixture {
   aFlag: string;
   /** Anomaly flag on aAgreement (B is its vendor) */
   bFlag: string;
+  /** Certification of A's LISTED model (seeded: only platform admins certify) */
+  aCertification: string;
+  /** C's own DRAFT model (to probe lineage ids on a model C may write) */
+  cModel: string;
 }
 
 function termsInput(): Record<string, unknown> {
@@ -146,7 +150,21 @@ const listModel = (t: TestApp, u: TestUser, id: string) =>
 const unlistModel = (t: TestApp, u: TestUser, id: string) =>
   must(t.gql(`mutation($id: ID!) { unlistTeacherModel(id: $id) { __typename } }`, { id }, u.token), 'unlistTeacherModel');
 
+/** Models given a watermark scheme: termsInput() requires a watermark, which needs one registered before publishing. */
+const watermarked = new Set<string>();
+
 async function publish(t: TestApp, u: TestUser, modelId: string, name: string): Promise<Offer> {
+  if (!watermarked.has(modelId)) {
+    await must(
+      t.gql(
+        `mutation($i: RegisterWatermarkSchemeInput!) { registerWatermarkScheme(input: $i) { id } }`,
+        { i: { modelId, scheme: 'GREEN_LIST', parameters: { gamma: '0.25' }, secretKeyMaterial: `key-${modelId}` } },
+        u.token,
+      ),
+      'registerWatermarkScheme',
+    );
+    watermarked.add(modelId);
+  }
   const d = await must(
     t.gql(
       `mutation($i: PublishLicenseOfferInput!) { publishLicenseOffer(input: $i) { id termsHash } }`,
@@ -229,6 +247,13 @@ async function buildFixture(t: TestApp): Promise<Fixture> {
     )[0].id;
   const aFlag = await flag(bAgreement);
   const bFlag = await flag(aAgreement);
+  // Certifications are recorded by platform admins only: one seeded directly, on A's LISTED model.
+  const [{ id: aCertification }] = await t.dataSource.query(
+    `INSERT INTO model_certifications (model_id, evidence, safety_review, expires_at)
+     VALUES ($1, '[]', '{"summary": "s", "reviewer": "r", "passed": true, "reportUrl": null}', now() + interval '1 year') RETURNING id`,
+    [aListedModel],
+  );
+  const cModel = await createModel(t, c);
 
   return {
     a,
@@ -253,6 +278,8 @@ async function buildFixture(t: TestApp): Promise<Fixture> {
     bAgreement,
     aFlag,
     bFlag,
+    aCertification,
+    cModel,
   };
 }
 
@@ -300,6 +327,15 @@ const Q = {
   usageEvents: `query($agreementId: ID!) { usageEvents(agreementId: $agreementId) { edges { node { eventId } } } }`,
   anomalyFlags: `query($filter: AnomalyFlagFilter) { anomalyFlags(filter: $filter) { edges { node { id kind } } } }`,
   acknowledgeAnomalyFlag: `mutation($input: AcknowledgeAnomalyFlagInput!) { acknowledgeAnomalyFlag(input: $input) { id acknowledgedAt } }`,
+  certifyModel: `mutation($input: CertifyModelInput!) { certifyModel(input: $input) { id } }`,
+  revokeCertification: `mutation($input: RevokeCertificationInput!) { revokeCertification(input: $input) { __typename } }`,
+  registerWatermarkScheme: `mutation($input: RegisterWatermarkSchemeInput!) { registerWatermarkScheme(input: $input) { id secretFingerprint } }`,
+  registerStudentModel: `mutation($input: RegisterStudentModelInput!) { registerStudentModel(input: $input) {
+    __typename ... on TeacherModel { id } ... on LicenceMissingError { edges { parentModelId agreementId reason status } } } }`,
+  declareLineage: `mutation($input: DeclareLineageInput!) { declareLineage(input: $input) {
+    __typename ... on TeacherModel { id } ... on LicenceMissingError { edges { parentModelId agreementId reason status } } } }`,
+  issueAttestation: `mutation($modelId: ID!) { issueAttestation(modelId: $modelId) { id } }`,
+  watermarkSchemes: `query($modelId: ID!) { watermarkSchemes(modelId: $modelId) { id } }`,
 };
 
 function transition(op: string): string {
@@ -720,7 +756,134 @@ const CASES: Case[] = [
   // ---- Mutation.acknowledgeAnomalyFlag
   { op: 'acknowledgeAnomalyFlag', probe: 'input.id', what: "A's flag (on B's agreement)", vars: (f) => ({ input: { id: f.aFlag, note: 'outsider' } }), expect: 'NOT_FOUND' },
   { op: 'acknowledgeAnomalyFlag', probe: 'input.id', what: "B's flag (on A's agreement)", vars: (f) => ({ input: { id: f.bFlag, note: 'outsider' } }), expect: 'NOT_FOUND' },
+
+  // ---- Mutation.certifyModel / revokeCertification: platform admins only. C is refused
+  // whatever the id (the same FORBIDDEN as for an unknown id), so nothing is revealed.
+  ...(
+    [
+      ["A's LISTED model", (f: Fixture) => f.aListedModel],
+      ["A's DRAFT model", (f: Fixture) => f.aDraftModel],
+      ["B's LISTED model", (f: Fixture) => f.bModel],
+    ] as const
+  ).map(
+    ([what, model]): Case => ({
+      op: 'certifyModel',
+      probe: 'input.modelId',
+      what,
+      vars: (f) => ({
+        input: {
+          modelId: model(f),
+          evidence: [{ benchmark: 'MMLU', metric: 'accuracy', value: '99.9', datasetDigest: `sha256:${'0'.repeat(64)}` }],
+          safetyReview: { summary: 'self-certified', reviewer: 'C', passed: true },
+          expiresAt: '2099-01-01T00:00:00Z',
+        },
+      }),
+      expect: 'FORBIDDEN',
+    }),
+  ),
+  { op: 'revokeCertification', probe: 'input.id', what: "A's model's certification", vars: (f) => ({ input: { id: f.aCertification, reason: 'outsider' } }), expect: 'FORBIDDEN' },
+
+  // ---- Mutation.registerWatermarkScheme / Query.watermarkSchemes: the model's organization only
+  ...(
+    [
+      ["A's DRAFT model", (f: Fixture) => f.aDraftModel],
+      ["A's LISTED model", (f: Fixture) => f.aListedModel],
+      ["B's LISTED model", (f: Fixture) => f.bModel],
+    ] as const
+  ).flatMap(([what, model]): Case[] => [
+    {
+      op: 'registerWatermarkScheme',
+      probe: 'input.modelId',
+      what,
+      vars: (f) => ({ input: { modelId: model(f), scheme: 'OTHER', parameters: { gamma: '0.5' }, secretKeyMaterial: 'outsider-key' } }),
+      expect: 'NOT_FOUND',
+    },
+    { op: 'watermarkSchemes', probe: 'modelId', what, vars: (f) => ({ modelId: model(f) }), expect: 'NOT_FOUND' },
+  ]),
+
+  // ---- Mutation.registerStudentModel / declareLineage: lineage must be backed by C's own agreements.
+  // Another organization's agreement (or its model) is refused exactly as an unknown agreement is —
+  // LicenceMissingError with reason NO_AGREEMENT — before anything about the parent is looked at.
+  {
+    op: 'registerStudentModel',
+    probe: 'input.organizationId',
+    what: "A's organization",
+    vars: (f) => ({ input: studentOf(f.a.organizationId, f.bModel, f.aAgreement) }),
+    expect: 'NOT_FOUND',
+  },
+  ...(
+    [
+      ["A's agreement (A distiller, B vendor)", (f: Fixture) => [f.bModel, f.aAgreement] as const],
+      ["B's agreement (B distiller, A vendor)", (f: Fixture) => [f.aListedModel, f.bAgreement] as const],
+    ] as const
+  ).flatMap(([what, edge]): Case[] => [
+    {
+      op: 'registerStudentModel',
+      probe: 'input.lineage.agreementId',
+      what,
+      vars: (f) => ({ input: studentOf(f.c.organizationId, ...edge(f)) }),
+      expect: (d) => expect(d.registerStudentModel).toMatchObject({ __typename: 'LicenceMissingError', edges: [{ reason: 'NO_AGREEMENT', status: null }] }),
+    },
+    {
+      op: 'declareLineage',
+      probe: 'input.lineage.agreementId',
+      what,
+      vars: (f) => ({ input: { modelId: f.cModel, lineage: [{ parentModelId: edge(f)[0], agreementId: edge(f)[1], relation: 'FINETUNED' }] } }),
+      expect: (d) => expect(d.declareLineage).toMatchObject({ __typename: 'LicenceMissingError', edges: [{ reason: 'NO_AGREEMENT', status: null }] }),
+    },
+  ]),
+  ...(
+    [
+      ["A's DRAFT model", (f: Fixture) => f.aDraftModel],
+      ["B's LISTED model", (f: Fixture) => f.bModel],
+    ] as const
+  ).flatMap(([what, model]): Case[] => [
+    {
+      op: 'registerStudentModel',
+      probe: 'input.lineage.parentModelId',
+      what,
+      vars: (f) => ({ input: studentOf(f.c.organizationId, model(f), f.aAgreement) }),
+      expect: (d) => expect(d.registerStudentModel).toMatchObject({ __typename: 'LicenceMissingError', edges: [{ reason: 'NO_AGREEMENT' }] }),
+    },
+    {
+      op: 'declareLineage',
+      probe: 'input.lineage.parentModelId',
+      what,
+      vars: (f) => ({ input: { modelId: f.cModel, lineage: [{ parentModelId: model(f), agreementId: f.aAgreement, relation: 'FINETUNED' }] } }),
+      expect: (d) => expect(d.declareLineage).toMatchObject({ __typename: 'LicenceMissingError', edges: [{ reason: 'NO_AGREEMENT' }] }),
+    },
+  ]),
+  ...(
+    [
+      ["A's DRAFT model", (f: Fixture) => f.aDraftModel],
+      ["A's LISTED model", (f: Fixture) => f.aListedModel],
+      ["B's LISTED model", (f: Fixture) => f.bModel],
+    ] as const
+  ).flatMap(([what, model]): Case[] => [
+    {
+      op: 'declareLineage',
+      probe: 'input.modelId',
+      what,
+      vars: (f) => ({ input: { modelId: model(f), lineage: [{ parentModelId: f.cModel, agreementId: randomUUID(), relation: 'FINETUNED' }] } }),
+      expect: 'NOT_FOUND',
+    },
+    // ---- Mutation.issueAttestation: the model's organization (or an admin) only
+    { op: 'issueAttestation', probe: 'modelId', what, vars: (f) => ({ modelId: model(f) }), expect: 'NOT_FOUND' },
+  ]),
 ];
+
+/** A registerStudentModel input in `organizationId` with one DISTILLED edge (fresh slug and weights digest). */
+function studentOf(organizationId: string, parentModelId: string, agreementId: string): Record<string, unknown> {
+  const n = randomUUID().slice(0, 8);
+  return {
+    organizationId,
+    slug: `student-${n}`,
+    name: `Student ${n}`,
+    card: CARD,
+    weightsDigest: `sha256:${createHash('sha256').update(n).digest('hex')}`,
+    lineage: [{ parentModelId, agreementId, relation: 'DISTILLED', method: 'LOGITS' }],
+  };
+}
 
 // ---------------------------------------------------------------- helpers
 
@@ -729,13 +892,14 @@ function withValueAt(vars: Vars, path: string, value: unknown): Vars {
   const copy = structuredClone(vars);
   const keys = path.split('.');
   let node: any = copy;
-  for (const k of keys.slice(0, -1)) node = node[k];
+  // A list on the way (e.g. input.lineage) is probed in its first item.
+  for (const k of keys.slice(0, -1)) node = Array.isArray(node[k]) ? node[k][0] : node[k];
   node[keys[keys.length - 1]] = value;
   return copy;
 }
 
 function valueAt(vars: Vars, path: string): unknown {
-  return path.split('.').reduce<any>((node, k) => node?.[k], vars);
+  return path.split('.').reduce<any>((node, k) => (Array.isArray(node?.[k]) ? node[k][0] : node?.[k]), vars);
 }
 
 /** The errors as a client sees them, with the probed id written as <id>. */
@@ -757,11 +921,15 @@ async function checksum(t: TestApp, cKeyId: string): Promise<Record<string, stri
   const [row] = await t.dataSource.query(
     `SELECT ${[
       table('models'),
+      table('model_lineage_edges'),
+      table('model_attestations'),
       table('license_offers'),
       table('license_agreements'),
       table('api_keys', `(to_jsonb(x) - CASE WHEN x.id = $1 THEN 'last_used_at' ELSE '' END)`),
       table('audit_log'),
       table('anomaly_flags'),
+      table('model_certifications'),
+      table('watermark_schemes'),
       table('organizations'),
       table('memberships'),
       table('users'),
@@ -833,6 +1001,7 @@ describe('authorization: foreign organizations', () => {
         f.bAgreement,
         f.aFlag,
         f.bFlag,
+        f.aCertification,
         ...[f.aDraftOffer, f.aOffer, f.aRetiredOffer, f.aUnlistedOffer, f.aNeverPublicOffer, f.aLateOffer, f.bOffer].map((o) => o.id),
       ]);
       const notForeign = CASES.filter((c) => !theirs.has(valueAt(c.vars(f), c.probe) as string)).map((c) => `${c.op}(${c.probe}): ${c.what}`);

@@ -44,6 +44,8 @@ interface PageRow {
   listed_at: Date;
   created_at: Date;
   updated_at: Date;
+  weights_digest: string | null;
+  commercial_use: boolean;
   listed_us: string;
   vendor_name: string;
   vendor_country: string | null;
@@ -118,7 +120,7 @@ export class CatalogQueryService {
     // The vendor comes with the page (a read-only join on identity's organizations): no per-node lookups.
     const rows = (await this.db.reader.query(
       `SELECT m.id, m.organization_id, m.slug, m.name, m.card, m.parameter_count::text AS parameter_count, m.modalities,
-              m.status, m.listed_at, m.created_at, m.updated_at,
+              m.status, m.listed_at, m.created_at, m.updated_at, m.weights_digest, m.commercial_use,
               (extract(epoch FROM m.listed_at) * 1000000)::bigint::text AS listed_us,
               o.name AS vendor_name, o.country AS vendor_country
          FROM models m JOIN organizations o ON o.id = m.organization_id
@@ -149,5 +151,7 @@ function toEntity(r: PageRow): ModelEntity {
     listedAt: r.listed_at,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
+    weightsDigest: r.weights_digest,
+    commercialUse: r.commercial_use,
   });
 }

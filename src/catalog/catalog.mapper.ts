@@ -48,6 +48,8 @@ export function toTeacherModelOutput(m: ModelEntity, vendor: { id: string; name:
     listedAt: m.listedAt,
     createdAt: m.createdAt,
     updatedAt: m.updatedAt,
+    weightsDigest: m.weightsDigest ?? null,
+    commercialUse: m.commercialUse ?? true,
     vendor: { id: vendor.id, name: vendor.name, country: vendor.country },
   });
 }

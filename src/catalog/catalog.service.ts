@@ -25,6 +25,7 @@ export interface ModelRef {
 }
 
 export const SLUG_CONSTRAINT = 'UQ_models_organization_slug';
+export const WEIGHTS_DIGEST_CONSTRAINT = 'UQ_models_weights_digest';
 const ENTITY = 'TeacherModel';
 
 export type CreateModelOutcome = { kind: 'created'; model: ModelEntity } | { kind: 'slug-taken'; slug: string };
@@ -50,6 +51,18 @@ export class CatalogService {
     return new Map(rows.map((m) => [m.id, { id: m.id, organizationId: m.organizationId, status: m.status, name: m.name, slug: m.slug }]));
   }
 
+  /** For other modules (provenance): whole models by id, in one query. No authorization here. */
+  async findModels(em: EntityManager, ids: readonly string[]): Promise<Map<string, ModelEntity>> {
+    if (ids.length === 0) return new Map();
+    const rows = await em.find(ModelEntity, { where: { id: In([...new Set(ids)]) } });
+    return new Map(rows.map((m) => [m.id, m]));
+  }
+
+  /** For other modules (provenance): the model whose weights have this digest, or null. */
+  async findByWeightsDigest(em: EntityManager, digest: string): Promise<ModelEntity | null> {
+    return em.findOne(ModelEntity, { where: { weightsDigest: digest } });
+  }
+
   /** For other modules (licensing): the model's owner and status, or null. No authorization here. */
   async findModelRef(em: EntityManager, id: string, opts: { lock?: boolean } = {}): Promise<ModelRef | null> {
     const m = await em.findOne(ModelEntity, {
@@ -72,35 +85,51 @@ export class CatalogService {
     try {
       const model = await this.db.transaction(async (tx) => {
         await this.access.requireOrganization(tx, principal, input.organizationId, 'write');
-        const card = toModelCard(input.card);
-        const now = new Date();
-        const model = tx.create(ModelEntity, {
-          organizationId: input.organizationId,
-          slug: input.slug,
-          name: input.name,
-          card,
-          parameterCount: card.parameterCount === null ? null : BigInt(card.parameterCount),
-          modalities: card.modalities,
-          status: ModelStatus.DRAFT,
-          listedAt: null,
-          createdAt: now,
-          updatedAt: now,
-        });
-        await tx.insert(ModelEntity, model);
-        await this.audit.record(tx, principal, {
-          action: 'catalog.model.created',
-          targetType: ENTITY,
-          targetId: model.id,
-          organizationId: model.organizationId,
-          data: { slug: model.slug, name: model.name },
-        });
-        return model;
+        return this.insertModel(tx, principal, input);
       });
       return { kind: 'created', model };
     } catch (err) {
       if (isUniqueViolation(err, SLUG_CONSTRAINT)) return { kind: 'slug-taken', slug: input.slug };
       throw err;
     }
+  }
+
+  /**
+   * Inserts a DRAFT model with its audit entry inside the caller's transaction
+   * (provenance registers students this way). The caller has checked access;
+   * a taken slug or weights digest surfaces as the unique violation
+   * (SLUG_CONSTRAINT / WEIGHTS_DIGEST_CONSTRAINT) for the caller to map.
+   */
+  async insertModel(
+    tx: Tx,
+    principal: Principal,
+    input: { organizationId: string; slug: string; name: string; card: ModelCardInput; weightsDigest?: string | null; commercialUse?: boolean },
+  ): Promise<ModelEntity> {
+    const card = toModelCard(input.card);
+    const now = new Date();
+    const model = tx.create(ModelEntity, {
+      organizationId: input.organizationId,
+      slug: input.slug,
+      name: input.name,
+      card,
+      parameterCount: card.parameterCount === null ? null : BigInt(card.parameterCount),
+      modalities: card.modalities,
+      status: ModelStatus.DRAFT,
+      listedAt: null,
+      weightsDigest: input.weightsDigest ?? null,
+      commercialUse: input.commercialUse ?? true,
+      createdAt: now,
+      updatedAt: now,
+    });
+    await tx.insert(ModelEntity, model);
+    await this.audit.record(tx, principal, {
+      action: 'catalog.model.created',
+      targetType: ENTITY,
+      targetId: model.id,
+      organizationId: model.organizationId,
+      data: { slug: model.slug, name: model.name, ...(model.weightsDigest ? { weightsDigest: model.weightsDigest } : {}) },
+    });
+    return model;
   }
 
   /** Name and/or the whole card; the slug never changes. */

@@ -22,8 +22,9 @@ export interface ModelCard {
 }
 
 /**
- * One entity for every model: a teacher a vendor lists, and (later) a student
- * registered with its lineage, which may itself be listed as a teacher.
+ * One entity for every model: a teacher a vendor lists, and a student
+ * registered with its lineage (src/provenance), which may itself be listed as
+ * a teacher with its own offers (indirect distillation).
  */
 @Entity({ name: 'models' })
 export class ModelEntity {
@@ -53,6 +54,14 @@ export class ModelEntity {
 
   @Column({ type: 'text' })
   status: ModelStatus;
+
+  /** Digest of the released weights (`sha256:<hex>`); students must declare it, teachers may. Unique. */
+  @Column({ type: 'text', name: 'weights_digest', nullable: true })
+  weightsDigest: string | null;
+
+  /** Declared for commercial use (licences that are research-only or non-commercial cannot back its lineage). */
+  @Column({ type: 'boolean', name: 'commercial_use', default: true })
+  commercialUse: boolean;
 
   @Column({ type: 'timestamptz', name: 'listed_at', nullable: true })
   listedAt: Date | null;

@@ -59,6 +59,17 @@ export interface AgreementMeteringView {
   tokensPerMinute: bigint | null;
 }
 
+/** An agreement as provenance sees it: who, on which model, in what state, under which exact terms. */
+export interface AgreementLineageView {
+  id: string;
+  modelId: string;
+  vendorOrganizationId: string;
+  distillerOrganizationId: string;
+  status: AgreementStatus;
+  termsHash: string;
+  terms: CanonicalTerms;
+}
+
 export type TransitionOutcome =
   | { kind: 'changed'; view: AgreementView }
   | { kind: 'invalid'; current: AgreementStatus; requested: AgreementStatus };
@@ -303,6 +314,36 @@ export class LicenseAgreementService implements AgreementDirectory {
         endsAt: r.ends_at,
         tokensPerPeriod: r.tokens_per_period === null ? null : BigInt(r.tokens_per_period),
         tokensPerMinute: r.tokens_per_minute === null ? null : BigInt(r.tokens_per_minute),
+      });
+    }
+    return out;
+  }
+
+  /**
+   * What provenance needs to back a lineage edge with an agreement: parties,
+   * status and the accepted terms. `lock` takes FOR SHARE row locks, so a
+   * concurrent suspension or termination waits for the caller's transaction.
+   */
+  async lineageViews(em: EntityManager, ids: readonly string[], opts: { lock?: boolean } = {}): Promise<Map<string, AgreementLineageView>> {
+    const out = new Map<string, AgreementLineageView>();
+    if (ids.length === 0) return out;
+    const rows: Array<{
+      id: string; model_id: string; vendor_organization_id: string; distiller_organization_id: string;
+      status: AgreementStatus; terms_hash: string; terms_snapshot: CanonicalTerms;
+    }> = await em.query(
+      `SELECT id, model_id, vendor_organization_id, distiller_organization_id, status, terms_hash, terms_snapshot
+         FROM license_agreements WHERE id = ANY($1::uuid[]) ORDER BY id${opts.lock ? ' FOR SHARE' : ''}`,
+      [[...new Set(ids)]],
+    );
+    for (const r of rows) {
+      out.set(r.id, {
+        id: r.id,
+        modelId: r.model_id,
+        vendorOrganizationId: r.vendor_organization_id,
+        distillerOrganizationId: r.distiller_organization_id,
+        status: r.status,
+        termsHash: r.terms_hash,
+        terms: r.terms_snapshot,
       });
     }
     return out;

@@ -6,9 +6,11 @@
  *
  * Publishing is allowed while the model is DRAFT (vendors prepare offers before
  * listing) or LISTED; an UNLISTED model was withdrawn from sale, so publishing
- * on it is refused (CONFLICT) until it is listed again.
+ * on it is refused (CONFLICT) until it is listed again. Terms with
+ * watermarkRequired need a watermark scheme registered for the model (the
+ * provenance registry, asked through WATERMARK_DIRECTORY).
  */
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { EntityManager, In } from 'typeorm';
 import { AuditService } from '../audit/audit.service';
 import { CatalogService, ModelRef } from '../catalog/catalog.service';
@@ -27,6 +29,17 @@ import { validateOffer } from './terms/terms.validation';
 /** First key of pg_advisory_xact_lock(int, int) for "publish under (model, name)". */
 const PUBLISH_LOCK_NAMESPACE = 7_340_101;
 
+/**
+ * What publishing needs to know about watermark schemes, without depending on
+ * provenance (which owns the registry and provides this token).
+ */
+export const WATERMARK_DIRECTORY = Symbol('WATERMARK_DIRECTORY');
+
+export interface WatermarkDirectory {
+  /** True when at least one watermark scheme is registered for the model. */
+  hasScheme(em: EntityManager, modelId: string): Promise<boolean>;
+}
+
 export interface OfferWithModel {
   offer: LicenseOfferEntity;
   model: ModelRef;
@@ -39,6 +52,7 @@ export class LicenseOfferService {
     private readonly access: AccessService,
     private readonly audit: AuditService,
     private readonly catalog: CatalogService,
+    @Inject(WATERMARK_DIRECTORY) private readonly watermarks: WatermarkDirectory,
   ) {}
 
   async publish(
@@ -57,6 +71,17 @@ export class LicenseOfferService {
         await this.requireVendor(tx, principal, model.organizationId, 'TeacherModel', input.modelId);
         if (model.status === ModelStatus.UNLISTED) {
           throw new ConflictError('The model is unlisted; list it again before publishing offers', { modelStatus: model.status });
+        }
+        // Schemes are never removed, so one seen here still exists at commit.
+        if (canonical.terms.watermarkRequired && !(await this.watermarks.hasScheme(tx, model.id))) {
+          throw new BadInputError([
+            {
+              field: 'terms.watermarkRequired',
+              message:
+                'The terms require watermarked outputs but the model has no watermark scheme: ' +
+                'register a watermark scheme for this model first (registerWatermarkScheme), or publish with watermarkRequired: false',
+            },
+          ]);
         }
         // Serialises publishes of the same (model, name): versions are consecutive
         // and exactly one stays ACTIVE (the partial unique index is the backstop).

@@ -44,6 +44,7 @@ export async function startTestApp(overrides: Partial<Record<keyof AppConfig, un
       databaseUrl: db.url,
       jwtSecret: randomBytes(32).toString('hex'),
       secretsKey: randomBytes(32).toString('base64url'),
+      attestationSigningKey: randomBytes(32).toString('base64url'),
       logLevel: 'silent',
       // Mercurius loads its query cache with import(), which Jest's CommonJS
       // runtime cannot do; the cache is exercised by the benchmark instead.

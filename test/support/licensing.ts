@@ -22,7 +22,7 @@ export function termsInput(over: Record<string, unknown> = {}): Record<string, a
     governingLaw: 'California, USA',
     royalty: { policy: 'LAP', shareBps: 500 },
     limits: { tokensPerPeriod: '1000000000', tokensPerMinute: '200000' },
-    watermarkRequired: true,
+    watermarkRequired: false, // true needs a watermark scheme registered for the model first (registerWatermarkScheme)
     ...over,
   };
 }

@@ -69,7 +69,10 @@ export class ModelCardOutput {
   baseModels: string[];
 }
 
-@ObjectType('TeacherModel', { description: 'A teacher model a vendor lists in the catalog, with its model card.' })
+@ObjectType('TeacherModel', {
+  description:
+    'A model in the catalog, with its model card: a teacher a vendor lists, or a student registered with its licensed lineage — which can be listed as a teacher in turn (indirect distillation).',
+})
 export class TeacherModelOutput {
   @Field(() => ID)
   id: string;
@@ -106,6 +109,15 @@ export class TeacherModelOutput {
 
   @Field(() => Date)
   updatedAt: Date;
+
+  @Field(() => String, {
+    nullable: true,
+    description: 'Digest of the released weights (`sha256:<hex>`): required for students, optional for teachers; `verifyModel` looks models up by it.',
+  })
+  weightsDigest: string | null;
+
+  @Field(() => Boolean, { description: 'Declared for commercial use: research-only or non-commercial licences cannot back its lineage.' })
+  commercialUse: boolean;
 
   /**
    * A plain field, filled when the model is loaded (the catalog fetches a page's

@@ -25,7 +25,7 @@ export const NODE_ENVS = ['development', 'test', 'production'] as const;
 export type NodeEnv = (typeof NODE_ENVS)[number];
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-const SECRET_KEYS = new Set<keyof AppConfig>(['jwtSecret', 'adminPassword', 'databaseUrl', 'secretsKey', 'previousSecretsKeys']);
+const SECRET_KEYS = new Set<keyof AppConfig>(['jwtSecret', 'adminPassword', 'databaseUrl', 'secretsKey', 'previousSecretsKeys', 'attestationSigningKey']);
 
 const toInt = ({ value }: { value: unknown }) =>
   value === undefined || value === '' ? undefined : Number(value);
@@ -185,6 +185,19 @@ export class AppConfig {
   @Matches(/^[A-Za-z0-9+/_-]{43}=?$/, { each: true, message: 'SECRETS_KEY_PREVIOUS must list 32-byte base64 keys' })
   previousSecretsKeys: string[] = [];
 
+  /**
+   * Ed25519 private key that signs model attestations: its 32-byte seed,
+   * base64url (or base64). Generate one with
+   * `node -e "console.log(require('crypto').randomBytes(32).toString('base64url'))"`
+   * or `openssl genpkey -algorithm ed25519 -outform DER | tail -c 32 | base64 | tr '+/' '-_' | tr -d '='`.
+   * Rotation: start with a new key; the old public key stays published at
+   * /.well-known/beiming-keys.json, so attestations it signed still verify.
+   * Generated and kept in `<dataDir>/local-secrets.json` outside production when unset.
+   */
+  @IsString()
+  @Matches(/^[A-Za-z0-9+/_-]{43}=?$/, { message: 'ATTESTATION_SIGNING_KEY must be a 32-byte Ed25519 seed, base64url-encoded (43 characters)' })
+  attestationSigningKey: string;
+
   /** Largest chat-completions request body the gateway accepts (bytes). */
   @Transform(toInt)
   @IsInt()
@@ -212,6 +225,24 @@ export class AppConfig {
   @IsBoolean()
   gatewayAllowPrivateUpstreams: boolean;
 
+  /**
+   * Platform cap on a model's royalty stack (the shares its ancestors take
+   * of its revenue), in basis points: registering lineage above it is refused.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(10_000)
+  royaltyStackCapBps = 5000;
+
+  /**
+   * The platform's public URL, used in links it hands out (model-card and
+   * CycloneDX exports, verification links). Default: this server's address.
+   */
+  @IsOptional()
+  @Matches(/^https?:\/\/[^\s]+$/, { message: 'PUBLIC_BASE_URL must be an absolute http(s) URL' })
+  publicBaseUrl?: string;
+
   /** Burst flag: a minute's tokens above k × the agreement's per-minute average over the previous day. */
   @Transform(toInt)
   @IsInt()
@@ -224,6 +255,11 @@ export class AppConfig {
   @IsInt()
   @Min(1)
   anomalyBurstMinTokens = 10_000;
+
+  /** PUBLIC_BASE_URL, or this server's own address. */
+  get publicUrl(): string {
+    return (this.publicBaseUrl ?? `http://${this.host === '0.0.0.0' ? '127.0.0.1' : this.host}:${this.port}`).replace(/\/+$/, '');
+  }
 
   get isProduction(): boolean {
     return this.nodeEnv === 'production';
@@ -267,10 +303,13 @@ const ENV_MAP: Record<string, keyof AppConfig> = {
   JOBS_POLL_SECONDS: 'jobsPollSeconds',
   SECRETS_KEY: 'secretsKey',
   SECRETS_KEY_PREVIOUS: 'previousSecretsKeys',
+  ATTESTATION_SIGNING_KEY: 'attestationSigningKey',
   GATEWAY_MAX_BODY_BYTES: 'gatewayMaxBodyBytes',
   GATEWAY_DEFAULT_MAX_TOKENS: 'gatewayDefaultMaxTokens',
   GATEWAY_ALLOW_PRIVATE_UPSTREAMS: 'gatewayAllowPrivateUpstreams',
   ANOMALY_BURST_FACTOR: 'anomalyBurstFactor',
+  ROYALTY_STACK_CAP_BPS: 'royaltyStackCapBps',
+  PUBLIC_BASE_URL: 'publicBaseUrl',
   ANOMALY_BURST_MIN_TOKENS: 'anomalyBurstMinTokens',
 };
 
@@ -303,6 +342,15 @@ export function loadConfig(
       throw new ConfigError('SECRETS_KEY is required when NODE_ENV=production (32 random bytes, base64: `openssl rand -base64 32`)');
     }
     raw.secretsKey = loadOrCreateLocalSecret(String(raw.dataDir ?? '.data'), 'secretsKey', 32);
+  }
+  if (!raw.attestationSigningKey) {
+    if (nodeEnv === 'production') {
+      throw new ConfigError(
+        'ATTESTATION_SIGNING_KEY is required when NODE_ENV=production (an Ed25519 seed, 32 random bytes base64url: ' +
+          '`node -e "console.log(require(\'crypto\').randomBytes(32).toString(\'base64url\'))"`)',
+      );
+    }
+    raw.attestationSigningKey = loadOrCreateLocalSecret(String(raw.dataDir ?? '.data'), 'attestationSigningKey', 32);
   }
   const config = plainToInstance(AppConfig, raw, { exposeDefaultValues: true });
   const errors = validateSync(config, { whitelist: false, forbidUnknownValues: true });

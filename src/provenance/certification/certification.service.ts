@@ -1,0 +1,215 @@
+/**
+ * Owns model certifications (DESIGN.md §8): admins record evaluation evidence,
+ * a safety review and an expiry for any model, and revoke certifications; each
+ * change is audited in its transaction. The public status of a model comes from
+ * its latest certification (see certification.status.ts); `statusesOf` reads
+ * it for many models in one query (the TeacherModel.certification DataLoader,
+ * and attestations).
+ *
+ * Certifications of one model are serialised by a transaction-scoped advisory
+ * lock and stamped with clock_timestamp() after taking it, so "latest" (by
+ * certified_at) is also the last one committed.
+ */
+import { Injectable } from '@nestjs/common';
+import { EntityManager } from 'typeorm';
+import { AuditService } from '../../audit/audit.service';
+import { CatalogService } from '../../catalog/catalog.service';
+import { Principal } from '../../platform/auth/principal';
+import { Database, Tx } from '../../platform/database/transaction';
+import { BadInputError, FieldError, NotFoundError } from '../../platform/errors/app-error';
+import { assertUuid } from '../../platform/errors/validation';
+import {
+  CertificationEvidence,
+  expiryProblem,
+  ModelCertificationState,
+  NOT_CERTIFIED,
+  SafetyReview,
+  stateOfLatest,
+} from './certification.status';
+import { DATASET_DIGEST, DECIMAL, MAX_EVIDENCE, REASON_MAX_LENGTH } from './dto/certification.input';
+import type { CertificationRow } from './dto/certification.output';
+
+/** First key of pg_advisory_xact_lock(int, int) for "certify model X". */
+const CERTIFY_LOCK_NAMESPACE = 7_340_301;
+const EXPIRY_CONSTRAINT = 'CHK_model_certifications_expiry';
+const MODEL = 'TeacherModel';
+const CERTIFICATION = 'Certification';
+
+export interface CertifyModelCommand {
+  modelId: string;
+  evidence: CertificationEvidence[];
+  safetyReview: { summary: string; reviewer: string; passed: boolean; reportUrl?: string | null };
+  expiresAt: Date;
+}
+
+export type RevokeOutcome = { kind: 'revoked'; certification: CertificationRow } | { kind: 'already-revoked'; certification: CertificationRow };
+
+interface SqlRow {
+  id: string;
+  model_id: string;
+  evidence: CertificationEvidence[];
+  safety_review: SafetyReview;
+  certified_by_user_id: string | null;
+  certified_at: Date;
+  expires_at: Date;
+  revoked_at: Date | null;
+  revoked_by_user_id: string | null;
+  revocation_reason: string | null;
+}
+
+const COLUMNS = `id, model_id, evidence, safety_review, certified_by_user_id, certified_at, expires_at, revoked_at, revoked_by_user_id, revocation_reason`;
+
+@Injectable()
+export class CertificationService {
+  constructor(
+    private readonly db: Database,
+    private readonly audit: AuditService,
+    private readonly catalog: CatalogService,
+  ) {}
+
+  /**
+   * A new certification of the model (any organization's; the caller is a
+   * platform admin — the resolver's guard checks it). It supersedes earlier
+   * ones: the model's status now follows this one.
+   */
+  async certify(principal: Principal, input: CertifyModelCommand): Promise<CertificationRow> {
+    assertUuid('modelId', input.modelId);
+    const evidence = input.evidence.map((e) => ({ benchmark: e.benchmark, metric: e.metric, value: e.value, datasetDigest: e.datasetDigest }));
+    const safetyReview: SafetyReview = {
+      summary: input.safetyReview.summary,
+      reviewer: input.safetyReview.reviewer,
+      passed: input.safetyReview.passed,
+      reportUrl: input.safetyReview.reportUrl ?? null,
+    };
+    const problems = inputProblems(evidence, input.expiresAt, new Date());
+    if (problems.length > 0) throw new BadInputError(problems);
+    try {
+      return await this.db.transaction(async (tx) => {
+        const model = await this.catalog.findModelRef(tx, input.modelId);
+        if (!model) throw new NotFoundError(MODEL, input.modelId);
+        await tx.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [CERTIFY_LOCK_NAMESPACE, model.id]);
+        const previous = await this.latestRow(tx, model.id);
+        const [row] = (await tx.query(
+          `INSERT INTO model_certifications (model_id, evidence, safety_review, certified_by_user_id, certified_at, expires_at)
+           VALUES ($1, $2::jsonb, $3::jsonb, $4, clock_timestamp(), $5)
+           RETURNING ${COLUMNS}`,
+          [model.id, JSON.stringify(evidence), JSON.stringify(safetyReview), principal.kind === 'user' ? principal.userId : null, input.expiresAt],
+        )) as SqlRow[];
+        const certification = toRow(row);
+        await this.audit.record(tx, principal, {
+          action: 'provenance.model.certified',
+          targetType: MODEL,
+          targetId: model.id,
+          organizationId: model.organizationId,
+          data: {
+            certificationId: certification.id,
+            expiresAt: certification.expiresAt.toISOString(),
+            evidence,
+            safetyReview: { reviewer: safetyReview.reviewer, passed: safetyReview.passed, reportUrl: safetyReview.reportUrl },
+            supersedes: previous?.id ?? null,
+          },
+        });
+        return certification;
+      });
+    } catch (err) {
+      // The database clock passed expiresAt between our check and the insert.
+      if (isCheckViolation(err, EXPIRY_CONSTRAINT)) throw new BadInputError([{ field: 'expiresAt', message: 'expiresAt must be in the future' }]);
+      throw err;
+    }
+  }
+
+  /** Marks the certification revoked (admins). Revoking it again changes nothing: `already-revoked`. */
+  async revoke(principal: Principal, input: { id: string; reason: string }): Promise<RevokeOutcome> {
+    assertUuid('id', input.id);
+    const reason = input.reason.trim();
+    if (reason.length < 1 || reason.length > REASON_MAX_LENGTH) {
+      throw new BadInputError([{ field: 'reason', message: `reason must be 1 to ${REASON_MAX_LENGTH} characters` }]);
+    }
+    return this.db.transaction(async (tx) => {
+      const [current] = (await tx.query(`SELECT ${COLUMNS} FROM model_certifications WHERE id = $1 FOR UPDATE`, [input.id])) as SqlRow[];
+      if (!current) throw new NotFoundError(CERTIFICATION, input.id);
+      if (current.revoked_at) return { kind: 'already-revoked', certification: toRow(current) };
+      const [rows] = (await tx.query(
+        `UPDATE model_certifications SET revoked_at = clock_timestamp(), revoked_by_user_id = $2, revocation_reason = $3
+          WHERE id = $1 RETURNING ${COLUMNS}`,
+        [input.id, principal.kind === 'user' ? principal.userId : null, reason],
+      )) as [SqlRow[], number];
+      const certification = toRow(rows[0]);
+      const model = await this.catalog.findModelRef(tx, certification.modelId);
+      await this.audit.record(tx, principal, {
+        action: 'provenance.model.certification_revoked',
+        targetType: MODEL,
+        targetId: certification.modelId,
+        organizationId: model?.organizationId ?? null,
+        data: { certificationId: certification.id, reason },
+      });
+      return { kind: 'revoked', certification };
+    });
+  }
+
+  /** The model's certification status (NONE for an unknown model). No authorization here. */
+  async statusOf(em: EntityManager, modelId: string, now: Date = new Date()): Promise<ModelCertificationState> {
+    return (await this.statusesOf(em, [modelId], now)).get(modelId) ?? NOT_CERTIFIED;
+  }
+
+  /** Every given model's status, in one query (models never certified: NONE). No authorization here. */
+  async statusesOf(em: EntityManager, modelIds: readonly string[], now: Date = new Date()): Promise<Map<string, ModelCertificationState>> {
+    const ids = [...new Set(modelIds)];
+    const out = new Map<string, ModelCertificationState>(ids.map((id) => [id, NOT_CERTIFIED]));
+    if (ids.length === 0) return out;
+    const rows = (await em.query(
+      `SELECT DISTINCT ON (model_id) ${COLUMNS}
+         FROM model_certifications
+        WHERE model_id = ANY($1::uuid[])
+        ORDER BY model_id, certified_at DESC, id DESC`,
+      [ids],
+    )) as SqlRow[];
+    for (const r of rows) out.set(r.model_id, stateOfLatest(toRow(r), now));
+    return out;
+  }
+
+  private async latestRow(tx: Tx, modelId: string): Promise<{ id: string } | null> {
+    const [row] = (await tx.query(`SELECT id FROM model_certifications WHERE model_id = $1 ORDER BY certified_at DESC, id DESC LIMIT 1`, [modelId])) as {
+      id: string;
+    }[];
+    return row ?? null;
+  }
+}
+
+/** Rules the input types already check (re-checked for callers other than GraphQL), and the clock-dependent expiry window. */
+function inputProblems(evidence: CertificationEvidence[], expiresAt: Date, now: Date): FieldError[] {
+  const problems: FieldError[] = [];
+  if (evidence.length < 1 || evidence.length > MAX_EVIDENCE) {
+    problems.push({ field: 'evidence', message: `evidence must hold 1 to ${MAX_EVIDENCE} evaluation results` });
+  }
+  evidence.forEach((e, i) => {
+    if (!DECIMAL.test(e.value)) problems.push({ field: `evidence.${i}.value`, message: 'value must be a decimal number such as "71.3"' });
+    if (!DATASET_DIGEST.test(e.datasetDigest)) {
+      problems.push({ field: `evidence.${i}.datasetDigest`, message: 'datasetDigest must be sha256: followed by 64 lower-case hex digits' });
+    }
+  });
+  const expiry = expiryProblem(expiresAt, now);
+  if (expiry) problems.push({ field: 'expiresAt', message: expiry });
+  return problems;
+}
+
+function toRow(r: SqlRow): CertificationRow {
+  return {
+    id: r.id,
+    modelId: r.model_id,
+    evidence: r.evidence,
+    safetyReview: r.safety_review,
+    certifiedByUserId: r.certified_by_user_id,
+    certifiedAt: new Date(r.certified_at),
+    expiresAt: new Date(r.expires_at),
+    revokedAt: r.revoked_at ? new Date(r.revoked_at) : null,
+    revokedByUserId: r.revoked_by_user_id,
+    revocationReason: r.revocation_reason,
+  };
+}
+
+function isCheckViolation(err: unknown, constraint: string): boolean {
+  const e = err as { code?: string; constraint?: string; driverError?: { code?: string; constraint?: string } } | undefined;
+  const pg = e?.driverError ?? e;
+  return pg?.code === '23514' && pg.constraint === constraint;
+}

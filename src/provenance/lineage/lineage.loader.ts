@@ -1,0 +1,281 @@
+/**
+ * Reads lineage from the database: the ancestors of a model are found by one
+ * recursive CTE over model_lineage_edges (walking node ids with UNION, so a
+ * diamond-rich DAG is visited once per node, not once per path), then the
+ * models and the agreements' terms come in one query each, run together.
+ * Both read raw rows (see LINEAGE_NODES and AGREEMENT_TERMS for why). Depth (shortest
+ * distance) and the distillation generation (longest chain of DISTILLED
+ * edges) are computed from the edges in one topological pass.
+ */
+import { Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import { LoaderContext, loaderFor } from '../../platform/graphql/loaders';
+import { CatalogService } from '../../catalog/catalog.service';
+import { ModelEntity } from '../../catalog/model.entity';
+import type { CanonicalTerms } from '../../licensing/terms/terms.types';
+import { LineageEdgeEntity, LineageRelation } from '../provenance.entity';
+import { Lineage, LineageEdgeView, LineageModel, LineageNode } from './lineage.types';
+
+interface EdgeRow {
+  child_model_id: string;
+  parent_model_id: string;
+  agreement_id: string;
+  relation: LineageEdgeEntity['relation'];
+  method: LineageEdgeEntity['method'];
+  data_share_bps: number | null;
+  terms_hash: string;
+  royalty_policy?: LineageEdgeEntity['royaltyPolicy'];
+  royalty_share_bps?: number;
+}
+
+/**
+ * The ancestors' lineage columns, raw (read-only access to the catalog's
+ * table). CatalogService.findModels would hydrate full entities, card jsonb
+ * included: for 1,024 ancestors that was ~10× the time of this query
+ * (bench/lineage.bench.ts).
+ */
+const LINEAGE_NODES = `SELECT id, organization_id, slug, name, weights_digest, commercial_use FROM models WHERE id = ANY($1::uuid[])`;
+
+/**
+ * Every agreement's terms hash, with its terms snapshot on one row per
+ * distinct hash only (read-only access to licensing's table; the snapshot is
+ * the canonical terms the hash covers, so equal hashes mean equal terms). A
+ * large lineage has far fewer distinct licences than agreements (1,954
+ * agreements, 460 hashes in the benchmark), so each licence is sent and
+ * parsed once, and its edges share one terms object.
+ */
+const AGREEMENT_TERMS = `
+  SELECT id, terms_hash,
+         CASE WHEN row_number() OVER (PARTITION BY terms_hash ORDER BY id) = 1 THEN terms_snapshot END AS terms_snapshot
+    FROM license_agreements WHERE id = ANY($1::uuid[])`;
+
+interface NodeRow {
+  id: string;
+  organization_id: string;
+  slug: string;
+  name: string;
+  weights_digest: string | null;
+  commercial_use: boolean;
+}
+
+const nodeOf = (r: NodeRow): LineageModel => ({
+  modelId: r.id,
+  name: r.name,
+  slug: r.slug,
+  organizationId: r.organization_id,
+  weightsDigest: r.weights_digest,
+  commercialUse: r.commercial_use,
+});
+
+export const toLineageModel = (m: ModelEntity): LineageModel => ({
+  modelId: m.id,
+  name: m.name,
+  slug: m.slug,
+  organizationId: m.organizationId,
+  weightsDigest: m.weightsDigest,
+  commercialUse: m.commercialUse,
+});
+
+/** Edges (child → parent) of the ancestry of `rootIds`, the roots' own edges included. */
+const ANCESTRY_EDGES = `
+  WITH RECURSIVE ancestors(id) AS (
+    SELECT e.parent_model_id FROM model_lineage_edges e WHERE e.child_model_id = ANY($1::uuid[])
+    UNION
+    SELECT e.parent_model_id FROM model_lineage_edges e JOIN ancestors a ON e.child_model_id = a.id
+  )
+  SELECT e.child_model_id, e.parent_model_id, e.agreement_id, e.relation, e.method, e.data_share_bps, e.terms_hash
+    FROM model_lineage_edges e
+   WHERE e.child_model_id = ANY($1::uuid[]) OR e.child_model_id IN (SELECT id FROM ancestors)`;
+
+@Injectable()
+export class LineageLoader {
+  constructor(private readonly catalog: CatalogService) {}
+
+  /** Every ancestor id of the given models (not the models themselves), one query. */
+  async ancestorIds(em: EntityManager, modelIds: readonly string[]): Promise<Set<string>> {
+    if (modelIds.length === 0) return new Set();
+    const rows: Array<{ id: string }> = await em.query(
+      `WITH RECURSIVE ancestors(id) AS (
+         SELECT e.parent_model_id FROM model_lineage_edges e WHERE e.child_model_id = ANY($1::uuid[])
+         UNION
+         SELECT e.parent_model_id FROM model_lineage_edges e JOIN ancestors a ON e.child_model_id = a.id
+       ) SELECT id FROM ancestors`,
+      [modelIds],
+    );
+    return new Set(rows.map((r) => r.id));
+  }
+
+  /** The raw edges of the ancestry of `modelIds` (for checks before anything is written). */
+  async ancestryEdges(em: EntityManager, modelIds: readonly string[]): Promise<EdgeRow[]> {
+    if (modelIds.length === 0) return [];
+    return em.query(ANCESTRY_EDGES, [modelIds]);
+  }
+
+  /** The full lineage of a model (which must exist). */
+  async load(em: EntityManager, root: ModelEntity): Promise<Lineage> {
+    return this.assembleFor(em, toLineageModel(root));
+  }
+
+  async assembleFor(em: EntityManager, root: LineageModel): Promise<Lineage> {
+    const rows = await this.ancestryEdges(em, [root.modelId]);
+    return this.assemble(em, root, rows);
+  }
+
+  /**
+   * A lineage from edge rows, some of which may not be stored yet (checking a
+   * registration before the model and its edges are written).
+   */
+  async assemble(em: EntityManager, root: LineageModel, rows: readonly EdgeRow[]): Promise<Lineage> {
+    const ids = new Set<string>();
+    for (const r of rows) ids.add(r.parent_model_id);
+    const [nodeRows, termRows]: [NodeRow[], Array<{ id: string; terms_hash: string; terms_snapshot: CanonicalTerms | null }>] = await Promise.all([
+      ids.size === 0 ? [] : em.query(LINEAGE_NODES, [[...ids]]),
+      rows.length === 0 ? [] : em.query(AGREEMENT_TERMS, [[...new Set(rows.map((r) => r.agreement_id))]]),
+    ]);
+    const models = new Map(nodeRows.map((r) => [r.id, nodeOf(r)]));
+    const termsByHash = new Map<string, CanonicalTerms>();
+    for (const t of termRows) if (t.terms_snapshot !== null) termsByHash.set(t.terms_hash, t.terms_snapshot);
+    const termsOf = new Map(termRows.map((t) => [t.id, termsByHash.get(t.terms_hash)!]));
+    const edges: LineageEdgeView[] = rows.map((r) => {
+      const terms = termsOf.get(r.agreement_id);
+      if (!terms) throw new Error(`lineage edge ${r.child_model_id}→${r.parent_model_id}: agreement ${r.agreement_id} missing`);
+      return {
+        childModelId: r.child_model_id,
+        parentModelId: r.parent_model_id,
+        agreementId: r.agreement_id,
+        relation: r.relation,
+        method: r.method,
+        dataShareBps: r.data_share_bps,
+        termsHash: r.terms_hash,
+        terms,
+      };
+    });
+    const { depthOf, depth, generation } = measure(root.modelId, edges);
+    const ancestors: LineageNode[] = [];
+    for (const id of ids) {
+      const m = models.get(id);
+      if (!m) throw new Error(`lineage: model ${id} missing`);
+      ancestors.push({ ...m, depth: depthOf.get(id) ?? 0 });
+    }
+    ancestors.sort((a, b) => a.depth - b.depth || (a.modelId < b.modelId ? -1 : 1));
+    // Sorted by the child's depth, then child and parent ids (the depth looked up once per edge, not per comparison).
+    const keyed = edges.map((e) => ({ e, d: depthOf.get(e.childModelId) ?? 0 }));
+    keyed.sort((a, b) => a.d - b.d || cmp(a.e.childModelId, b.e.childModelId) || cmp(a.e.parentModelId, b.e.parentModelId));
+    for (let i = 0; i < keyed.length; i++) edges[i] = keyed[i].e;
+    return { root, ancestors, edges, distillationGeneration: generation, depth };
+  }
+
+  /** Descendants of a model (any depth), with the edges among them, one recursive query. */
+  async descendants(em: EntityManager, modelId: string): Promise<{ nodes: Array<LineageModel & { depth: number }>; edges: EdgeRow[] }> {
+    const rows: EdgeRow[] = await em.query(
+      `WITH RECURSIVE descendants(id) AS (
+         SELECT e.child_model_id FROM model_lineage_edges e WHERE e.parent_model_id = $1
+         UNION
+         SELECT e.child_model_id FROM model_lineage_edges e JOIN descendants d ON e.parent_model_id = d.id
+       )
+       SELECT e.child_model_id, e.parent_model_id, e.agreement_id, e.relation, e.method, e.data_share_bps, e.terms_hash,
+              e.royalty_policy, e.royalty_share_bps
+         FROM model_lineage_edges e
+        WHERE e.child_model_id IN (SELECT id FROM descendants)
+          AND (e.parent_model_id = $1 OR e.parent_model_id IN (SELECT id FROM descendants))`,
+      [modelId],
+    );
+    // Shortest distance down from the model.
+    const children = new Map<string, string[]>();
+    for (const r of rows) children.set(r.parent_model_id, [...(children.get(r.parent_model_id) ?? []), r.child_model_id]);
+    const depth = new Map<string, number>();
+    let frontier = [modelId];
+    for (let d = 1; frontier.length > 0; d++) {
+      const next: string[] = [];
+      for (const id of frontier) {
+        for (const c of children.get(id) ?? []) {
+          if (!depth.has(c)) {
+            depth.set(c, d);
+            next.push(c);
+          }
+        }
+      }
+      frontier = next;
+    }
+    const models = await this.catalog.findModels(em, [...depth.keys()]);
+    const nodes = [...depth.entries()]
+      .map(([id, d]) => ({ ...toLineageModel(models.get(id)!), depth: d }))
+      .sort((a, b) => a.depth - b.depth || cmp(a.modelId, b.modelId));
+    return { nodes, edges: rows };
+  }
+}
+
+const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * Shortest distance of every ancestor from the root, the longest chain of
+ * edges, and the distillation generation — the most DISTILLED edges on any
+ * chain ending at the root (a finetune in between does not reset it): BFS for
+ * the first, a memoised walk over the DAG for the others, O(edges).
+ */
+export function measure(rootId: string, edges: readonly Pick<LineageEdgeView, 'childModelId' | 'parentModelId' | 'relation'>[]) {
+  const parents = new Map<string, Array<{ id: string; distilled: boolean }>>();
+  for (const e of edges) {
+    const list = parents.get(e.childModelId) ?? [];
+    list.push({ id: e.parentModelId, distilled: e.relation === LineageRelation.DISTILLED });
+    parents.set(e.childModelId, list);
+  }
+  const depthOf = new Map<string, number>();
+  let frontier = [rootId];
+  for (let d = 1; frontier.length > 0; d++) {
+    const next: string[] = [];
+    for (const id of frontier) {
+      for (const p of parents.get(id) ?? []) {
+        if (!depthOf.has(p.id) && p.id !== rootId) {
+          depthOf.set(p.id, d);
+          next.push(p.id);
+        }
+      }
+    }
+    frontier = next;
+  }
+  // Longest chains above each node (iterative post-order; the graph is a DAG).
+  const longest = new Map<string, { any: number; distilled: number }>();
+  const stack: Array<{ id: string; expanded: boolean }> = [{ id: rootId, expanded: false }];
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1];
+    if (longest.has(top.id)) {
+      stack.pop();
+      continue;
+    }
+    const ps = parents.get(top.id) ?? [];
+    if (!top.expanded) {
+      top.expanded = true;
+      for (const p of ps) if (!longest.has(p.id)) stack.push({ id: p.id, expanded: false });
+      continue;
+    }
+    let any = 0;
+    let distilled = 0;
+    for (const p of ps) {
+      const l = longest.get(p.id) ?? { any: 0, distilled: 0 };
+      any = Math.max(any, l.any + 1);
+      distilled = Math.max(distilled, l.distilled + (p.distilled ? 1 : 0));
+    }
+    longest.set(top.id, { any, distilled });
+    stack.pop();
+  }
+  const r = longest.get(rootId) ?? { any: 0, distilled: 0 };
+  return { depthOf, depth: r.any, generation: r.distilled };
+}
+
+/** A model's lineage once per GraphQL request, however many fields (lineage, stack, obligations, exports) use it. */
+export function lineageInRequest(ctx: LoaderContext, loader: LineageLoader, em: EntityManager, model: LineageModel): Promise<Lineage> {
+  return loaderFor<string, Lineage>(ctx, 'provenance.lineage', async (ids) => {
+    const roots = new Map(pendingRoots.get(ctx) ?? []);
+    return Promise.all(ids.map((id) => loader.assembleFor(em, roots.get(id)!)));
+  }).load(remember(ctx, model));
+}
+
+/** The roots a request asked for, by id (DataLoader keys are ids; the batch needs the whole model). */
+const pendingRoots = new WeakMap<LoaderContext, Map<string, LineageModel>>();
+function remember(ctx: LoaderContext, model: LineageModel): string {
+  let m = pendingRoots.get(ctx);
+  if (!m) pendingRoots.set(ctx, (m = new Map()));
+  m.set(model.modelId, model);
+  return model.modelId;
+}

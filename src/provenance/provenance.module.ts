@@ -1,0 +1,45 @@
+import { Module } from '@nestjs/common';
+import { CatalogModule } from '../catalog/catalog.module';
+import { CertificationResolver, ModelCertificationResolver } from './certification/certification.resolver';
+import { CertificationService } from './certification/certification.service';
+import { WatermarkDirectoryModule } from './watermark/watermark-directory';
+import { WatermarkResolver } from './watermark/watermark.resolver';
+import { WatermarkService } from './watermark/watermark.service';
+import { LineageLoader } from './lineage/lineage.loader';
+import { StudentModelResolver } from './student/student-model.resolver';
+import { StudentModelService } from './student/student-model.service';
+import { AttestationKeysService } from './attestation/attestation-keys.service';
+import { AttestationSigner } from './attestation/attestation-signer';
+import { AttestationResolver } from './attestation/attestation.resolver';
+import { AttestationService } from './attestation/attestation.service';
+import { ProvenanceExportsResolver } from './exports/exports.resolver';
+import { WellKnownController } from './attestation/well-known.controller';
+
+/**
+ * Provenance (DESIGN.md §8): student models and their licensed lineage,
+ * royalty stacks, obligations, certification, signed attestations, the
+ * watermark registry and exports (Hugging Face card, CycloneDX).
+ */
+@Module({
+  imports: [CatalogModule, WatermarkDirectoryModule],
+  providers: [
+    CertificationService,
+    CertificationResolver,
+    ModelCertificationResolver,
+    WatermarkService,
+    WatermarkResolver,
+    LineageLoader,
+    StudentModelService,
+    StudentModelResolver,
+    AttestationKeysService,
+    AttestationSigner,
+    AttestationService,
+    AttestationResolver,
+    ProvenanceExportsResolver,
+  ],
+  controllers: [
+    WellKnownController,
+  ],
+  exports: [],
+})
+export class ProvenanceModule {}
