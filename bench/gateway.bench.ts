@@ -33,14 +33,13 @@
  * Then: every successful gateway request must be exactly one usage event
  * with the upstream's token counts, and no reservation may be left.
  *
- * Fixture notes: the agreement has no quota and no per-minute limit, so
- * pre-authorisation never refuses. The demo upstream listens on loopback, so
- * the app runs with GATEWAY_ALLOW_PRIVATE_UPSTREAMS=true (production refuses
- * non-public upstream addresses by default; the check runs once per new
- * upstream connection, not per request). Production also refuses plain-http
- * upstream URLs and the demo speaks plain HTTP: the upstream is configured
- * through GraphQL with its https:// address, then the bench rewrites that
- * row's scheme to http:// in SQL, so that neither side pays for TLS.
+ * Fixture notes: the licence has a period quota and a per-minute limit far
+ * above what the run uses, so pre-authorisation runs on every request (as for
+ * a real licence) but never refuses. The demo upstream listens on loopback
+ * and speaks plain HTTP, so the app runs with
+ * GATEWAY_ALLOW_PRIVATE_UPSTREAMS=true (production otherwise refuses
+ * non-public upstream addresses — checked once per new upstream connection,
+ * not per request — and plain-http upstream URLs).
  *
  * Environment: BENCH_DATABASE_URL (else an embedded PostgreSQL in a temporary
  * directory), BENCH_CONNECTIONS, BENCH_DURATION, BENCH_LATENCY_S,
@@ -87,28 +86,17 @@ interface Setup {
   agreementIds: string[];
 }
 
-async function setUp(app: AppChild, upstream: UpstreamChild, databaseUrl: string): Promise<Setup> {
+async function setUp(app: AppChild, upstream: UpstreamChild): Promise<Setup> {
   const gql = new GraphqlClient(`${app.baseUrl}/graphql`);
   const vendor = await signUp(gql, 'Bench vendor', 'US');
   const distiller = await signUp(gql, 'Bench distiller', 'FR');
   const s: Setup = { gatewayKeys: [], agreementIds: [] };
-  const modelIds: string[] = [];
   for (let a = 0; a < AGREEMENTS; a++) {
     const offer = await teacherWithOffer(gql, vendor);
     const agreementId = await acceptOffer(gql, distiller, offer);
     s.agreementIds.push(agreementId);
     s.gatewayKeys.push((await createApiKey(gql, distiller, ['GATEWAY'], agreementId)).secret);
-    // Production insists on https (see the header): configure the https:// address, then point the row at the plain-HTTP demo.
-    await configureUpstream(gql, vendor, offer.modelId, upstream.url.replace(/^http:/, 'https:'), upstream.apiKey);
-    modelIds.push(offer.modelId);
-  }
-  const c = new PgClient({ connectionString: databaseUrl });
-  await c.connect();
-  try {
-    const r = await c.query(`UPDATE teacher_upstreams SET base_url = $2 WHERE model_id = ANY($1::uuid[])`, [modelIds, upstream.url]);
-    if (r.rowCount !== AGREEMENTS) throw new Error(`${r.rowCount} upstream rows updated, expected ${AGREEMENTS}`);
-  } finally {
-    await c.end();
+    await configureUpstream(gql, vendor, offer.modelId, upstream.url, upstream.apiKey);
   }
   return s;
 }
@@ -135,9 +123,9 @@ async function main(): Promise<void> {
   try {
     upstream = await startUpstream(log);
     app = await startApp(db.url, log, { GATEWAY_ALLOW_PRIVATE_UPSTREAMS: 'true' });
-    const s = await setUp(app, upstream, db.url);
+    const s = await setUp(app, upstream);
     log(
-      `set up through GraphQL: a vendor, ${AGREEMENTS} teacher(s) with an offer without limits, a distiller, ${AGREEMENTS} agreement(s) with a GATEWAY key each, ` +
+      `set up through GraphQL: a vendor, ${AGREEMENTS} teacher(s) with an offer with (high) limits, a distiller, ${AGREEMENTS} agreement(s) with a GATEWAY key each, ` +
         `upstream ${upstream.url}${UPSTREAM_DELAY_MS ? ` answering after ${UPSTREAM_DELAY_MS} ms` : ''}`,
     );
 

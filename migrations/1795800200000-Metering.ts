@@ -86,8 +86,10 @@ export class Metering1795800200000 implements MigrationInterface {
       "overage_tokens" bigint NOT NULL,
       "events" bigint NOT NULL,
       CONSTRAINT "PK_usage_period_totals" PRIMARY KEY ("agreement_id", "period_start"))`);
-    // Tokens set aside by admitted gateway requests still in flight.
-    await q.query(`CREATE TABLE "usage_reservations" (
+    // Tokens set aside by admitted gateway requests still in flight: short-lived
+    // rows, one per request, so not WAL-logged (after a crash they are gone,
+    // which only returns their tokens early).
+    await q.query(`CREATE UNLOGGED TABLE "usage_reservations" (
       "id" uuid NOT NULL DEFAULT gen_random_uuid(),
       "agreement_id" uuid NOT NULL,
       "tokens" bigint NOT NULL,
@@ -142,6 +144,9 @@ export class Metering1795800200000 implements MigrationInterface {
         v_current bigint;
         v_previous bigint;
       BEGIN
+        -- A reservation is not worth a WAL flush: if it is lost, its tokens come back early.
+        -- Committing without waiting for the flush also releases the agreement's lock sooner.
+        PERFORM set_config('synchronous_commit', 'off', true);
         PERFORM pg_advisory_xact_lock(7340101, hashtext(p_agreement::text));
         DELETE FROM usage_reservations r WHERE r.agreement_id = p_agreement AND r.expires_at <= v_now;
         SELECT coalesce(sum(r.tokens), 0)::bigint INTO reserved FROM usage_reservations r WHERE r.agreement_id = p_agreement;
@@ -180,7 +185,7 @@ export class Metering1795800200000 implements MigrationInterface {
     await q.query(`CREATE FUNCTION "metering_record_usage"(
         p_agreement uuid[], p_event_id text[], p_source text[], p_occurred_at timestamptz[],
         p_input bigint[], p_output bigint[], p_estimated boolean[], p_payload_hash bytea[],
-        p_metadata jsonb[], p_api_key uuid[], p_quota bigint[], p_release_reservation uuid)
+        p_metadata jsonb[], p_api_key uuid[], p_quota bigint[], p_release_reservations uuid[])
       RETURNS TABLE (ord integer, outcome text, overage_tokens bigint)
       LANGUAGE plpgsql AS $$
       #variable_conflict use_column
@@ -191,8 +196,8 @@ export class Metering1795800200000 implements MigrationInterface {
         FOR v_agreement IN SELECT DISTINCT a FROM unnest(p_agreement) AS a ORDER BY a LOOP
           PERFORM pg_advisory_xact_lock(7340101, hashtext(v_agreement::text));
         END LOOP;
-        IF p_release_reservation IS NOT NULL THEN
-          DELETE FROM usage_reservations r WHERE r.id = p_release_reservation;
+        IF cardinality(p_release_reservations) > 0 THEN
+          DELETE FROM usage_reservations r WHERE r.id = ANY(p_release_reservations);
         END IF;
         RETURN QUERY
         WITH input AS (
@@ -203,11 +208,14 @@ export class Metering1795800200000 implements MigrationInterface {
                  WITH ORDINALITY AS i(agreement_id, event_id, source, occurred_at, input_tokens, output_tokens,
                                       estimated, payload_hash, metadata, api_key_id, quota, ord)
         ), judged AS (
-          SELECT i.*, e.payload_hash AS stored_hash,
+          -- A point lookup by primary key per event, whatever the planner knows about the table
+          -- (a join could pick the agreement/time index on a fresh table without statistics).
+          SELECT i.*,
+                 (SELECT e.payload_hash FROM usage_events e
+                   WHERE e.agreement_id = i.agreement_id AND e.event_id = i.event_id) AS stored_hash,
                  first_value(i.payload_hash) OVER w AS first_hash,
                  row_number() OVER w AS occurrence
             FROM input i
-            LEFT JOIN usage_events e ON e.agreement_id = i.agreement_id AND e.event_id = i.event_id
           WINDOW w AS (PARTITION BY i.agreement_id, i.event_id ORDER BY i.ord)
         ), fresh AS (
           SELECT j.*,
@@ -272,7 +280,7 @@ export class Metering1795800200000 implements MigrationInterface {
   }
 
   public async down(q: QueryRunner): Promise<void> {
-    await q.query(`DROP FUNCTION "metering_record_usage"(uuid[], text[], text[], timestamptz[], bigint[], bigint[], boolean[], bytea[], jsonb[], uuid[], bigint[], uuid)`);
+    await q.query(`DROP FUNCTION "metering_record_usage"(uuid[], text[], text[], timestamptz[], bigint[], bigint[], boolean[], bytea[], jsonb[], uuid[], bigint[], uuid[])`);
     await q.query(`DROP FUNCTION "metering_preauthorize"(uuid, bigint, bigint, bigint, integer)`);
     await q.query(`DROP TABLE "anomaly_flags"`);
     await q.query(`DROP TABLE "usage_reservations"`);

@@ -9,6 +9,21 @@ export class Provenance1795800300000 implements MigrationInterface {
   name = 'Provenance1795800300000';
 
   public async up(q: QueryRunner): Promise<void> {
+    // What an agreement accepted never changes (lineage edges cite its terms hash, and the
+    // lineage loader keeps accepted terms in memory by agreement id): only its status moves.
+    await q.query(`CREATE FUNCTION "license_agreements_terms_immutable"() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.terms_snapshot IS DISTINCT FROM OLD.terms_snapshot OR NEW.pricing_snapshot IS DISTINCT FROM OLD.pricing_snapshot
+           OR NEW.terms_hash <> OLD.terms_hash OR NEW.offer_id <> OLD.offer_id OR NEW.model_id <> OLD.model_id
+           OR NEW.vendor_organization_id <> OLD.vendor_organization_id
+           OR NEW.distiller_organization_id <> OLD.distiller_organization_id THEN
+          RAISE EXCEPTION 'the accepted terms and parties of an agreement are immutable' USING ERRCODE = 'check_violation';
+        END IF;
+        RETURN NEW;
+      END $$`);
+    await q.query(`CREATE TRIGGER "TRG_license_agreements_terms_immutable" BEFORE UPDATE ON "license_agreements"
+      FOR EACH ROW EXECUTE FUNCTION "license_agreements_terms_immutable"()`);
+
     await q.query(`ALTER TABLE "models"
       ADD "weights_digest" text,
       ADD "commercial_use" boolean NOT NULL DEFAULT true,
@@ -109,5 +124,7 @@ export class Provenance1795800300000 implements MigrationInterface {
     await q.query(`DROP FUNCTION "model_lineage_edges_immutable"()`);
     await q.query(`DROP INDEX "UQ_models_weights_digest"`);
     await q.query(`ALTER TABLE "models" DROP CONSTRAINT "CHK_models_weights_digest", DROP COLUMN "commercial_use", DROP COLUMN "weights_digest"`);
+    await q.query(`DROP TRIGGER "TRG_license_agreements_terms_immutable" ON "license_agreements"`);
+    await q.query(`DROP FUNCTION "license_agreements_terms_immutable"()`);
   }
 }

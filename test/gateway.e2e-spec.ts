@@ -150,6 +150,23 @@ describe('distillation gateway (e2e)', () => {
     });
   });
 
+  it('records every one of many concurrent requests exactly once (usage writes are grouped)', async () => {
+    const q = await partiesWithUpstream({ tokensPerPeriod: '100000000', tokensPerMinute: '100000000' });
+    const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => call(q.gatewayKey, chat(`concurrent ${i}`, { max_tokens: 5, stream: i % 2 === 0 }))));
+    expect(answers.every((a) => a.status === 200)).toBe(true);
+    const ids = new Set(answers.map((a) => a.headers['x-request-id']));
+    const rows = await eventsOf(q.agreementId);
+    expect(rows).toHaveLength(40);
+    expect(new Set(rows.map((r: { event_id: string }) => r.event_id))).toEqual(ids);
+    const [total] = await t.dataSource.query(
+      `SELECT (SELECT sum(input_tokens + output_tokens) FROM usage_events WHERE agreement_id = $1)::text AS raw,
+              (SELECT sum(input_tokens + output_tokens) FROM usage_period_totals WHERE agreement_id = $1)::text AS rolled`,
+      [q.agreementId],
+    );
+    expect(total.rolled).toBe(total.raw);
+    expect(await reservationsOf(q.agreementId)).toBe(0);
+  });
+
   describe('upstream failures are not billed', () => {
     it.each([
       ['an upstream 500', '#demo:status=500', 502, 'upstream_error'],

@@ -304,8 +304,12 @@ describe('student models and lineage (e2e)', () => {
     });
   });
 
-  it('keeps declared lineage immutable in the database', async () => {
+  it('keeps declared lineage, and the terms agreements accepted, immutable in the database', async () => {
     await expect(t.dataSource.query(`UPDATE model_lineage_edges SET royalty_share_bps = 0`)).rejects.toThrow(/immutable/);
     await expect(t.dataSource.query(`DELETE FROM model_lineage_edges`)).rejects.toThrow(/immutable/);
+    await expect(t.dataSource.query(`UPDATE license_agreements SET terms_snapshot = terms_snapshot || '{"researchOnly": true}'`)).rejects.toThrow(/immutable/);
+    await expect(t.dataSource.query(`UPDATE license_agreements SET terms_hash = repeat('0', 64)`)).rejects.toThrow(/immutable/);
+    // The status still moves.
+    await expect(t.dataSource.query(`UPDATE license_agreements SET status_reason = status_reason`)).resolves.toBeDefined();
   });
 });

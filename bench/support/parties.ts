@@ -40,8 +40,16 @@ export async function signUp(gql: GraphqlClient, organizationName: string, count
   return { token: d.signUp.accessToken, organizationId: d.signUp.memberships[0].organization.id };
 }
 
-/** A LISTED teacher model with one published offer without usage limits; returns the model and the offer. */
-export async function teacherWithOffer(gql: GraphqlClient, vendor: User): Promise<{ modelId: string; offerId: string; termsHash: string }> {
+/**
+ * A LISTED teacher model with one published offer; returns the model and the offer.
+ * `limits` default to a quota and a per-minute limit far above what a benchmark uses,
+ * so pre-authorisation runs (as for a real licence) but never refuses.
+ */
+export async function teacherWithOffer(
+  gql: GraphqlClient,
+  vendor: User,
+  limits: { tokensPerPeriod: string | null; tokensPerMinute: string | null } = { tokensPerPeriod: '1000000000000000', tokensPerMinute: '1000000000000000' },
+): Promise<{ modelId: string; offerId: string; termsHash: string }> {
   const n = unique();
   const created = await gql.call(
     `mutation($i: CreateTeacherModelInput!) { createTeacherModel(input: $i) { __typename ... on TeacherModel { id } } }`,
@@ -71,8 +79,7 @@ export async function teacherWithOffer(gql: GraphqlClient, vendor: User): Promis
           termDays: 365,
           governingLaw: 'California, USA',
           royalty: { policy: 'LAP', shareBps: 500 },
-          // No period quota and no per-minute limit: pre-authorisation never refuses.
-          limits: { tokensPerPeriod: null, tokensPerMinute: null },
+          limits,
           watermarkRequired: false,
         },
         pricing: { currency: 'EUR', upfrontFeeMinor: '0', inputPerMillionMinor: '150', outputPerMillionMinor: '600', minimumCommitmentMinor: '0', poolEligible: false },

@@ -17,6 +17,13 @@ import { ApiKeyEntity } from './identity.entity';
 const KEY_PATTERN = /^(bm_[A-Za-z0-9_-]{12})_([A-Za-z0-9_-]{43})$/;
 /** last_used_at is written at most this often per key, not on every request. */
 const LAST_USED_RESOLUTION_MS = 60_000;
+/**
+ * A verified key is remembered this long per process, so a busy gateway does
+ * not look it up on every request. Revoking clears it at once in the process
+ * that revokes; other replicas stop accepting the key within this time.
+ */
+export const API_KEY_CACHE_TTL_MS = 2000;
+const API_KEY_CACHE_MAX = 10_000;
 
 function sha256(s: string): string {
   return createHash('sha256').update(s).digest('hex');
@@ -24,6 +31,9 @@ function sha256(s: string): string {
 
 @Injectable()
 export class ApiKeyService {
+  /** sha256(key) → principal, for API_KEY_CACHE_TTL_MS. */
+  private readonly verified = new Map<string, { principal: ApiKeyPrincipal; until: number }>();
+
   constructor(
     private readonly db: Database,
     private readonly access: AccessService,
@@ -75,7 +85,7 @@ export class ApiKeyService {
   }
 
   async revoke(principal: Principal, id: string): Promise<ApiKeyEntity> {
-    return this.db.transaction(async (tx) => {
+    const revoked = await this.db.transaction(async (tx) => {
       const key = await tx.findOne(ApiKeyEntity, { where: { id }, lock: { mode: 'pessimistic_write' } });
       if (!key) throw new NotFoundError('ApiKey', id);
       await this.access.requireOrganization(tx, principal, key.organizationId, 'owner', 'ApiKey').catch((e) => {
@@ -93,6 +103,9 @@ export class ApiKeyService {
       });
       return key;
     });
+    // After the commit: a lookup racing the revocation cannot re-cache the key as valid.
+    this.forget(revoked.id);
+    return revoked;
   }
 
   looksLikeApiKey(token: string): boolean {
@@ -103,9 +116,12 @@ export class ApiKeyService {
   async authenticate(token: string): Promise<ApiKeyPrincipal | null> {
     const m = KEY_PATTERN.exec(token);
     if (!m) return null;
+    const digest = sha256(token);
+    const hit = this.verified.get(digest);
+    if (hit && hit.until > Date.now()) return hit.principal;
     const key = await this.db.reader.findOne(ApiKeyEntity, { where: { prefix: m[1], revokedAt: IsNull() } });
     if (!key) return null;
-    const presented = Buffer.from(sha256(token), 'hex');
+    const presented = Buffer.from(digest, 'hex');
     if (!timingSafeEqual(presented, Buffer.from(key.secretHash, 'hex'))) return null;
     if (!key.lastUsedAt || Date.now() - key.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
       await this.db.reader.query(
@@ -114,7 +130,7 @@ export class ApiKeyService {
         [key.id],
       );
     }
-    return {
+    const principal: ApiKeyPrincipal = {
       kind: 'apiKey',
       apiKeyId: key.id,
       organizationId: key.organizationId,
@@ -122,5 +138,15 @@ export class ApiKeyService {
       agreementId: key.agreementId,
       isAdmin: false,
     };
+    if (this.verified.size >= API_KEY_CACHE_MAX) this.verified.clear();
+    // The stored last-use stays within LAST_USED_RESOLUTION_MS: the cache lives far shorter.
+    this.verified.set(digest, { principal, until: Date.now() + API_KEY_CACHE_TTL_MS });
+    return principal;
   }
+
+  /** Drops a key from this process's cache (on revoke). */
+  private forget(apiKeyId: string): void {
+    for (const [digest, v] of this.verified) if (v.principal.apiKeyId === apiKeyId) this.verified.delete(digest);
+  }
+
 }

@@ -31,6 +31,8 @@ const LIVE = [AgreementStatus.PENDING_PAYMENT, AgreementStatus.ACTIVE, Agreement
 const LIVE_SQL = `('PENDING_PAYMENT', 'ACTIVE', 'SUSPENDED')`;
 const DAY_MS = 86_400_000;
 const EXPIRY_BATCH = 500;
+/** How long the gateway may act on a remembered agreement status (see meteringView). */
+export const METERING_VIEW_TTL_MS = 1000;
 
 export interface AgreementView {
   agreement: LicenseAgreementEntity;
@@ -94,6 +96,8 @@ export function decodeCursor(cursor: string): string {
 
 @Injectable()
 export class LicenseAgreementService implements AgreementDirectory {
+  private readonly meteringCache = new Map<string, { view: AgreementMeteringView; until: number }>();
+
   constructor(
     private readonly db: Database,
     private readonly access: AccessService,
@@ -235,7 +239,7 @@ export class LicenseAgreementService implements AgreementDirectory {
     assertUuid('id', id);
     const text = reason.trim();
     if (text.length < 1 || text.length > 1000) throw new BadInputError([{ field: 'reason', message: 'reason must be 1 to 1000 characters' }]);
-    return this.db.transaction(async (tx) => {
+    const outcome = await this.db.transaction(async (tx): Promise<TransitionOutcome> => {
       const a = await tx.findOne(LicenseAgreementEntity, { where: { id }, lock: { mode: 'pessimistic_write' } });
       if (!a) throw new NotFoundError('LicenseAgreement', id);
       await this.requireVendorOrAdmin(tx, principal, a);
@@ -267,6 +271,9 @@ export class LicenseAgreementService implements AgreementDirectory {
       });
       return { kind: 'changed', view: { agreement: a, offer: summary(offer) } };
     });
+    // After the commit: the gateway of this process sees a suspension at once.
+    this.meteringCache.delete(id);
+    return outcome;
   }
 
   /**
@@ -282,6 +289,20 @@ export class LicenseAgreementService implements AgreementDirectory {
       total += n;
       if (n < EXPIRY_BATCH) return total;
     }
+  }
+
+  /**
+   * One agreement's metering view for the gateway, remembered per process for
+   * METERING_VIEW_TTL_MS (a status change made through this process clears it
+   * at once; other replicas see it within the TTL). Null when unknown.
+   */
+  async meteringView(id: string): Promise<AgreementMeteringView | null> {
+    const hit = this.meteringCache.get(id);
+    if (hit && hit.until > Date.now()) return hit.view;
+    const view = (await this.meteringViews(this.db.reader, [id])).get(id) ?? null;
+    if (this.meteringCache.size >= 10_000) this.meteringCache.clear();
+    if (view) this.meteringCache.set(id, { view, until: Date.now() + METERING_VIEW_TTL_MS });
+    return view;
   }
 
   /**

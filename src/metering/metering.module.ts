@@ -5,6 +5,7 @@ import { AnomalyFlagService } from './anomaly/anomaly-flag.service';
 import { AnomalyQueryService } from './anomaly/anomaly-query.service';
 import { AnomalyResolver } from './anomaly/anomaly.resolver';
 import { GatewayService } from './gateway/gateway.service';
+import { GatewayUsageBatcher } from './gateway/usage-batcher';
 import { MeteringRoutes } from './http/metering-routes';
 import { TeacherUpstreamResolver } from './upstream/teacher-upstream.resolver';
 import { TeacherUpstreamService } from './upstream/teacher-upstream.service';
@@ -26,6 +27,7 @@ import { UsageResolver } from './usage/usage.resolver';
     UsageIngestService,
     AnomalyFlagService,
     GatewayService,
+    GatewayUsageBatcher,
     MeteringRoutes,
     UsageQueryService,
     UsageResolver,

@@ -35,6 +35,7 @@ import { GatewayUpstream, TeacherUpstreamService } from '../upstream/teacher-ups
 import { usagePayloadHash } from '../usage/usage-event.validation';
 import { Preauthorization, UsageRecorder } from '../usage/usage-recorder.service';
 import { contentChars, readUsage, SseUsageScanner, TokenUsage } from './sse-usage-scanner';
+import { GatewayUsageBatcher } from './usage-batcher';
 import { assertPublicHost, NonPublicUpstreamError, publicOnlyLookup } from './upstream-address-guard';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -114,6 +115,7 @@ export class GatewayService implements OnModuleDestroy {
     private readonly upstreams: TeacherUpstreamService,
     private readonly recorder: UsageRecorder,
     private readonly flags: AnomalyFlagService,
+    private readonly batcher: GatewayUsageBatcher,
   ) {}
 
   async onModuleDestroy(): Promise<void> {
@@ -128,7 +130,7 @@ export class GatewayService implements OnModuleDestroy {
       throw new RestError(403, 'permission_error', 'key_not_bound', 'This API key is not bound to an agreement; create a GATEWAY key for one of your agreements');
     }
     const chat = parseChatRequest(req.body);
-    const view = (await this.agreements.meteringViews(this.db.reader, [key.agreementId])).get(key.agreementId);
+    const view = await this.agreements.meteringView(key.agreementId);
     if (!view) throw new RestError(404, 'not_found_error', 'agreement_not_found', `Agreement ${key.agreementId} not found`);
     const model = chat.body.model;
     if (typeof model === 'string' && UUID.test(model) && model !== view.id && model !== view.modelId) {
@@ -140,24 +142,29 @@ export class GatewayService implements OnModuleDestroy {
     if (!upstream) {
       throw new RestError(503, 'upstream_error', 'upstream_not_configured', "The vendor has not connected this teacher's inference endpoint yet");
     }
-    const maxTokens = BigInt(chat.maxTokens ?? this.config.gatewayDefaultMaxTokens);
-    const estimate = estimateTokens(chat.promptChars) + maxTokens;
-    this.requireWithinLimits(view, estimate, chat.maxTokens !== null);
-    const pre = await this.recorder.preauthorize(this.db.reader, {
-      agreementId: view.id,
-      estimate,
-      quota: view.tokensPerPeriod,
-      perMinute: view.tokensPerMinute,
-      ttlMs: RESERVATION_TTL_MS,
-    });
-    if (!pre.admitted) throw this.refusal(view, pre, estimate);
+    // Pre-authorisation only where the licence sets limits: there is nothing to reserve against otherwise.
+    let reservationId: string | null = null;
+    if (view.tokensPerPeriod !== null || view.tokensPerMinute !== null) {
+      const maxTokens = BigInt(chat.maxTokens ?? this.config.gatewayDefaultMaxTokens);
+      const estimate = estimateTokens(chat.promptChars) + maxTokens;
+      this.requireWithinLimits(view, estimate, chat.maxTokens !== null);
+      const pre = await this.recorder.preauthorize(this.db.reader, {
+        agreementId: view.id,
+        estimate,
+        quota: view.tokensPerPeriod,
+        perMinute: view.tokensPerMinute,
+        ttlMs: RESERVATION_TTL_MS,
+      });
+      if (!pre.admitted) throw this.refusal(view, pre, estimate);
+      reservationId = pre.reservationId;
+    }
 
-    const call = { req, reply, key, view, chat, upstream, startedAt, reservationId: pre.reservationId! };
+    const call = { req, reply, key, view, chat, upstream, startedAt, reservationId };
     try {
       if (chat.stream) await this.forwardStream(call);
       else await this.forward(call);
     } catch (e) {
-      await this.recorder.release(this.db.reader, call.reservationId).catch(() => undefined);
+      if (reservationId) await this.recorder.release(this.db.reader, reservationId).catch(() => undefined);
       throw e;
     }
   }
@@ -405,7 +412,7 @@ export class GatewayService implements OnModuleDestroy {
       payloadHash: usagePayloadHash({ occurredAt: c.startedAt, inputTokens: usage.inputTokens, outputTokens: usage.outputTokens, metadata }),
     };
     try {
-      const [result] = await this.recorder.record(this.db.reader, [event], c.reservationId);
+      const result = await this.batcher.record(event, c.reservationId);
       const signals: AnomalySignal[] = [];
       const base = { agreementId: c.view.id, vendorOrganizationId: c.view.vendorOrganizationId, distillerOrganizationId: c.view.distillerOrganizationId, windowStart: hourOf(c.startedAt) };
       if (estimated) signals.push({ ...base, kind: AnomalyKind.ESTIMATED_USAGE, observedTokens: usage.inputTokens + usage.outputTokens, detail: { reason: estimatedBecause } });
@@ -429,5 +436,5 @@ interface Call {
   chat: ChatRequest;
   upstream: GatewayUpstream;
   startedAt: Date;
-  reservationId: string;
+  reservationId: string | null;
 }

@@ -238,7 +238,8 @@ export class TeacherUpstreamService {
     const errors: FieldError[] = [];
     let baseUrl = '';
     try {
-      baseUrl = normalizeBaseUrl(input.baseUrl, this.config.isProduction);
+      // https in production, unless the operator allows private upstreams (an internal network may speak plain http).
+      baseUrl = normalizeBaseUrl(input.baseUrl, this.config.isProduction && !this.config.gatewayAllowPrivateUpstreams);
     } catch (err) {
       if (!(err instanceof BadInputError)) throw err;
       errors.push(...err.fields);

@@ -49,15 +49,15 @@ export interface Preauthorization {
 @Injectable()
 export class UsageRecorder {
   /** Records `events` (any agreements) and returns one result per event, in order. */
-  async record(em: EntityManager, events: readonly UsageToRecord[], releaseReservation: string | null = null): Promise<RecordResult[]> {
+  async record(em: EntityManager, events: readonly UsageToRecord[], releaseReservations: readonly string[] = []): Promise<RecordResult[]> {
     if (events.length === 0) {
-      if (releaseReservation) await this.release(em, releaseReservation);
+      for (const id of releaseReservations) await this.release(em, id);
       return [];
     }
     const rows: Array<{ ord: number; outcome: RecordOutcome; overage_tokens: string }> = await em.query(
       `SELECT ord, outcome, overage_tokens FROM metering_record_usage(
          $1::uuid[], $2::text[], $3::text[], $4::timestamptz[], $5::bigint[], $6::bigint[], $7::boolean[],
-         $8::bytea[], $9::jsonb[], $10::uuid[], $11::bigint[], $12::uuid)`,
+         $8::bytea[], $9::jsonb[], $10::uuid[], $11::bigint[], $12::uuid[])`,
       [
         events.map((e) => e.agreementId),
         events.map((e) => e.eventId),
@@ -70,7 +70,7 @@ export class UsageRecorder {
         events.map((e) => (e.metadata === null ? null : JSON.stringify(e.metadata))),
         events.map((e) => e.apiKeyId),
         events.map((e) => (e.quota === null ? null : e.quota.toString())),
-        releaseReservation,
+        releaseReservations,
       ],
     );
     if (rows.length !== events.length) throw new Error(`metering_record_usage returned ${rows.length} rows for ${events.length} events`);

@@ -3,7 +3,8 @@
  * recursive CTE over model_lineage_edges (walking node ids with UNION, so a
  * diamond-rich DAG is visited once per node, not once per path), then the
  * models and the agreements' terms come in one query each, run together.
- * Both read raw rows (see LINEAGE_NODES and AGREEMENT_TERMS for why). Depth (shortest
+ * Both read raw rows (see LINEAGE_NODES and AGREEMENT_TERMS for why), and
+ * terms already read are not read again (AgreementTermsCache). Depth (shortest
  * distance) and the distillation generation (longest chain of DISTILLED
  * edges) are computed from the edges in one topological pass.
  */
@@ -40,8 +41,8 @@ const LINEAGE_NODES = `SELECT id, organization_id, slug, name, weights_digest, c
  * Every agreement's terms hash, with its terms snapshot on one row per
  * distinct hash only (read-only access to licensing's table; the snapshot is
  * the canonical terms the hash covers, so equal hashes mean equal terms). A
- * large lineage has far fewer distinct licences than agreements (1,954
- * agreements, 460 hashes in the benchmark), so each licence is sent and
+ * large lineage has far fewer distinct licences than agreements (2,028
+ * agreements, 468 hashes in the benchmark), so each licence is sent and
  * parsed once, and its edges share one terms object.
  */
 const AGREEMENT_TERMS = `
@@ -57,6 +58,56 @@ interface NodeRow {
   weights_digest: string | null;
   commercial_use: boolean;
 }
+
+/** Freezes a parsed terms snapshot (JSON data: plain objects and arrays) in place, so a shared copy cannot be changed by a reader. */
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/**
+ * The accepted terms of agreements already read, by agreement id. An
+ * agreement's terms snapshot is written once at acceptance and never updated
+ * (only its status changes, which lineage does not read), so an entry never
+ * goes stale. Terms are shared by hash (a platform has far fewer distinct
+ * licences than agreements) and frozen, since every lineage read shares them.
+ * Bounded: past `max` agreements the oldest entries are dropped. Saves the
+ * terms query on every lineage read after the first (bench/lineage.bench.ts).
+ */
+class AgreementTermsCache {
+  private readonly byAgreement = new Map<string, CanonicalTerms>();
+  private readonly byHash = new Map<string, CanonicalTerms>();
+
+  constructor(private readonly max: number) {}
+
+  get(agreementId: string): CanonicalTerms | undefined {
+    return this.byAgreement.get(agreementId);
+  }
+
+  /** Stores the terms of an agreement; returns the shared, frozen copy. */
+  add(agreementId: string, termsHash: string, terms: CanonicalTerms): CanonicalTerms {
+    let shared = this.byHash.get(termsHash);
+    if (!shared) {
+      if (this.byHash.size >= this.max) this.byHash.clear();
+      this.byHash.set(termsHash, (shared = deepFreeze(terms)));
+    }
+    this.byAgreement.set(agreementId, shared);
+    if (this.byAgreement.size > this.max) {
+      let drop = this.byAgreement.size - this.max;
+      for (const id of this.byAgreement.keys()) {
+        if (drop-- <= 0) break;
+        this.byAgreement.delete(id);
+      }
+    }
+    return shared;
+  }
+}
+
+/** ~100 k agreements: a few MB (ids and pointers; terms objects are shared by hash). */
+const MAX_CACHED_AGREEMENTS = 100_000;
 
 const nodeOf = (r: NodeRow): LineageModel => ({
   modelId: r.id,
@@ -89,6 +140,8 @@ const ANCESTRY_EDGES = `
 
 @Injectable()
 export class LineageLoader {
+  private readonly terms = new AgreementTermsCache(MAX_CACHED_AGREEMENTS);
+
   constructor(private readonly catalog: CatalogService) {}
 
   /** Every ancestor id of the given models (not the models themselves), one query. */
@@ -128,14 +181,22 @@ export class LineageLoader {
   async assemble(em: EntityManager, root: LineageModel, rows: readonly EdgeRow[]): Promise<Lineage> {
     const ids = new Set<string>();
     for (const r of rows) ids.add(r.parent_model_id);
+    const termsOf = new Map<string, CanonicalTerms>();
+    const missing = new Set<string>();
+    for (const r of rows) {
+      const known = this.terms.get(r.agreement_id);
+      if (known) termsOf.set(r.agreement_id, known);
+      else missing.add(r.agreement_id);
+    }
     const [nodeRows, termRows]: [NodeRow[], Array<{ id: string; terms_hash: string; terms_snapshot: CanonicalTerms | null }>] = await Promise.all([
       ids.size === 0 ? [] : em.query(LINEAGE_NODES, [[...ids]]),
-      rows.length === 0 ? [] : em.query(AGREEMENT_TERMS, [[...new Set(rows.map((r) => r.agreement_id))]]),
+      missing.size === 0 ? [] : em.query(AGREEMENT_TERMS, [[...missing]]),
     ]);
     const models = new Map(nodeRows.map((r) => [r.id, nodeOf(r)]));
-    const termsByHash = new Map<string, CanonicalTerms>();
-    for (const t of termRows) if (t.terms_snapshot !== null) termsByHash.set(t.terms_hash, t.terms_snapshot);
-    const termsOf = new Map(termRows.map((t) => [t.id, termsByHash.get(t.terms_hash)!]));
+    // The snapshot comes on one row per hash: the others take it from that row.
+    const fetchedByHash = new Map<string, CanonicalTerms>();
+    for (const t of termRows) if (t.terms_snapshot !== null) fetchedByHash.set(t.terms_hash, t.terms_snapshot);
+    for (const t of termRows) termsOf.set(t.id, this.terms.add(t.id, t.terms_hash, fetchedByHash.get(t.terms_hash)!));
     const edges: LineageEdgeView[] = rows.map((r) => {
       const terms = termsOf.get(r.agreement_id);
       if (!terms) throw new Error(`lineage edge ${r.child_model_id}→${r.parent_model_id}: agreement ${r.agreement_id} missing`);
