@@ -56,6 +56,8 @@ import { AppChild, build, cpuMeter, cpuSecondsOf, CpuUse, disturbed, envInt, fmt
 import { once, sequential, Target, throughput, ThroughputResult } from './support/load';
 import { acceptOffer, configureUpstream, createApiKey, GraphqlClient, signUp, teacherWithOffer } from './support/parties';
 
+/** The app's GATEWAY_USAGE_COMMIT (durable: the answer waits for the usage event's WAL flush). */
+const USAGE_COMMIT = process.env.GATEWAY_USAGE_COMMIT === 'async' ? 'async' : 'durable';
 const log = logger('gateway');
 const CONNECTIONS = envInt('BENCH_CONNECTIONS', 16);
 const DURATION_S = envInt('BENCH_DURATION', 10);
@@ -122,7 +124,7 @@ async function main(): Promise<void> {
   let app: AppChild | null = null;
   try {
     upstream = await startUpstream(log);
-    app = await startApp(db.url, log, { GATEWAY_ALLOW_PRIVATE_UPSTREAMS: 'true' });
+    app = await startApp(db.url, log, { GATEWAY_ALLOW_PRIVATE_UPSTREAMS: 'true', GATEWAY_USAGE_COMMIT: USAGE_COMMIT });
     const s = await setUp(app, upstream);
     log(
       `set up through GraphQL: a vendor, ${AGREEMENTS} teacher(s) with an offer with (high) limits, a distiller, ${AGREEMENTS} agreement(s) with a GATEWAY key each, ` +
@@ -263,7 +265,7 @@ async function main(): Promise<void> {
         `p50_added_ms=${fmt(p50Added, 3)} target_p50_added_ms<${TARGET_P50_ADDED_MS} nonstream_p50_added_ms=${fmt(nonstreamAdded, 3)} stream_p50_added_ms=${fmt(streamAdded, 3)} ` +
         `gw_rps=${fmt(rates['gateway non-stream'].rps)} direct_rps=${fmt(rates['direct non-stream'].rps)} ` +
         `gw_stream_rps=${fmt(rates['gateway stream'].rps)} direct_stream_rps=${fmt(rates['direct stream'].rps)} ` +
-        `connections=${CONNECTIONS} agreements=${AGREEMENTS} upstream_delay_ms=${UPSTREAM_DELAY_MS} rss_peak_mb=${fmt(mem.peakMb)} ` +
+        `connections=${CONNECTIONS} agreements=${AGREEMENTS} upstream_delay_ms=${UPSTREAM_DELAY_MS} usage_commit=${USAGE_COMMIT} rss_peak_mb=${fmt(mem.peakMb)} ` +
         `cpu_ratio_nonstream=${fmt(cpuRatio('non-stream'), 3)} cpu_ratio_stream=${fmt(cpuRatio('stream'), 3)} usage_verified=${verified ? 'yes' : 'no'} quiet=${quiet ? 'yes' : 'no'} met=${met ? 'yes' : 'no'}`,
     );
   } finally {

@@ -185,7 +185,7 @@ export class Metering1795800200000 implements MigrationInterface {
     await q.query(`CREATE FUNCTION "metering_record_usage"(
         p_agreement uuid[], p_event_id text[], p_source text[], p_occurred_at timestamptz[],
         p_input bigint[], p_output bigint[], p_estimated boolean[], p_payload_hash bytea[],
-        p_metadata jsonb[], p_api_key uuid[], p_quota bigint[], p_release_reservations uuid[])
+        p_metadata jsonb[], p_api_key uuid[], p_quota bigint[], p_release_reservations uuid[], p_async_commit boolean)
       RETURNS TABLE (ord integer, outcome text, overage_tokens bigint)
       LANGUAGE plpgsql AS $$
       #variable_conflict use_column
@@ -193,6 +193,11 @@ export class Metering1795800200000 implements MigrationInterface {
         v_agreement uuid;
         v_now timestamptz := clock_timestamp();
       BEGIN
+        -- GATEWAY_USAGE_COMMIT=async: commit without waiting for the WAL flush (a database crash may lose
+        -- the last fraction of a second of gateway usage; an application crash loses nothing).
+        IF p_async_commit THEN
+          PERFORM set_config('synchronous_commit', 'off', true);
+        END IF;
         FOR v_agreement IN SELECT DISTINCT a FROM unnest(p_agreement) AS a ORDER BY a LOOP
           PERFORM pg_advisory_xact_lock(7340101, hashtext(v_agreement::text));
         END LOOP;
@@ -280,7 +285,7 @@ export class Metering1795800200000 implements MigrationInterface {
   }
 
   public async down(q: QueryRunner): Promise<void> {
-    await q.query(`DROP FUNCTION "metering_record_usage"(uuid[], text[], text[], timestamptz[], bigint[], bigint[], boolean[], bytea[], jsonb[], uuid[], bigint[], uuid[])`);
+    await q.query(`DROP FUNCTION "metering_record_usage"(uuid[], text[], text[], timestamptz[], bigint[], bigint[], boolean[], bytea[], jsonb[], uuid[], bigint[], uuid[], boolean)`);
     await q.query(`DROP FUNCTION "metering_preauthorize"(uuid, bigint, bigint, bigint, integer)`);
     await q.query(`DROP TABLE "anomaly_flags"`);
     await q.query(`DROP TABLE "usage_reservations"`);

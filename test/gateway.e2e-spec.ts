@@ -119,7 +119,8 @@ describe('distillation gateway (e2e)', () => {
       expect(r.text).not.toContain('"prompt_tokens"');
       expect(upstream.requests[upstream.requests.length - 1].body).toMatchObject({ stream: true, stream_options: { include_usage: true } });
 
-      const [event] = await eventsOf(q.agreementId);
+      // A streamed answer ends first; its usage is recorded right after.
+      const [event] = await waitFor(async () => ((await eventsOf(q.agreementId)).length ? eventsOf(q.agreementId) : null));
       expect(event).toMatchObject({
         event_id: r.headers['x-request-id'],
         input_tokens: String(expected.usage.prompt_tokens),
@@ -155,7 +156,10 @@ describe('distillation gateway (e2e)', () => {
     const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => call(q.gatewayKey, chat(`concurrent ${i}`, { max_tokens: 5, stream: i % 2 === 0 }))));
     expect(answers.every((a) => a.status === 200)).toBe(true);
     const ids = new Set(answers.map((a) => a.headers['x-request-id']));
-    const rows = await eventsOf(q.agreementId);
+    const rows = await waitFor(async () => {
+      const r = await eventsOf(q.agreementId);
+      return r.length === 40 ? r : null;
+    });
     expect(rows).toHaveLength(40);
     expect(new Set(rows.map((r: { event_id: string }) => r.event_id))).toEqual(ids);
     const [total] = await t.dataSource.query(
@@ -371,6 +375,30 @@ describe('distillation gateway with public upstreams only (production default)',
       expect(r.body.error.code).toBe('upstream_address_not_public');
       expect(upstream.requests).toHaveLength(0);
       expect(await t.dataSource.query(`SELECT 1 FROM usage_events WHERE agreement_id = $1`, [q.agreementId])).toHaveLength(0);
+      expect(await t.dataSource.query(`SELECT 1 FROM usage_reservations WHERE agreement_id = $1`, [q.agreementId])).toHaveLength(0);
+    } finally {
+      await t.close();
+      await upstream.close();
+    }
+  });
+});
+
+describe('distillation gateway with GATEWAY_USAGE_COMMIT=async', () => {
+  it('records usage exactly as in durable mode', async () => {
+    const upstream = await startDemoUpstream({ apiKey: UPSTREAM_KEY });
+    const t = await startTestApp({ gatewayUsageCommit: 'async' });
+    try {
+      const q = await meteringParties(t, { limits: { tokensPerPeriod: '1000000', tokensPerMinute: null } });
+      await configureUpstream(t, q, upstream.url, { apiKey: UPSTREAM_KEY });
+      const r = await t.request({
+        method: 'POST',
+        url: '/v1/gateway/chat/completions',
+        headers: { authorization: `Bearer ${q.gatewayKey}` },
+        body: { messages: [{ role: 'user', content: 'async please' }], max_tokens: 4 },
+      });
+      expect(r.status).toBe(200);
+      const rows = await t.dataSource.query(`SELECT event_id, input_tokens, output_tokens FROM usage_events WHERE agreement_id = $1`, [q.agreementId]);
+      expect(rows).toEqual([{ event_id: r.headers['x-request-id'], input_tokens: String(r.body.usage.prompt_tokens), output_tokens: String(r.body.usage.completion_tokens) }]);
       expect(await t.dataSource.query(`SELECT 1 FROM usage_reservations WHERE agreement_id = $1`, [q.agreementId])).toHaveLength(0);
     } finally {
       await t.close();

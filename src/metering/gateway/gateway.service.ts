@@ -380,12 +380,10 @@ export class GatewayService implements OnModuleDestroy {
       raw.off('close', onClose);
       if (clientGone && failure === null) failure = 'CLIENT_DISCONNECTED';
     }
-    try {
-      const reason = scanner.usage ? null : failure ?? 'UPSTREAM_REPORTED_NO_USAGE';
-      await this.recordUsage(c, scanner.usage, scanner.contentChars, reason);
-    } finally {
-      if (!raw.writableEnded) raw.end();
-    }
+    // Every byte has been passed on: end the answer now, then record (a failure is logged with the event).
+    if (!raw.writableEnded) raw.end();
+    const reason = scanner.usage ? null : failure ?? 'UPSTREAM_REPORTED_NO_USAGE';
+    await this.recordUsage(c, scanner.usage, scanner.contentChars, reason);
   }
 
   /**

@@ -1,3 +1,4 @@
+import { AppConfig } from '../../platform/config/app-config';
 import { Database } from '../../platform/database/transaction';
 import { RecordResult, UsageRecorder, UsageToRecord } from '../usage/usage-recorder.service';
 import { GatewayUsageBatcher } from './usage-batcher';
@@ -28,7 +29,7 @@ function recorder(fail: (ids: string[]) => boolean = () => false) {
       return events.map(() => ({ outcome: 'ACCEPTED' as const, overageTokens: 0n }));
     },
   };
-  return { calls, batcher: new GatewayUsageBatcher({ reader: {} } as unknown as Database, r as unknown as UsageRecorder) };
+  return { calls, batcher: new GatewayUsageBatcher({ reader: {} } as unknown as Database, r as unknown as UsageRecorder, { gatewayUsageCommit: 'durable' } as AppConfig) };
 }
 
 describe('GatewayUsageBatcher', () => {

@@ -6,6 +6,7 @@
  * Callers still wait for their own event to be durable before answering.
  */
 import { Injectable, Logger } from '@nestjs/common';
+import { AppConfig } from '../../platform/config/app-config';
 import { Database } from '../../platform/database/transaction';
 import { RecordResult, UsageRecorder, UsageToRecord } from '../usage/usage-recorder.service';
 
@@ -28,6 +29,7 @@ export class GatewayUsageBatcher {
   constructor(
     private readonly db: Database,
     private readonly recorder: UsageRecorder,
+    private readonly config: AppConfig,
   ) {}
 
   record(event: UsageToRecord, reservationId: string | null): Promise<RecordResult> {
@@ -71,6 +73,7 @@ export class GatewayUsageBatcher {
       this.db.reader,
       batch.map((p) => p.event),
       batch.flatMap((p) => (p.reservationId ? [p.reservationId] : [])),
+      { asyncCommit: this.config.gatewayUsageCommit === 'async' },
     );
   }
 }

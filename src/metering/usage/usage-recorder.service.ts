@@ -49,7 +49,12 @@ export interface Preauthorization {
 @Injectable()
 export class UsageRecorder {
   /** Records `events` (any agreements) and returns one result per event, in order. */
-  async record(em: EntityManager, events: readonly UsageToRecord[], releaseReservations: readonly string[] = []): Promise<RecordResult[]> {
+  async record(
+    em: EntityManager,
+    events: readonly UsageToRecord[],
+    releaseReservations: readonly string[] = [],
+    opts: { asyncCommit?: boolean } = {},
+  ): Promise<RecordResult[]> {
     if (events.length === 0) {
       for (const id of releaseReservations) await this.release(em, id);
       return [];
@@ -57,7 +62,7 @@ export class UsageRecorder {
     const rows: Array<{ ord: number; outcome: RecordOutcome; overage_tokens: string }> = await em.query(
       `SELECT ord, outcome, overage_tokens FROM metering_record_usage(
          $1::uuid[], $2::text[], $3::text[], $4::timestamptz[], $5::bigint[], $6::bigint[], $7::boolean[],
-         $8::bytea[], $9::jsonb[], $10::uuid[], $11::bigint[], $12::uuid[])`,
+         $8::bytea[], $9::jsonb[], $10::uuid[], $11::bigint[], $12::uuid[], $13::boolean)`,
       [
         events.map((e) => e.agreementId),
         events.map((e) => e.eventId),
@@ -71,6 +76,7 @@ export class UsageRecorder {
         events.map((e) => e.apiKeyId),
         events.map((e) => (e.quota === null ? null : e.quota.toString())),
         releaseReservations,
+        opts.asyncCommit ?? false,
       ],
     );
     if (rows.length !== events.length) throw new Error(`metering_record_usage returned ${rows.length} rows for ${events.length} events`);

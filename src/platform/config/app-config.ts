@@ -243,6 +243,16 @@ export class AppConfig {
   @Matches(/^https?:\/\/[^\s]+$/, { message: 'PUBLIC_BASE_URL must be an absolute http(s) URL' })
   publicBaseUrl?: string;
 
+  /**
+   * When a gateway request's usage counts as stored. `durable` (default): the
+   * answer waits for the usage event's commit to reach the WAL on disk.
+   * `async`: it waits for the commit but not the disk flush — about a WAL
+   * flush less latency per request; a crash of the database server (not of
+   * the app) may lose the last fraction of a second of gateway usage.
+   */
+  @IsIn(['durable', 'async'])
+  gatewayUsageCommit: 'durable' | 'async' = 'durable';
+
   /** Burst flag: a minute's tokens above k × the agreement's per-minute average over the previous day. */
   @Transform(toInt)
   @IsInt()
@@ -307,6 +317,7 @@ const ENV_MAP: Record<string, keyof AppConfig> = {
   GATEWAY_MAX_BODY_BYTES: 'gatewayMaxBodyBytes',
   GATEWAY_DEFAULT_MAX_TOKENS: 'gatewayDefaultMaxTokens',
   GATEWAY_ALLOW_PRIVATE_UPSTREAMS: 'gatewayAllowPrivateUpstreams',
+  GATEWAY_USAGE_COMMIT: 'gatewayUsageCommit',
   ANOMALY_BURST_FACTOR: 'anomalyBurstFactor',
   ROYALTY_STACK_CAP_BPS: 'royaltyStackCapBps',
   PUBLIC_BASE_URL: 'publicBaseUrl',
