@@ -134,7 +134,9 @@ export class Metering1795800200000 implements MigrationInterface {
         p_agreement uuid, p_estimate bigint, p_quota bigint, p_per_minute bigint, p_ttl_ms integer)
       RETURNS TABLE (admitted boolean, refusal text, period_used bigint, reserved bigint, window_used bigint,
                      period_end timestamptz, reservation_id uuid)
-      LANGUAGE plpgsql AS $$
+      -- One cached generic plan per connection: re-planning these statements on every call cost
+      -- more than executing them (measured: about 1 ms of a gateway request's 3).
+      LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
       #variable_conflict use_column
       DECLARE
         v_now timestamptz := clock_timestamp();
@@ -187,7 +189,9 @@ export class Metering1795800200000 implements MigrationInterface {
         p_input bigint[], p_output bigint[], p_estimated boolean[], p_payload_hash bytea[],
         p_metadata jsonb[], p_api_key uuid[], p_quota bigint[], p_release_reservations uuid[], p_async_commit boolean)
       RETURNS TABLE (ord integer, outcome text, overage_tokens bigint)
-      LANGUAGE plpgsql AS $$
+      -- One cached generic plan per connection: re-planning these statements on every call cost
+      -- more than executing them (measured: about 1 ms of a gateway request's 3).
+      LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
       #variable_conflict use_column
       DECLARE
         v_agreement uuid;

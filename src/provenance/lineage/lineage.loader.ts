@@ -71,8 +71,9 @@ function deepFreeze<T>(value: T): T {
 /**
  * The accepted terms of agreements already read, by agreement id. An
  * agreement's terms snapshot is written once at acceptance and never updated
- * (only its status changes, which lineage does not read), so an entry never
- * goes stale. Terms are shared by hash (a platform has far fewer distinct
+ * (only its status changes, which lineage does not read; the trigger
+ * TRG_license_agreements_terms_immutable enforces it), so an entry never goes
+ * stale. Terms are shared by hash (a platform has far fewer distinct
  * licences than agreements) and frozen, since every lineage read shares them.
  * Bounded: past `max` agreements the oldest entries are dropped. Saves the
  * terms query on every lineage read after the first (bench/lineage.bench.ts).

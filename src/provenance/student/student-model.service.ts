@@ -134,13 +134,12 @@ export class StudentModelService {
         }
         await tx.query('SELECT pg_advisory_xact_lock($1)', [LINEAGE_LOCK_KEY]);
         const model = (await this.catalog.findModels(tx, [input.modelId])).get(input.modelId)!;
-        const existing = await tx.count(LineageEdgeEntity, { where: { childModelId: model.id } });
         const already = await tx.find(LineageEdgeEntity, { where: { childModelId: model.id }, select: { parentModelId: true } });
         const duplicate = input.lineage.find((e) => already.some((a) => a.parentModelId === e.parentModelId));
         if (duplicate) {
           throw new BadInputError([{ field: 'lineage', message: `model ${duplicate.parentModelId} is already a declared parent (lineage is append-only)` }]);
         }
-        const backing = await this.check(tx, toLineageModel(model), input.lineage, existing);
+        const backing = await this.check(tx, toLineageModel(model), input.lineage, already.length);
         await this.insertEdges(tx, principal, model, input.lineage, backing, 'provenance.lineage.declared');
         return model;
       });
