@@ -42,7 +42,7 @@ import {
   ThresholdEffect,
   ThresholdMetric,
 } from '../../src/licensing/terms/terms.types';
-import { prng } from '../../src/provenance/lineage/lineage.fixtures';
+import { neutralTerms, prng } from '../../src/provenance/lineage/lineage.fixtures';
 
 export interface SeededLineage {
   rootId: string;
@@ -99,22 +99,8 @@ const GEMMA_NOTICE =
   'Use restrictions of the Gemma Prohibited Use Policy apply to all derivatives and must be passed on to downstream users.';
 
 function familyTerms(family: Family, vendorName: string): Omit<TermsInput, 'royalty'> {
-  const base: Omit<TermsInput, 'royalty'> = {
-    outputTraining: OutputTraining.PERMITTED,
-    distillationIsDerivative: true,
-    commercialUse: true,
-    researchOnly: false,
-    attribution: null,
-    naming: { rule: NamingRule.NONE, token: null },
-    inheritance: { copyLicence: false, useRestrictionsFlowDown: false, reciprocal: false },
-    thresholds: [],
-    territory: null,
-    acceptableUsePolicyUrl: null,
-    termDays: null,
-    governingLaw: null,
-    limits: null,
-    watermarkRequired: false,
-  };
+  // The fixtures' neutral terms (permissive, nothing flows down), without the royalty each offer sets.
+  const { royalty: _royalty, ...base } = neutralTerms();
   switch (family) {
     case 'llama':
       return {

@@ -40,7 +40,7 @@ import {
 import { MAX_ANCESTORS, MAX_PARENTS } from './dto/student.input';
 import { LineageRefusal, StudentModelService } from './student-model.service';
 
-export function toEdgeOutput(e: Pick<LineageEdgeView, 'childModelId' | 'parentModelId' | 'agreementId' | 'termsHash' | 'relation' | 'method' | 'dataShareBps'> & { terms?: LineageEdgeView['terms']; royaltyPolicy?: string; royaltyShareBps?: number }): LineageEdgeOutput {
+export function toEdgeOutput(e: LineageEdgeView): LineageEdgeOutput {
   return Object.assign(new LineageEdgeOutput(), {
     childModelId: e.childModelId,
     parentModelId: e.parentModelId,
@@ -49,8 +49,8 @@ export function toEdgeOutput(e: Pick<LineageEdgeView, 'childModelId' | 'parentMo
     relation: e.relation,
     method: e.method,
     dataShareBps: e.dataShareBps,
-    royaltyPolicy: e.terms?.royalty.policy ?? e.royaltyPolicy,
-    royaltyShareBps: e.terms?.royalty.shareBps ?? e.royaltyShareBps,
+    royaltyPolicy: e.terms.royalty.policy,
+    royaltyShareBps: e.terms.royalty.shareBps,
   });
 }
 
@@ -169,8 +169,9 @@ export class StudentModelResolver {
     const d = await this.lineage.descendants(this.db.reader, model.id);
     return Object.assign(new ModelDescendantsOutput(), {
       descendants: d.nodes.map((n) => ({ id: n.modelId, name: n.name, slug: n.slug, organizationId: n.organizationId, weightsDigest: n.weightsDigest, depth: n.depth })),
+      // The edge rows carry the royalty copied from their agreement's terms.
       edges: d.edges.map((r) =>
-        toEdgeOutput({
+        Object.assign(new LineageEdgeOutput(), {
           childModelId: r.child_model_id,
           parentModelId: r.parent_model_id,
           agreementId: r.agreement_id,
