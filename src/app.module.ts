@@ -5,6 +5,10 @@ import { IdentityModule } from './identity/identity.module';
 import { LicensingModule } from './licensing/licensing.module';
 import { MeteringModule } from './metering/metering.module';
 import { ProvenanceModule } from './provenance/provenance.module';
+import { LedgerModule } from './ledger/ledger.module';
+import { PaymentsModule } from './payments/payments.module';
+import { BillingModule } from './billing/billing.module';
+import { CollectionModule } from './billing/collection/collection.module';
 import { AppConfig } from './platform/config/app-config';
 import { PlatformModule } from './platform/platform.module';
 
@@ -13,7 +17,7 @@ export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: AppModule,
-      imports: [PlatformModule.forRoot(config), AuditModule, IdentityModule, CatalogModule, LicensingModule, MeteringModule, ProvenanceModule],
+      imports: [PlatformModule.forRoot(config), AuditModule, IdentityModule, CatalogModule, LicensingModule, MeteringModule, ProvenanceModule, LedgerModule, PaymentsModule, BillingModule, CollectionModule],
     };
   }
 }

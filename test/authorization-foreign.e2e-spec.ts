@@ -26,6 +26,8 @@
 import { GraphQLSchemaHost } from '@nestjs/graphql';
 import { getNamedType, GraphQLArgument, GraphQLInputField, GraphQLInputType, isInputObjectType } from 'graphql';
 import { createHash, randomUUID } from 'node:crypto';
+import { SandboxPaymentsAdapter } from '../src/payments/sandbox/sandbox-payments.adapter';
+import { WebhookInboxService } from '../src/payments/webhooks/webhook-inbox.service';
 import { GqlResponse, startTestApp, TestApp } from './support/app';
 import { signUp, TestUser } from './support/users';
 
@@ -98,6 +100,16 @@ interface Fixture {
   aCertification: string;
   /** C's own DRAFT model (to probe lineage ids on a model C may write) */
   cModel: string;
+  /** A's (distiller) OPEN upfront invoice, on B's paid offer */
+  aInvoice: string;
+  /** B's (distiller) upfront invoice on A's paid offer, PAID in the sandbox */
+  bInvoice: string;
+  /** The sandbox PaymentIntent that paid bInvoice */
+  bPaymentIntent: string;
+  /** A's sandbox SetupIntent (createPaymentSetup) */
+  aSetupIntent: string;
+  /** A sandbox dispute on bPaymentIntent (opened by the platform) */
+  bDispute: string;
 }
 
 function termsInput(): Record<string, unknown> {
@@ -153,7 +165,7 @@ const unlistModel = (t: TestApp, u: TestUser, id: string) =>
 /** Models given a watermark scheme: termsInput() requires a watermark, which needs one registered before publishing. */
 const watermarked = new Set<string>();
 
-async function publish(t: TestApp, u: TestUser, modelId: string, name: string): Promise<Offer> {
+async function publish(t: TestApp, u: TestUser, modelId: string, name: string, pricing: Record<string, unknown> = {}): Promise<Offer> {
   if (!watermarked.has(modelId)) {
     await must(
       t.gql(
@@ -168,7 +180,7 @@ async function publish(t: TestApp, u: TestUser, modelId: string, name: string): 
   const d = await must(
     t.gql(
       `mutation($i: PublishLicenseOfferInput!) { publishLicenseOffer(input: $i) { id termsHash } }`,
-      { i: { modelId, name, terms: termsInput(), pricing: pricingInput() } },
+      { i: { modelId, name, terms: termsInput(), pricing: { ...pricingInput(), ...pricing } } },
       u.token,
     ),
     'publishLicenseOffer',
@@ -255,6 +267,40 @@ async function buildFixture(t: TestApp): Promise<Fixture> {
   );
   const cModel = await createModel(t, c);
 
+  // Money: paid offers both ways, A's invoice left OPEN, B's paid through the sandbox.
+  const bPaidOffer = await publish(t, b, bModel, 'paid', { upfrontFeeMinor: '1000' });
+  const aPaidOffer = await publish(t, a, aListedModel, 'paid', { upfrontFeeMinor: '1000' });
+  await acceptOk(t, a, bPaidOffer);
+  await acceptOk(t, b, aPaidOffer);
+  // Retired once accepted: the public offer lists stay what the cases above expect.
+  await must(t.gql(`mutation($id: ID!) { retireLicenseOffer(id: $id) { id } }`, { id: bPaidOffer.id }, b.token), 'retireLicenseOffer');
+  await must(t.gql(`mutation($id: ID!) { retireLicenseOffer(id: $id) { id } }`, { id: aPaidOffer.id }, a.token), 'retireLicenseOffer');
+  const invoiceOf = async (u: TestUser): Promise<string> =>
+    (await must(t.gql(`query($o: ID!) { invoices(organizationId: $o) { edges { node { id } } } }`, { o: u.organizationId }, u.token), 'invoices')).invoices.edges[0].node
+      .id;
+  const aInvoice = await invoiceOf(a);
+  const bInvoice = await invoiceOf(b);
+  const setup = async (u: TestUser): Promise<string> =>
+    (await must(t.gql(`mutation($o: ID!) { createPaymentSetup(organizationId: $o) { setupIntentId } }`, { o: u.organizationId }, u.token), 'createPaymentSetup'))
+      .createPaymentSetup.setupIntentId;
+  const aSetupIntent = await setup(a);
+  const bSetupIntent = await setup(b);
+  await must(
+    t.gql(
+      `mutation($o: ID!, $s: ID!) { confirmSandboxPaymentSetup(organizationId: $o, setupIntentId: $s, paymentMethod: "pm_sandbox_visa") { organizationId } }`,
+      { o: b.organizationId, s: bSetupIntent },
+      b.token,
+    ),
+    'confirmSandboxPaymentSetup',
+  );
+  await t.app.get(WebhookInboxService).drain();
+  const paid = await must(t.gql(`mutation($id: ID!) { payInvoice(id: $id) { outcome } }`, { id: bInvoice }, b.token), 'payInvoice');
+  if (paid.payInvoice.outcome !== 'PAID') throw new Error(`payInvoice: ${JSON.stringify(paid)}`);
+  await t.app.get(WebhookInboxService).drain();
+  const [{ payment_intent_id: bPaymentIntent }] = await t.dataSource.query(`SELECT payment_intent_id FROM invoice_collections WHERE invoice_id = $1`, [bInvoice]);
+  const bDispute = (await t.app.get(SandboxPaymentsAdapter).simulateDispute({ paymentIntentId: bPaymentIntent, amountMinor: 100n })).id;
+  await t.app.get(WebhookInboxService).drain();
+
   return {
     a,
     b,
@@ -280,6 +326,11 @@ async function buildFixture(t: TestApp): Promise<Fixture> {
     bFlag,
     aCertification,
     cModel,
+    aInvoice,
+    bInvoice,
+    bPaymentIntent,
+    aSetupIntent,
+    bDispute,
   };
 }
 
@@ -336,6 +387,18 @@ const Q = {
     __typename ... on TeacherModel { id } ... on LicenceMissingError { edges { parentModelId agreementId reason status } } } }`,
   issueAttestation: `mutation($modelId: ID!) { issueAttestation(modelId: $modelId) { id } }`,
   watermarkSchemes: `query($modelId: ID!) { watermarkSchemes(modelId: $modelId) { id } }`,
+  invoices: `query($organizationId: ID!) { invoices(organizationId: $organizationId) { totalCount edges { node { id } } } }`,
+  invoice: `query($id: ID!) { invoice(id: $id) { id status total { amountMinor } } }`,
+  payInvoice: `mutation($id: ID!) { payInvoice(id: $id) { outcome invoice { id status } } }`,
+  refundInvoice: `mutation($id: ID!, $reason: String!) { refundInvoice(id: $id, reason: $reason) { outcome } }`,
+  balances: `query($organizationId: ID!) { balances(organizationId: $organizationId) { currency payable { amountMinor } } }`,
+  setVendorFeeOverride: `mutation($vendorOrganizationId: ID!, $feeBps: Int) { setVendorFeeOverride(vendorOrganizationId: $vendorOrganizationId, feeBps: $feeBps) { feeBps } }`,
+  createPaymentSetup: `mutation($organizationId: ID!) { createPaymentSetup(organizationId: $organizationId) { customerId setupIntentId } }`,
+  paymentSetup: `query($organizationId: ID!) { paymentSetup(organizationId: $organizationId) { customerId defaultPaymentMethodId } }`,
+  confirmSandboxPaymentSetup: `mutation($organizationId: ID!, $setupIntentId: ID!, $paymentMethod: String!) {
+    confirmSandboxPaymentSetup(organizationId: $organizationId, setupIntentId: $setupIntentId, paymentMethod: $paymentMethod) { defaultPaymentMethodId } }`,
+  simulateSandboxDispute: `mutation($paymentIntentId: ID!) { simulateSandboxDispute(paymentIntentId: $paymentIntentId) { id } }`,
+  closeSandboxDispute: `mutation($disputeId: ID!) { closeSandboxDispute(disputeId: $disputeId, outcome: LOST) { id } }`,
 };
 
 function transition(op: string): string {
@@ -368,6 +431,39 @@ interface Case {
 const ids = (list: { id: string }[]) => list.map((x) => x.id).sort();
 
 const CASES: Case[] = [
+  // ---- Money: invoices and balances are the organization's; payment setup acts for it
+  { op: 'invoices', probe: 'organizationId', what: "A's organization", vars: (f) => ({ organizationId: f.a.organizationId }), expect: 'NOT_FOUND' },
+  { op: 'invoices', probe: 'organizationId', what: "B's organization", vars: (f) => ({ organizationId: f.b.organizationId }), expect: 'NOT_FOUND' },
+  { op: 'invoice', probe: 'id', what: "A's OPEN invoice", vars: (f) => ({ id: f.aInvoice }), expect: 'NOT_FOUND' },
+  { op: 'invoice', probe: 'id', what: "B's PAID invoice", vars: (f) => ({ id: f.bInvoice }), expect: 'NOT_FOUND' },
+  { op: 'payInvoice', probe: 'id', what: "A's OPEN invoice", vars: (f) => ({ id: f.aInvoice }), expect: 'NOT_FOUND' },
+  { op: 'payInvoice', probe: 'id', what: "B's PAID invoice", vars: (f) => ({ id: f.bInvoice }), expect: 'NOT_FOUND' },
+  { op: 'balances', probe: 'organizationId', what: "A's organization", vars: (f) => ({ organizationId: f.a.organizationId }), expect: 'NOT_FOUND' },
+  { op: 'balances', probe: 'organizationId', what: "B's organization", vars: (f) => ({ organizationId: f.b.organizationId }), expect: 'NOT_FOUND' },
+  { op: 'createPaymentSetup', probe: 'organizationId', what: "A's organization", vars: (f) => ({ organizationId: f.a.organizationId }), expect: 'NOT_FOUND' },
+  { op: 'createPaymentSetup', probe: 'organizationId', what: "B's organization", vars: (f) => ({ organizationId: f.b.organizationId }), expect: 'NOT_FOUND' },
+  { op: 'paymentSetup', probe: 'organizationId', what: "A's organization", vars: (f) => ({ organizationId: f.a.organizationId }), expect: 'NOT_FOUND' },
+  { op: 'paymentSetup', probe: 'organizationId', what: "B's organization", vars: (f) => ({ organizationId: f.b.organizationId }), expect: 'NOT_FOUND' },
+  {
+    op: 'confirmSandboxPaymentSetup',
+    probe: 'organizationId',
+    what: "A's organization with A's SetupIntent",
+    vars: (f) => ({ organizationId: f.a.organizationId, setupIntentId: f.aSetupIntent, paymentMethod: 'pm_sandbox_visa' }),
+    expect: 'NOT_FOUND',
+  },
+  {
+    op: 'confirmSandboxPaymentSetup',
+    probe: 'setupIntentId',
+    what: "A's SetupIntent, for C's organization",
+    vars: (f) => ({ organizationId: f.c.organizationId, setupIntentId: f.aSetupIntent, paymentMethod: 'pm_sandbox_visa' }),
+    expect: 'NOT_FOUND',
+  },
+  // Platform admins only: C is refused whatever the id (the same FORBIDDEN as for an unknown id).
+  { op: 'refundInvoice', probe: 'id', what: "B's PAID invoice", vars: (f) => ({ id: f.bInvoice, reason: 'intruder' }), expect: 'FORBIDDEN' },
+  { op: 'setVendorFeeOverride', probe: 'vendorOrganizationId', what: "A's organization", vars: (f) => ({ vendorOrganizationId: f.a.organizationId, feeBps: 0 }), expect: 'FORBIDDEN' },
+  { op: 'simulateSandboxDispute', probe: 'paymentIntentId', what: "B's sandbox payment", vars: (f) => ({ paymentIntentId: f.bPaymentIntent }), expect: 'FORBIDDEN' },
+  { op: 'closeSandboxDispute', probe: 'disputeId', what: "the dispute on B's payment", vars: (f) => ({ disputeId: f.bDispute }), expect: 'FORBIDDEN' },
+
   // ---- Query.agreement
   { op: 'agreement', probe: 'id', what: "A's agreement (A distiller, B vendor)", vars: (f) => ({ id: f.aAgreement }), expect: 'NOT_FOUND' },
   { op: 'agreement', probe: 'id', what: "B's agreement (B distiller, A vendor)", vars: (f) => ({ id: f.bAgreement }), expect: 'NOT_FOUND' },
@@ -1002,6 +1098,11 @@ describe('authorization: foreign organizations', () => {
         f.aFlag,
         f.bFlag,
         f.aCertification,
+        f.aInvoice,
+        f.bInvoice,
+        f.bPaymentIntent,
+        f.bDispute,
+        f.aSetupIntent,
         ...[f.aDraftOffer, f.aOffer, f.aRetiredOffer, f.aUnlistedOffer, f.aNeverPublicOffer, f.aLateOffer, f.bOffer].map((o) => o.id),
       ]);
       const notForeign = CASES.filter((c) => !theirs.has(valueAt(c.vars(f), c.probe) as string)).map((c) => `${c.op}(${c.probe}): ${c.what}`);

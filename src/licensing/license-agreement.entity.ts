@@ -52,6 +52,10 @@ export class LicenseAgreementEntity {
   @Column({ type: 'text', name: 'status_reason', nullable: true })
   statusReason: string | null;
 
+  /** NON_PAYMENT when billing suspended it for an uncollectible invoice (a payment reinstates it); else null. */
+  @Column({ type: 'text', name: 'suspension_cause', nullable: true })
+  suspensionCause: 'NON_PAYMENT' | null;
+
   @Column({ type: 'timestamptz', name: 'status_changed_at' })
   statusChangedAt: Date;
 

@@ -20,6 +20,7 @@ import { Principal } from '../platform/auth/principal';
 import { isUniqueViolation } from '../platform/database/pg-errors';
 import { Database, Tx } from '../platform/database/transaction';
 import { BadInputError, ForbiddenError, NotFoundError } from '../platform/errors/app-error';
+import { AgreementHooks } from './agreement-hooks';
 import { AgreementRole } from './dto/licensing.enums';
 import { AgreementStatus, LicenseAgreementEntity } from './license-agreement.entity';
 import { assertUuid } from '../platform/errors/validation';
@@ -104,6 +105,7 @@ export class LicenseAgreementService implements AgreementDirectory {
     private readonly audit: AuditService,
     private readonly catalog: CatalogService,
     private readonly organizations: OrganizationService,
+    private readonly hooks: AgreementHooks,
   ) {}
 
   async accept(principal: Principal, input: { offerId: string; organizationId: string; acceptedTermsHash: string }): Promise<AcceptOutcome> {
@@ -201,6 +203,8 @@ export class LicenseAgreementService implements AgreementDirectory {
         endsAt: agreement.endsAt?.toISOString() ?? null,
       },
     });
+    // e.g. billing's upfront-fee invoice: committed with the agreement or not at all.
+    await this.hooks.runAccepted(tx, agreement, principal);
     return { kind: 'accepted', view: { agreement, offer: summary(offer) } };
   }
 
@@ -248,14 +252,14 @@ export class LicenseAgreementService implements AgreementDirectory {
         a.status = AgreementStatus.EXPIRED;
       }
       const offer = await tx.findOneOrFail(LicenseOfferEntity, { where: { id: a.offerId } });
-      const target = this.targetOf(transition, a);
+      const target = this.targetOf(transition, a, transition === 'reinstate' && (await this.hooks.upfrontPaid(tx, a.id)));
       if (!target) {
         const requested = { suspend: AgreementStatus.SUSPENDED, terminate: AgreementStatus.TERMINATED, reinstate: AgreementStatus.ACTIVE }[transition];
         return { kind: 'invalid', current: a.status, requested };
       }
       const from = a.status;
       const [rows] = (await tx.query(
-        `UPDATE license_agreements SET status = $2, status_reason = $3, status_changed_at = now() WHERE id = $1 RETURNING status_changed_at`,
+        `UPDATE license_agreements SET status = $2, status_reason = $3, suspension_cause = NULL, status_changed_at = now() WHERE id = $1 RETURNING status_changed_at`,
         [a.id, target, text],
       )) as [{ status_changed_at: Date }[], number];
       a.status = target;
@@ -303,6 +307,11 @@ export class LicenseAgreementService implements AgreementDirectory {
     if (this.meteringCache.size >= 10_000) this.meteringCache.clear();
     if (view) this.meteringCache.set(id, { view, until: Date.now() + METERING_VIEW_TTL_MS });
     return view;
+  }
+
+  /** Drops one agreement's remembered metering view (after a status change committed elsewhere in licensing). */
+  forgetMeteringView(id: string): void {
+    this.meteringCache.delete(id);
   }
 
   /**
@@ -383,7 +392,7 @@ export class LicenseAgreementService implements AgreementDirectory {
     if (scope.agreementId) conds.push(`id = $${params.push(scope.agreementId)}`);
     const limit = scope.limit ? `LIMIT ${Number(scope.limit)}` : '';
     const [rows] = (await tx.query(
-      `UPDATE license_agreements SET status = 'EXPIRED', status_changed_at = now()
+      `UPDATE license_agreements SET status = 'EXPIRED', suspension_cause = NULL, status_changed_at = now()
         WHERE id IN (SELECT id FROM license_agreements WHERE ${conds.join(' AND ')} ${limit} FOR UPDATE SKIP LOCKED)
           AND status IN ${LIVE_SQL}
         RETURNING id, vendor_organization_id, distiller_organization_id, ends_at`,
@@ -401,7 +410,7 @@ export class LicenseAgreementService implements AgreementDirectory {
     return rows.length;
   }
 
-  private targetOf(transition: Transition, a: LicenseAgreementEntity): AgreementStatus | null {
+  private targetOf(transition: Transition, a: LicenseAgreementEntity, upfrontPaid: boolean): AgreementStatus | null {
     switch (transition) {
       case 'suspend':
         return a.status === AgreementStatus.ACTIVE || a.status === AgreementStatus.PENDING_PAYMENT ? AgreementStatus.SUSPENDED : null;
@@ -409,9 +418,9 @@ export class LicenseAgreementService implements AgreementDirectory {
         return LIVE.includes(a.status) ? AgreementStatus.TERMINATED : null;
       case 'reinstate': {
         if (a.status !== AgreementStatus.SUSPENDED) return null;
-        // Billing does not record upfront payments yet: an agreement with an upfront fee goes back to PENDING_PAYMENT.
+        // An upfront fee not paid yet (billing answers): back to PENDING_PAYMENT, the gateway keeps refusing.
         const fee = BigInt((a.pricingSnapshot as unknown as CanonicalPricing).upfrontFeeMinor);
-        return fee > 0n ? AgreementStatus.PENDING_PAYMENT : AgreementStatus.ACTIVE;
+        return fee > 0n && !upfrontPaid ? AgreementStatus.PENDING_PAYMENT : AgreementStatus.ACTIVE;
       }
     }
   }

@@ -2,6 +2,8 @@ import { Global, Module } from '@nestjs/common';
 import { CatalogModule } from '../catalog/catalog.module';
 import { AGREEMENT_DIRECTORY } from '../identity/agreement-directory';
 import { AgreementExpiryJob } from './agreement-expiry.job';
+import { AgreementHooks } from './agreement-hooks';
+import { AgreementPaymentStatusService } from './agreement-payment-status.service';
 import { AgreementPartiesResolver } from './agreement-parties.resolver';
 import { LicenseAgreementResolver } from './license-agreement.resolver';
 import { LicenseAgreementService } from './license-agreement.service';
@@ -12,7 +14,8 @@ import { TeacherModelOffersResolver } from './model-offers.resolver';
 /**
  * Owns licence terms (schema, canonical form, hash), offers (versioned,
  * immutable) and agreements. Provides AGREEMENT_DIRECTORY to identity (binding
- * GATEWAY API keys to an agreement of the distiller).
+ * GATEWAY API keys to an agreement of the distiller), and AgreementHooks for
+ * modules that act in the accept transaction (billing).
  */
 @Global()
 @Module({
@@ -20,6 +23,8 @@ import { TeacherModelOffersResolver } from './model-offers.resolver';
   providers: [
     LicenseOfferService,
     LicenseAgreementService,
+    AgreementHooks,
+    AgreementPaymentStatusService,
     { provide: AGREEMENT_DIRECTORY, useExisting: LicenseAgreementService },
     LicenseOfferResolver,
     LicenseAgreementResolver,
@@ -27,6 +32,6 @@ import { TeacherModelOffersResolver } from './model-offers.resolver';
     AgreementPartiesResolver,
     AgreementExpiryJob,
   ],
-  exports: [LicenseOfferService, LicenseAgreementService, AGREEMENT_DIRECTORY],
+  exports: [LicenseOfferService, LicenseAgreementService, AgreementHooks, AgreementPaymentStatusService, AGREEMENT_DIRECTORY],
 })
 export class LicensingModule {}

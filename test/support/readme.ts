@@ -1,5 +1,5 @@
 /** README sections (outside the executed walkthrough) whose GraphQL examples test/readme-sections.e2e-spec.ts validates. */
-export const VALIDATED_README_SECTIONS = ['Metering: the gateway and usage reports', 'Provenance: student models, lineage, royalties and attestations'];
+export const VALIDATED_README_SECTIONS = ['Metering: the gateway and usage reports', 'Provenance: student models, lineage, royalties and attestations', 'Money: invoices, payments, refunds and the ledger'];
 
 /** The text of a `## <heading>` section of a markdown document. */
 export function readmeSection(readme: string, heading: string): string {

@@ -25,7 +25,7 @@ export const NODE_ENVS = ['development', 'test', 'production'] as const;
 export type NodeEnv = (typeof NODE_ENVS)[number];
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-const SECRET_KEYS = new Set<keyof AppConfig>(['jwtSecret', 'adminPassword', 'databaseUrl', 'secretsKey', 'previousSecretsKeys', 'attestationSigningKey']);
+const SECRET_KEYS = new Set<keyof AppConfig>(['jwtSecret', 'adminPassword', 'databaseUrl', 'secretsKey', 'previousSecretsKeys', 'attestationSigningKey', 'stripeSecretKey', 'stripeWebhookSecret']);
 
 const toInt = ({ value }: { value: unknown }) =>
   value === undefined || value === '' ? undefined : Number(value);
@@ -266,6 +266,42 @@ export class AppConfig {
   @Min(1)
   anomalyBurstMinTokens = 10_000;
 
+  /**
+   * Stripe secret key (sk_test_… / sk_live_…). Set → the `stripe` payments
+   * adapter; unset → the in-process `sandbox` adapter (no real money).
+   */
+  @IsOptional()
+  @Matches(/^(sk|rk)_(test|live)_[A-Za-z0-9_]+$/, { message: 'STRIPE_SECRET_KEY must look like sk_test_… or sk_live_…' })
+  stripeSecretKey?: string;
+
+  /** Signing secret of the Stripe webhook endpoint (whsec_…); required with STRIPE_SECRET_KEY. */
+  @IsOptional()
+  @Matches(/^whsec_[A-Za-z0-9_+/=]+$/, { message: 'STRIPE_WEBHOOK_SECRET must look like whsec_…' })
+  stripeWebhookSecret?: string;
+
+  /** Points the Stripe SDK at another API host (a local Stripe-compatible server in tests), e.g. http://127.0.0.1:12111. */
+  @IsOptional()
+  @Matches(/^https?:\/\/[^\s/]+(:\d+)?\/?$/, { message: 'STRIPE_API_BASE must be an http(s) origin, e.g. http://127.0.0.1:12111' })
+  stripeApiBase?: string;
+
+  /** The platform's fee on collected licence revenue, in basis points (an admin may override it per vendor). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(10_000)
+  platformFeeBps = 1500;
+
+  /**
+   * When a failed invoice charge is retried, in hours after the first failure,
+   * comma-separated; after the last one the invoice becomes UNCOLLECTIBLE and
+   * the distiller's agreements are suspended until it is paid.
+   */
+  @Transform(({ value }) => (typeof value === 'string' ? value.split(',').map((v) => Number(v.trim())) : value))
+  @IsArray()
+  @IsInt({ each: true })
+  @Min(1, { each: true })
+  collectionRetryHours: number[] = [24, 72, 168];
+
   /** PUBLIC_BASE_URL, or this server's own address. */
   get publicUrl(): string {
     return (this.publicBaseUrl ?? `http://${this.host === '0.0.0.0' ? '127.0.0.1' : this.host}:${this.port}`).replace(/\/+$/, '');
@@ -322,6 +358,11 @@ const ENV_MAP: Record<string, keyof AppConfig> = {
   ROYALTY_STACK_CAP_BPS: 'royaltyStackCapBps',
   PUBLIC_BASE_URL: 'publicBaseUrl',
   ANOMALY_BURST_MIN_TOKENS: 'anomalyBurstMinTokens',
+  STRIPE_SECRET_KEY: 'stripeSecretKey',
+  STRIPE_WEBHOOK_SECRET: 'stripeWebhookSecret',
+  STRIPE_API_BASE: 'stripeApiBase',
+  PLATFORM_FEE_BPS: 'platformFeeBps',
+  COLLECTION_RETRY_HOURS: 'collectionRetryHours',
 };
 
 export class ConfigError extends Error {}
@@ -370,6 +411,12 @@ export function loadConfig(
       (e) => `${envName(e.property)}: ${Object.values(e.constraints ?? {}).join('; ')}`,
     );
     throw new ConfigError(`Invalid configuration:\n  ${lines.join('\n  ')}`);
+  }
+  if (config.stripeSecretKey && !config.stripeWebhookSecret) {
+    throw new ConfigError('STRIPE_WEBHOOK_SECRET is required with STRIPE_SECRET_KEY (the signing secret of the webhook endpoint, whsec_…)');
+  }
+  if (config.collectionRetryHours.some((h, i, a) => i > 0 && h <= a[i - 1])) {
+    throw new ConfigError('COLLECTION_RETRY_HOURS must be increasing, e.g. 24,72,168');
   }
   if ((config.adminEmail && !config.adminPassword) || (!config.adminEmail && config.adminPassword)) {
     throw new ConfigError('ADMIN_EMAIL and ADMIN_PASSWORD must be set together');

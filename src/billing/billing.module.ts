@@ -1,0 +1,35 @@
+import { Module } from '@nestjs/common';
+import { LedgerModule } from '../ledger/ledger.module';
+import { BillingClock } from './billing-clock';
+import { BillingResolver } from './billing.resolver';
+import { PeriodCloseJob } from './close/period-close.job';
+import { PeriodCloseRepository } from './close/period-close.repository';
+import { PeriodCloseService } from './close/period-close.service';
+import { InvoiceQueryService } from './invoices/invoice-query.service';
+import { InvoiceWriter } from './invoices/invoice-writer.service';
+import { UpfrontInvoiceService } from './invoices/upfront-invoice.service';
+import { VendorFeeService } from './vendor-fee.service';
+
+/**
+ * Billing (DESIGN.md §4, issue 5): monthly UTC billing periods, rating from
+ * the usage rollups, invoices (upfront fee on acceptance, one per distiller
+ * and currency at the close of a period) with the ledger's INVOICE_ISSUED
+ * posting, invoice reads, and per-vendor platform-fee overrides. Collection
+ * (charging invoices) builds on InvoiceWriter's output and VendorFeeService.
+ */
+@Module({
+  imports: [LedgerModule],
+  providers: [
+    BillingClock,
+    InvoiceWriter,
+    UpfrontInvoiceService,
+    PeriodCloseRepository,
+    PeriodCloseService,
+    PeriodCloseJob,
+    InvoiceQueryService,
+    VendorFeeService,
+    BillingResolver,
+  ],
+  exports: [VendorFeeService, PeriodCloseService, InvoiceQueryService],
+})
+export class BillingModule {}

@@ -1,0 +1,36 @@
+import { Module } from '@nestjs/common';
+import { LedgerModule } from '../../ledger/ledger.module';
+import { PaymentsModule } from '../../payments/payments.module';
+import { BillingModule } from '../billing.module';
+import { BalancesService } from './balances.service';
+import { CollectionJob } from './collection.job';
+import { CollectionResolver } from './collection.resolver';
+import { CollectionService } from './collection.service';
+import { InvoicePaymentResolver } from './invoice-payment.resolver';
+import { InvoiceSettlementService } from './invoice-settlement.service';
+import { PaymentEvents } from './payment-events';
+import { PaymentReversalService } from './payment-reversal.service';
+import { RefundService } from './refund.service';
+
+/**
+ * Collection (issue 5 §4–6): charging invoices through the payments port with
+ * retries and write-off, settling payments into the ledger (platform fee and
+ * vendor payables), refunds and disputes reversing that allocation, the
+ * webhook handlers for payment events, and organizations' balances.
+ */
+@Module({
+  imports: [LedgerModule, PaymentsModule, BillingModule],
+  providers: [
+    InvoiceSettlementService,
+    PaymentReversalService,
+    CollectionService,
+    RefundService,
+    BalancesService,
+    PaymentEvents,
+    CollectionJob,
+    CollectionResolver,
+    InvoicePaymentResolver,
+  ],
+  exports: [CollectionService],
+})
+export class CollectionModule {}

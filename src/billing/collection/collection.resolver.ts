@@ -1,0 +1,80 @@
+import { Args, ID, Mutation, Query, Resolver } from '@nestjs/graphql';
+import { moneyOutput } from '../../ledger/dto/money.output';
+import { AdminOnly, CurrentPrincipal } from '../../platform/auth/decorators';
+import { Principal } from '../../platform/auth/principal';
+import { BadInputError } from '../../platform/errors/app-error';
+import { toInvoiceOutput } from '../billing.mapper';
+import { CurrencyBalancesOutput, PayInvoiceResultOutput, PaymentOutcome, RefundInvoiceArgs, RefundInvoiceResultOutput, RefundOutcomeKind } from '../dto/collection.output';
+import { InvoiceQueryService } from '../invoices/invoice-query.service';
+import { BalancesService } from './balances.service';
+import { CollectionService } from './collection.service';
+import { RefundService } from './refund.service';
+
+const MINOR = /^[0-9]{1,19}$/;
+
+@Resolver()
+export class CollectionResolver {
+  constructor(
+    private readonly collection: CollectionService,
+    private readonly refunds: RefundService,
+    private readonly balancesService: BalancesService,
+    private readonly invoices: InvoiceQueryService,
+  ) {}
+
+  @Mutation(() => PayInvoiceResultOutput, {
+    description:
+      'Charges an OPEN or UNCOLLECTIBLE invoice now with the organization\'s saved payment method (off session). Members of the distiller ' +
+      'organization with write access; others NOT_FOUND. Paying an UNCOLLECTIBLE invoice lifts the non-payment suspension of the agreements.',
+  })
+  async payInvoice(@CurrentPrincipal() principal: Principal, @Args('id', { type: () => ID }) id: string): Promise<PayInvoiceResultOutput> {
+    const r = await this.collection.payInvoice(principal, id);
+    const invoice = toInvoiceOutput(await this.invoices.get(principal, id));
+    switch (r.kind) {
+      case 'paid':
+        return { outcome: PaymentOutcome.PAID, failureCode: null, message: null, nextAttemptAt: null, invoice };
+      case 'already-paid':
+        return { outcome: PaymentOutcome.ALREADY_PAID, failureCode: null, message: null, nextAttemptAt: null, invoice };
+      case 'failed':
+        return { outcome: PaymentOutcome.FAILED, failureCode: r.code, message: r.message, nextAttemptAt: r.nextAttemptAt, invoice };
+      case 'pending':
+        return { outcome: PaymentOutcome.PENDING, failureCode: null, message: r.reason, nextAttemptAt: null, invoice };
+      case 'skipped':
+        return { outcome: PaymentOutcome.SKIPPED, failureCode: null, message: r.reason, nextAttemptAt: null, invoice };
+    }
+  }
+
+  @AdminOnly()
+  @Mutation(() => RefundInvoiceResultOutput, {
+    description:
+      'Platform admins. Refunds a PAID invoice (all that is left, or amountMinor) through the payment processor and reverses the ' +
+      "payment's allocation proportionally in the ledger (platform fee and each vendor's payable). Audited.",
+  })
+  async refundInvoice(@CurrentPrincipal() principal: Principal, @Args() args: RefundInvoiceArgs): Promise<RefundInvoiceResultOutput> {
+    let amount: bigint | null = null;
+    if (args.amountMinor !== undefined && args.amountMinor !== null) {
+      if (!MINOR.test(args.amountMinor)) throw new BadInputError([{ field: 'amountMinor', message: 'must be a positive integer of minor units, as a decimal string' }]);
+      amount = BigInt(args.amountMinor);
+    }
+    const r = await this.refunds.refundInvoice(principal, args.id, amount, args.reason);
+    return {
+      outcome: r.kind === 'refunded' ? RefundOutcomeKind.REFUNDED : RefundOutcomeKind.PENDING,
+      refundId: r.refundId,
+      amount: moneyOutput(r.amountMinor, r.currency),
+      invoice: toInvoiceOutput(await this.invoices.get(principal, args.id)),
+    };
+  }
+
+  @Query(() => [CurrencyBalancesOutput], {
+    description: "An organization's balances per currency (distiller receivable; vendor payable, held, paid). Members (read) and platform admins.",
+  })
+  async balances(@CurrentPrincipal() principal: Principal, @Args('organizationId', { type: () => ID }) organizationId: string): Promise<CurrencyBalancesOutput[]> {
+    const rows = await this.balancesService.balances(principal, organizationId);
+    return rows.map((b) => ({
+      currency: b.currency,
+      receivable: moneyOutput(b.receivable, b.currency),
+      payable: moneyOutput(b.payable, b.currency),
+      held: moneyOutput(b.held, b.currency),
+      paid: moneyOutput(b.paid, b.currency),
+    }));
+  }
+}

@@ -1,0 +1,127 @@
+/**
+ * Billing's webhook handlers (Stripe's events, and the sandbox's in the same
+ * shape), run by the payments inbox inside its processing transaction.
+ * Order-tolerant: a refund or a dispute that arrives before the payment's own
+ * success settles the invoice first (a charge that was refunded or disputed
+ * was paid); a failure after a success changes nothing; a dispute closed
+ * before it was opened opens and closes it; an event we cannot tie to an
+ * invoice is retried by the inbox while a charge attempt still waits for its
+ * answer (it may describe that payment), and otherwise logged and ignored
+ * (a payment that is not one of ours).
+ */
+import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import type { Tx } from '../../platform/database/transaction';
+import { fromStripeAmount } from '../../platform/money/stripe-units';
+import { StripeEventLike, WebhookHandlers } from '../../payments/webhooks/webhook-handlers';
+import { InvoiceStatus } from '../billing.entity';
+import { invoiceIdFor, invoiceRow } from './collection.sql';
+import { InvoiceSettlementService } from './invoice-settlement.service';
+import { DisputeInfo, PaymentReversalService } from './payment-reversal.service';
+
+export class UnmatchedPaymentEventError extends Error {}
+
+@Injectable()
+export class PaymentEvents implements OnModuleInit {
+  private readonly log = new Logger('PaymentEvents');
+
+  constructor(
+    private readonly handlers: WebhookHandlers,
+    private readonly settlement: InvoiceSettlementService,
+    private readonly reversals: PaymentReversalService,
+  ) {}
+
+  onModuleInit(): void {
+    this.handlers.on('payment_intent.succeeded', (tx, e) => this.succeeded(tx, e));
+    this.handlers.on('payment_intent.payment_failed', (tx, e) => this.failed(tx, e));
+    this.handlers.on('charge.refunded', (tx, e) => this.refunded(tx, e));
+    this.handlers.on('charge.dispute.created', (tx, e) => this.disputeCreated(tx, e));
+    this.handlers.on('charge.dispute.closed', (tx, e) => this.disputeClosed(tx, e));
+  }
+
+  private async succeeded(tx: Tx, e: StripeEventLike): Promise<void> {
+    const pi = e.data.object;
+    const invoiceId = await invoiceIdFor(tx, { paymentIntentId: pi.id, metadataInvoiceId: pi.metadata?.invoice_id });
+    if (!invoiceId) return this.notOurs(e, pi.id);
+    await this.settlement.linkAttempt(tx, pi.metadata?.attempt_id, pi.id);
+    // The processing fee is read by the collection job's fee sweep (no processor call inside a transaction).
+    await this.settlement.settle(tx, invoiceId, { paymentIntentId: pi.id, chargeId: typeof pi.latest_charge === 'string' ? pi.latest_charge : pi.latest_charge?.id ?? null });
+  }
+
+  private async failed(tx: Tx, e: StripeEventLike): Promise<void> {
+    const pi = e.data.object;
+    const invoiceId = await invoiceIdFor(tx, { paymentIntentId: pi.id, metadataInvoiceId: pi.metadata?.invoice_id });
+    if (!invoiceId) return this.notOurs(e, pi.id);
+    await this.settlement.linkAttempt(tx, pi.metadata?.attempt_id, pi.id);
+    const err = pi.last_payment_error ?? {};
+    await this.settlement.recordFailure(tx, invoiceId, { code: String(err.decline_code ?? err.code ?? 'payment_failed'), message: String(err.message ?? 'payment failed') }, pi.id);
+  }
+
+  private async refunded(tx: Tx, e: StripeEventLike): Promise<void> {
+    const charge = e.data.object;
+    const invoiceId = await this.requireInvoice(tx, e, { chargeId: charge.id, paymentIntentId: charge.payment_intent, metadataInvoiceId: charge.metadata?.invoice_id });
+    if (!invoiceId) return this.notOurs(e, charge.id);
+    await this.ensureSettled(tx, invoiceId, charge.payment_intent, charge.id);
+    const refunded = fromStripeAmount(charge.amount_refunded, charge.currency);
+    await this.reversals.applyRefundedTotal(tx, invoiceId, refunded, { source: 'PROCESSOR', refundId: null });
+  }
+
+  private async disputeCreated(tx: Tx, e: StripeEventLike): Promise<void> {
+    const found = await this.dispute(tx, e);
+    if (!found) return this.notOurs(e, e.data.object.id);
+    await this.reversals.disputeOpened(tx, found.invoiceId, found.info);
+  }
+
+  private async disputeClosed(tx: Tx, e: StripeEventLike): Promise<void> {
+    const status = String(e.data.object.status);
+    // warning_closed: an inquiry that never became a chargeback — no money moved, as if won.
+    const outcome = status === 'lost' ? 'lost' : status === 'won' || status === 'warning_closed' ? 'won' : null;
+    if (!outcome) {
+      this.log.warn({ eventId: e.id, status }, 'dispute closed with an unknown status; ignored');
+      return;
+    }
+    const found = await this.dispute(tx, e);
+    if (!found) return this.notOurs(e, e.data.object.id);
+    await this.reversals.disputeClosed(tx, found.invoiceId, found.info, outcome);
+  }
+
+  private async dispute(tx: Tx, e: StripeEventLike): Promise<{ invoiceId: string; info: DisputeInfo } | null> {
+    const d = e.data.object;
+    const chargeId = typeof d.charge === 'string' ? d.charge : d.charge?.id;
+    const paymentIntentId = typeof d.payment_intent === 'string' ? d.payment_intent : d.payment_intent?.id ?? null;
+    const invoiceId = await this.requireInvoice(tx, e, { chargeId, paymentIntentId, metadataInvoiceId: d.metadata?.invoice_id });
+    if (!invoiceId) return null;
+    await this.ensureSettled(tx, invoiceId, paymentIntentId, chargeId);
+    return {
+      invoiceId,
+      info: { disputeId: d.id, chargeId, amountMinor: fromStripeAmount(d.amount, d.currency), currency: String(d.currency).toUpperCase(), reason: d.reason ?? null },
+    };
+  }
+
+  /** A refunded or disputed charge was paid: settle the invoice if its success has not arrived yet. */
+  private async ensureSettled(tx: Tx, invoiceId: string, paymentIntentId: string | null, chargeId: string | null): Promise<void> {
+    const inv = await invoiceRow(tx, invoiceId);
+    if (inv?.status === InvoiceStatus.PAID) return;
+    if (!paymentIntentId) throw new UnmatchedPaymentEventError(`invoice ${invoiceId} is not settled and the event names no payment intent`);
+    await this.settlement.settle(tx, invoiceId, { paymentIntentId, chargeId });
+  }
+
+  private async requireInvoice(
+    tx: Tx,
+    e: StripeEventLike,
+    ref: { chargeId?: string | null; paymentIntentId?: string | null; metadataInvoiceId?: string | null },
+  ): Promise<string | null> {
+    const id = await invoiceIdFor(tx, ref);
+    if (id) return id;
+    // Ours but not recorded yet only if a charge attempt is still waiting for its answer:
+    // then the inbox retries it with backoff; otherwise the payment is not one of ours.
+    const [inFlight]: unknown[] = await tx.query(
+      `SELECT 1 FROM invoice_payment_attempts WHERE status = 'PENDING' AND payment_intent_id IS NULL LIMIT 1`,
+    );
+    if (inFlight) throw new UnmatchedPaymentEventError(`${e.type} ${e.id}: no invoice for charge ${ref.chargeId ?? '-'} / payment ${ref.paymentIntentId ?? '-'} yet`);
+    return null;
+  }
+
+  private notOurs(e: StripeEventLike, objectId: string): void {
+    this.log.warn({ eventId: e.id, type: e.type, objectId }, 'payment event for no invoice of ours; ignored');
+  }
+}

@@ -1,0 +1,18 @@
+/** GraphQL registration of the billing enums (imported by every billing DTO file). */
+import { registerEnumType } from '@nestjs/graphql';
+import { BillingPeriodStatus, InvoiceKind, InvoiceLineKind, InvoiceStatus } from '../billing.entity';
+
+export { BillingPeriodStatus, InvoiceKind, InvoiceLineKind, InvoiceStatus };
+
+registerEnumType(InvoiceStatus, {
+  name: 'InvoiceStatus',
+  description: 'DRAFT → OPEN → PAID | VOID | UNCOLLECTIBLE (UNCOLLECTIBLE → PAID | VOID). A zero-total invoice is PAID when issued.',
+});
+registerEnumType(InvoiceKind, { name: 'InvoiceKind', description: 'UPFRONT: the upfront fee of one agreement; PERIOD: a month of usage in one currency.' });
+registerEnumType(InvoiceLineKind, {
+  name: 'InvoiceLineKind',
+  description:
+    'UPFRONT_FEE; USAGE_INPUT / USAGE_OUTPUT (tokens of the period); MINIMUM_COMMITMENT_TRUE_UP (negative when late usage used up an ' +
+    'earlier true-up); ADJUSTMENT_INPUT / ADJUSTMENT_OUTPUT (late tokens of an earlier, closed period, named by usagePeriod).',
+});
+registerEnumType(BillingPeriodStatus, { name: 'BillingPeriodStatus' });

@@ -1,0 +1,142 @@
+import { ArgsType, Field, ID, Int, ObjectType, registerEnumType } from '@nestjs/graphql';
+import { IsOptional, IsString } from 'class-validator';
+import { MoneyOutput } from '../../ledger/dto/money.output';
+import { InvoiceOutput } from './invoice.output';
+
+export enum PaymentOutcome {
+  PAID = 'PAID',
+  ALREADY_PAID = 'ALREADY_PAID',
+  FAILED = 'FAILED',
+  PENDING = 'PENDING',
+  SKIPPED = 'SKIPPED',
+}
+registerEnumType(PaymentOutcome, {
+  name: 'PaymentOutcome',
+  description:
+    'PAID: charged now. ALREADY_PAID: nothing to do. FAILED: declined or no payment method (see failureCode; a retry is scheduled unless the ' +
+    'invoice became UNCOLLECTIBLE). PENDING: the processor has not answered yet (asked again automatically). SKIPPED: another charge is in progress.',
+});
+
+export enum RefundOutcomeKind {
+  REFUNDED = 'REFUNDED',
+  PENDING = 'PENDING',
+}
+registerEnumType(RefundOutcomeKind, {
+  name: 'RefundOutcome',
+  description: 'REFUNDED: done and reversed in the ledger. PENDING: the processor has not confirmed yet; asking again resumes the same refund.',
+});
+
+@ObjectType('PayInvoiceResult')
+export class PayInvoiceResultOutput {
+  @Field(() => PaymentOutcome)
+  outcome: PaymentOutcome;
+
+  @Field(() => String, { nullable: true, description: 'Why a charge failed: card_declined, insufficient_funds, payment_method_missing, …' })
+  failureCode: string | null;
+
+  @Field(() => String, { nullable: true })
+  message: string | null;
+
+  @Field(() => Date, { nullable: true, description: 'When the next automatic attempt runs (null when none is scheduled).' })
+  nextAttemptAt: Date | null;
+
+  @Field(() => InvoiceOutput)
+  invoice: InvoiceOutput;
+}
+
+@ObjectType('RefundInvoiceResult')
+export class RefundInvoiceResultOutput {
+  @Field(() => RefundOutcomeKind)
+  outcome: RefundOutcomeKind;
+
+  @Field(() => ID)
+  refundId: string;
+
+  @Field(() => MoneyOutput)
+  amount: MoneyOutput;
+
+  @Field(() => InvoiceOutput)
+  invoice: InvoiceOutput;
+}
+
+@ObjectType('CurrencyBalances', { description: "An organization's balances in one currency, in the people's sign (what is owed is positive)." })
+export class CurrencyBalancesOutput {
+  @Field(() => String)
+  currency: string;
+
+  @Field(() => MoneyOutput, { description: 'As a distiller: owed on issued, unpaid invoices.' })
+  receivable: MoneyOutput;
+
+  @Field(() => MoneyOutput, { description: 'As a vendor: earned and not yet paid out (negative after refunds of money already paid out; nets later).' })
+  payable: MoneyOutput;
+
+  @Field(() => MoneyOutput, { description: 'As a vendor: earnings held while a dispute is open.' })
+  held: MoneyOutput;
+
+  @Field(() => MoneyOutput, { description: 'As a vendor: paid out so far.' })
+  paid: MoneyOutput;
+}
+
+@ArgsType()
+export class RefundInvoiceArgs {
+  @Field(() => ID)
+  @IsString()
+  id: string;
+
+  @Field(() => String, { nullable: true, description: 'Minor units as a decimal string; omitted: everything not yet refunded.' })
+  @IsOptional()
+  @IsString()
+  amountMinor?: string | null;
+
+  @Field(() => String, { description: '1..500 characters; recorded with the refund and in the audit log' })
+  @IsString()
+  reason: string;
+}
+
+@ObjectType('InvoiceDispute')
+export class InvoiceDisputeOutput {
+  @Field(() => ID)
+  id: string;
+
+  @Field(() => String, { description: 'OPEN (vendor shares held), WON (released) or LOST (reversed)' })
+  status: string;
+
+  @Field(() => MoneyOutput)
+  amount: MoneyOutput;
+
+  @Field(() => String, { nullable: true })
+  reason: string | null;
+
+  @Field(() => Date)
+  openedAt: Date;
+
+  @Field(() => Date, { nullable: true })
+  closedAt: Date | null;
+}
+
+@ObjectType('InvoicePayment', { description: 'How collection of an invoice stands: attempts, the payment, its processing fee, refunds and disputes.' })
+export class InvoicePaymentOutput {
+  @Field(() => String, { nullable: true, description: "The processor's PaymentIntent that paid it" })
+  paymentIntentId: string | null;
+
+  @Field(() => String, { nullable: true })
+  chargeId: string | null;
+
+  @Field(() => Int, { description: "Charge attempts made so far" })
+  attempts: number;
+
+  @Field(() => Int, { description: "Failed attempts (declines, no payment method) counting toward write-off" })
+  failures: number;
+
+  @Field(() => String, { nullable: true })
+  lastFailureCode: string | null;
+
+  @Field(() => Date, { nullable: true, description: 'When the next automatic attempt runs' })
+  nextAttemptAt: Date | null;
+
+  @Field(() => MoneyOutput, { nullable: true, description: "The processor's fee on the payment (platform cost, not billed)" })
+  processingFee: MoneyOutput | null;
+
+  @Field(() => [InvoiceDisputeOutput])
+  disputes: InvoiceDisputeOutput[];
+}

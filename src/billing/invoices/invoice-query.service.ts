@@ -1,0 +1,142 @@
+/**
+ * Invoice reads for members of the distiller organization (read access) and
+ * platform admins; anyone else gets NOT_FOUND, exactly as for an unknown id.
+ * Lists are keyset-paged newest first (IDX_invoices_distiller), lines by position.
+ */
+import { Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import { AccessService } from '../../identity/access.service';
+import { Principal } from '../../platform/auth/principal';
+import { Database } from '../../platform/database/transaction';
+import { BadInputError, NotFoundError } from '../../platform/errors/app-error';
+import { assertUuid } from '../../platform/errors/validation';
+import { MAX_PAGE_SIZE } from '../../platform/graphql/limits';
+import { InvoiceEntity, InvoiceKind, InvoiceLineEntity, InvoiceStatus } from '../billing.entity';
+import { parsePeriod } from '../billing-period';
+
+export interface InvoiceRow extends InvoiceEntity {
+  lineCount: number;
+}
+
+export interface InvoicePage {
+  rows: InvoiceRow[];
+  hasNextPage: boolean;
+  totalCount: number;
+}
+
+export interface InvoiceFilter {
+  status?: InvoiceStatus | null;
+  kind?: InvoiceKind | null;
+  period?: string | null;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+export const encodeInvoiceCursor = (id: string): string => Buffer.from(`invoice:${id}`).toString('base64url');
+export const encodeLineCursor = (position: number): string => Buffer.from(`invoice-line:${position}`).toString('base64url');
+
+function decode(prefix: string, cursor: string, valid: RegExp): string {
+  const invalid = () => new BadInputError([{ field: 'after', message: 'invalid cursor' }]);
+  if (!/^[A-Za-z0-9_-]{1,200}$/.test(cursor)) throw invalid();
+  const raw = Buffer.from(cursor, 'base64url').toString('utf8');
+  if (!raw.startsWith(`${prefix}:`)) throw invalid();
+  const value = raw.slice(prefix.length + 1);
+  if (!valid.test(value)) throw invalid();
+  return value;
+}
+
+const checkFirst = (first: number) => {
+  if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE_SIZE) {
+    throw new BadInputError([{ field: 'first', message: `first must be between 1 and ${MAX_PAGE_SIZE}` }]);
+  }
+};
+
+const COLUMNS = `i.*, (SELECT count(*)::int FROM invoice_lines l WHERE l.invoice_id = i.id) AS line_count`;
+
+@Injectable()
+export class InvoiceQueryService {
+  constructor(
+    private readonly db: Database,
+    private readonly access: AccessService,
+  ) {}
+
+  async list(principal: Principal, q: { organizationId: string; filter: InvoiceFilter; first: number; after: string | null }): Promise<InvoicePage> {
+    checkFirst(q.first);
+    assertUuid('organizationId', q.organizationId);
+    const afterId = q.after == null ? null : decode('invoice', q.after, UUID);
+    const period = q.filter.period == null ? null : parsePeriod(q.filter.period, 'filter.period').period;
+    const em = this.db.reader;
+    if (!principal.isAdmin) await this.access.requireOrganization(em, principal, q.organizationId, 'read');
+
+    const params: unknown[] = [q.organizationId];
+    const conds = ['i.distiller_organization_id = $1'];
+    if (q.filter.status) conds.push(`i.status = $${params.push(q.filter.status)}`);
+    if (q.filter.kind) conds.push(`i.kind = $${params.push(q.filter.kind)}`);
+    if (period) conds.push(`i.period = $${params.push(period)}`);
+    const [{ n }]: { n: number }[] = await em.query(`SELECT count(*)::int AS n FROM invoices i WHERE ${conds.join(' AND ')}`, params);
+    if (afterId) {
+      conds.push(`(i.created_at, i.id) < (SELECT c.created_at, c.id FROM invoices c WHERE c.id = $${params.push(afterId)})`);
+    }
+    const rows: Record<string, unknown>[] = await em.query(
+      `SELECT ${COLUMNS} FROM invoices i WHERE ${conds.join(' AND ')}
+        ORDER BY i.created_at DESC, i.id DESC LIMIT $${params.push(q.first + 1)}`,
+      params,
+    );
+    return { rows: rows.slice(0, q.first).map(toRow), hasNextPage: rows.length > q.first, totalCount: n };
+  }
+
+  async get(principal: Principal, id: string): Promise<InvoiceRow> {
+    assertUuid('id', id);
+    const em = this.db.reader;
+    const [row]: Record<string, unknown>[] = await em.query(`SELECT ${COLUMNS} FROM invoices i WHERE i.id = $1`, [id.toLowerCase()]);
+    if (!row || !(await this.canRead(em, principal, row.distiller_organization_id as string))) throw new NotFoundError('Invoice', id);
+    return toRow(row);
+  }
+
+  /** Lines of an invoice the caller could already read, by position. */
+  async lines(invoiceId: string, first: number, after: string | null): Promise<{ rows: InvoiceLineEntity[]; hasNextPage: boolean }> {
+    checkFirst(first);
+    const afterPosition = after == null ? 0 : Number(decode('invoice-line', after, /^[1-9][0-9]{0,8}$/));
+    const rows = await this.db.reader
+      .createQueryBuilder(InvoiceLineEntity, 'l')
+      .where('l.invoice_id = :invoiceId AND l.position > :afterPosition', { invoiceId, afterPosition })
+      .orderBy('l.position', 'ASC')
+      .limit(first + 1)
+      .getMany();
+    return { rows: rows.slice(0, first), hasNextPage: rows.length > first };
+  }
+
+  private async canRead(em: EntityManager, principal: Principal, organizationId: string): Promise<boolean> {
+    if (principal.isAdmin) return true;
+    try {
+      await this.access.requireOrganization(em, principal, organizationId, 'read');
+      return true;
+    } catch (e) {
+      if (e instanceof NotFoundError) return false;
+      throw e;
+    }
+  }
+}
+
+function toRow(r: Record<string, unknown>): InvoiceRow {
+  const date = (v: unknown) => (v === null || v === undefined ? null : new Date(v as string));
+  return {
+    id: r.id as string,
+    number: r.number as string,
+    distillerOrganizationId: r.distiller_organization_id as string,
+    currency: r.currency as string,
+    kind: r.kind as InvoiceKind,
+    period: (r.period as string | null) ?? null,
+    agreementId: (r.agreement_id as string | null) ?? null,
+    status: r.status as InvoiceStatus,
+    totalMinor: BigInt(r.total_minor as string),
+    amountPaidMinor: BigInt(r.amount_paid_minor as string),
+    amountRefundedMinor: BigInt(r.amount_refunded_minor as string),
+    issuedAt: date(r.issued_at),
+    dueAt: date(r.due_at),
+    paidAt: date(r.paid_at),
+    voidedAt: date(r.voided_at),
+    createdAt: date(r.created_at)!,
+    updatedAt: date(r.updated_at)!,
+    lineCount: r.line_count as number,
+  };
+}

@@ -1,0 +1,5 @@
+/** Every TypeORM entity of the ledger module (registered in src/entities.ts). */
+import { LedgerAccountEntity, LedgerEntryEntity, LedgerTransactionEntity } from './ledger.entity';
+
+// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+export const LEDGER_ENTITIES: Function[] = [LedgerAccountEntity, LedgerTransactionEntity, LedgerEntryEntity];

@@ -1,0 +1,16 @@
+import { Module } from '@nestjs/common';
+import { LedgerQueryService } from './ledger-query.service';
+import { LedgerResolver } from './ledger.resolver';
+import { LedgerService } from './ledger.service';
+
+/**
+ * The double-entry ledger (DESIGN.md §3): accounts, journal transactions and
+ * entries, kept balanced and immutable by PostgreSQL. Other modules post
+ * through LedgerService inside their own transaction; admins read it through
+ * GraphQL (ledgerTransactions, ledgerAccount).
+ */
+@Module({
+  providers: [LedgerService, LedgerQueryService, LedgerResolver],
+  exports: [LedgerService],
+})
+export class LedgerModule {}

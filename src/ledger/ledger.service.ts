@@ -1,0 +1,140 @@
+/**
+ * Writes journal transactions and reads balances. Other modules post inside
+ * their own database transaction (the `Tx` of the business change that
+ * caused the movement), so the ledger commits or rolls back with it.
+ *
+ * A posting is three statements: claim the reference (INSERT … ON CONFLICT
+ * DO NOTHING — a concurrent or repeated post waits for the first and then
+ * writes nothing), create missing accounts, insert every entry at once. The
+ * database re-checks the balance at COMMIT (see the migration).
+ */
+import { Injectable, Logger } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import { Tx } from '../platform/database/transaction';
+import { isForeignKeyViolation } from '../platform/database/pg-errors';
+import { isCurrencyCode } from '../platform/validation/iso-codes';
+import { isAccountCode, parseAccountCode } from './accounts';
+import { InvalidPostingError, PostingErrorReason } from './ledger.errors';
+import { linesFingerprint, PostingInput, PostingResult, validatePosting } from './posting';
+
+export type { PostingInput, PostingLine, PostingResult } from './posting';
+
+export interface AccountBalance {
+  account: string;
+  currency: string;
+  /** Signed: debit positive, credit negative. */
+  balanceMinor: bigint;
+}
+
+@Injectable()
+export class LedgerService {
+  private readonly log = new Logger(LedgerService.name);
+
+  async post(tx: Tx, input: PostingInput): Promise<PostingResult> {
+    validatePosting(input);
+    const claimed: { id: string }[] = await tx.query(
+      `INSERT INTO ledger_transactions (reference, kind, description, occurred_at, metadata)
+       VALUES ($1, $2, $3, coalesce($4::timestamptz, now()), $5::jsonb)
+       ON CONFLICT (reference) DO NOTHING
+       RETURNING id`,
+      [input.reference, input.kind, input.description, input.occurredAt?.toISOString() ?? null, JSON.stringify(input.metadata ?? {})],
+    );
+    if (claimed.length === 0) return { transactionId: await this.alreadyPosted(tx, input), created: false };
+    const transactionId = claimed[0].id;
+
+    await this.ensureAccounts(tx, input.lines);
+    const inserted: { n: string }[] = await tx.query(
+      `WITH lines AS (
+         SELECT * FROM unnest($2::text[], $3::text[], $4::bigint[], $5::text[]) WITH ORDINALITY AS l(code, currency, amount, memo, line_no)
+       ), ins AS (
+         INSERT INTO ledger_entries (transaction_id, line_no, account_id, currency, amount_minor, memo)
+         SELECT $1, l.line_no, a.id, l.currency, l.amount, l.memo
+           FROM lines l JOIN ledger_accounts a ON a.code = l.code AND a.currency = l.currency
+         RETURNING 1
+       )
+       SELECT count(*)::text AS n FROM ins`,
+      [
+        transactionId,
+        input.lines.map((l) => l.account),
+        input.lines.map((l) => l.currency),
+        input.lines.map((l) => l.amountMinor.toString()),
+        input.lines.map((l) => l.memo ?? null),
+      ],
+    );
+    // Every account was created just above; a shortfall would be an unbalanced transaction refused at COMMIT anyway.
+    if (Number(inserted[0].n) !== input.lines.length) throw new Error(`ledger posting ${input.reference}: ${inserted[0].n} of ${input.lines.length} entries written`);
+    return { transactionId, created: true };
+  }
+
+  /**
+   * Balances of the given accounts (debit positive). With a currency: exactly
+   * that (code, currency), zero when never posted. Without: one row per
+   * currency the account has, none if it has never been posted to.
+   */
+  async balances(em: EntityManager, accounts: { account: string; currency?: string }[]): Promise<AccountBalance[]> {
+    if (accounts.length === 0) return [];
+    for (const a of accounts) {
+      if (!isAccountCode(a.account)) throw new InvalidPostingError(PostingErrorReason.BAD_ACCOUNT, `unknown account code ${a.account}`);
+      if (a.currency !== undefined && !isCurrencyCode(a.currency)) {
+        throw new InvalidPostingError(PostingErrorReason.BAD_CURRENCY, `unknown currency ${a.currency}`);
+      }
+    }
+    const rows: { n: string; code: string; currency: string; balance: string }[] = await em.query(
+      `SELECT r.n::text AS n, a.code, a.currency,
+              coalesce((SELECT sum(e.amount_minor) FROM ledger_entries e WHERE e.account_id = a.id), 0)::text AS balance
+         FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS r(code, currency, n)
+         JOIN ledger_accounts a ON a.code = r.code AND (r.currency IS NULL OR a.currency = r.currency)
+        ORDER BY r.n, a.currency`,
+      [accounts.map((a) => a.account), accounts.map((a) => a.currency ?? null)],
+    );
+    const byRequest = new Map<number, AccountBalance[]>();
+    for (const r of rows) {
+      const list = byRequest.get(Number(r.n)) ?? [];
+      list.push({ account: r.code, currency: r.currency, balanceMinor: BigInt(r.balance) });
+      byRequest.set(Number(r.n), list);
+    }
+    return accounts.flatMap((a, i) => {
+      const found = byRequest.get(i + 1);
+      if (found) return found;
+      return a.currency === undefined ? [] : [{ account: a.account, currency: a.currency, balanceMinor: 0n }];
+    });
+  }
+
+  /** The id already holding this reference; warns when the repeat carries different lines (a caller bug, not an error). */
+  private async alreadyPosted(tx: Tx, input: PostingInput): Promise<string> {
+    const rows: { id: string; code: string; currency: string; amount: string }[] = await tx.query(
+      `SELECT t.id, a.code, e.currency, e.amount_minor::text AS amount
+         FROM ledger_transactions t
+         JOIN ledger_entries e ON e.transaction_id = t.id
+         JOIN ledger_accounts a ON a.id = e.account_id
+        WHERE t.reference = $1`,
+      [input.reference],
+    );
+    if (rows.length === 0) throw new Error(`ledger reference ${input.reference} conflicted but cannot be read`);
+    const existing = linesFingerprint(rows.map((r) => ({ account: r.code, currency: r.currency, amountMinor: BigInt(r.amount) })));
+    if (existing !== linesFingerprint(input.lines)) {
+      this.log.warn({ reference: input.reference, transactionId: rows[0].id }, 'ledger reference posted again with different lines; the first posting stands');
+    }
+    return rows[0].id;
+  }
+
+  /** Missing (code, currency) accounts, inserted in a fixed order so concurrent postings cannot deadlock on them. */
+  private async ensureAccounts(tx: Tx, lines: PostingInput['lines']): Promise<void> {
+    const keys = [...new Set(lines.map((l) => `${l.account} ${l.currency}`))].sort();
+    const pairs = keys.map((k) => k.split(' ') as [string, string]);
+    const parts = pairs.map(([code]) => parseAccountCode(code));
+    try {
+      await tx.query(
+        `INSERT INTO ledger_accounts (code, currency, kind, organization_id)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::uuid[])
+         ON CONFLICT (code, currency) DO NOTHING`,
+        [pairs.map((p) => p[0]), pairs.map((p) => p[1]), parts.map((p) => p.kind), parts.map((p) => p.organizationId)],
+      );
+    } catch (err) {
+      if (isForeignKeyViolation(err)) {
+        throw new InvalidPostingError(PostingErrorReason.UNKNOWN_ORGANIZATION, 'an account names an organization that does not exist');
+      }
+      throw err;
+    }
+  }
+}

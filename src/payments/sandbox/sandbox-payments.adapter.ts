@@ -1,0 +1,421 @@
+/**
+ * The `sandbox` adapter: an in-process, deterministic stand-in for Stripe,
+ * the default when no STRIPE_SECRET_KEY is set. No money moves. Its objects
+ * are Stripe-shaped and persisted (sandbox_payment_objects), ids are derived
+ * from the idempotency key (`pi_sandbox_…`, `cus_sandbox_…`), and the same key
+ * replays the first response, as Stripe does. It emits Stripe-shaped events
+ * (source 'sandbox') into the same inbox as Stripe's webhooks, in the same
+ * transaction as the state change, so the same handlers process them.
+ *
+ * Test payment methods (documented in the API through `testPaymentMethods`):
+ *   pm_sandbox_visa                 succeeds
+ *   pm_sandbox_declined             declines: card_declined
+ *   pm_sandbox_insufficient_funds   declines: card_declined / insufficient_funds
+ * Processing fee: SANDBOX_FEE_BPS (2.90 %) of the amount, split with splitBps
+ * (the one allocation rule), nothing fixed.
+ * Disputes do not happen by themselves: `simulateDispute` / `closeDispute`
+ * (admin mutations and tests) emit charge.dispute.created / closed.
+ */
+import { Injectable } from '@nestjs/common';
+import { splitBps } from '../../platform/money/allocation';
+import { fromStripeAmount, toStripeAmount } from '../../platform/money/stripe-units';
+import { Database, Tx } from '../../platform/database/transaction';
+import { NoPaymentMethodError } from '../payments.errors';
+import type { ChargeOffSessionInput, PaymentIntentResult, PaymentsPort, RefundInput, RefundResult } from '../payments.port';
+import { feeFromStripeUnits, feeToStripeUnits } from '../processor-fee-units';
+import { PaymentIntentShape, paymentIntentResult } from '../stripe-shapes';
+import { STRIPE_API_VERSION } from '../stripe/stripe-payments.adapter';
+import { WebhookInboxService } from '../webhooks/webhook-inbox.service';
+import type { StripeEventLike } from '../webhooks/webhook-handlers';
+import { invalidRequest, requestHash, SandboxStore, sandboxId, sha256, StripeObject } from './sandbox-store';
+
+interface Decline {
+  code: string;
+  declineCode: string;
+  message: string;
+}
+
+/** The sandbox's payment methods and what charging them does (null: succeeds). */
+export const SANDBOX_PAYMENT_METHODS: Readonly<Record<string, Decline | null>> = {
+  pm_sandbox_visa: null,
+  pm_sandbox_declined: { code: 'card_declined', declineCode: 'generic_decline', message: 'Your card was declined. (sandbox)' },
+  pm_sandbox_insufficient_funds: { code: 'card_declined', declineCode: 'insufficient_funds', message: 'Your card has insufficient funds. (sandbox)' },
+};
+export const SANDBOX_TEST_PAYMENT_METHODS = Object.keys(SANDBOX_PAYMENT_METHODS);
+export const SANDBOX_FEE_BPS = 290;
+
+export type SandboxDisputeOutcome = 'won' | 'lost';
+
+export interface SandboxDispute {
+  id: string;
+  paymentIntentId: string;
+  chargeId: string;
+  amountMinor: bigint;
+  currency: string;
+  reason: string;
+  status: string;
+}
+
+type Emit = (type: string, object: StripeObject, seed?: string) => void;
+
+const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+function sandboxEvent(type: string, object: StripeObject, seed: string): StripeEventLike & Record<string, unknown> {
+  return {
+    id: `evt_sandbox_${sha256(`${type}\u0000${seed}`).slice(0, 24)}`,
+    object: 'event',
+    api_version: STRIPE_API_VERSION,
+    created: nowSeconds(),
+    livemode: false,
+    pending_webhooks: 0,
+    request: { id: null, idempotency_key: null },
+    type,
+    data: { object: structuredClone(object) },
+  };
+}
+
+@Injectable()
+export class SandboxPaymentsAdapter implements PaymentsPort {
+  readonly mode = 'sandbox' as const;
+  private readonly store = new SandboxStore();
+
+  constructor(
+    private readonly db: Database,
+    private readonly inbox: WebhookInboxService,
+  ) {}
+
+  async ensureCustomer(input: { organizationId: string; name: string; idempotencyKey: string }): Promise<{ customerId: string }> {
+    const params = { op: 'customers.create', name: input.name, metadata: { organization_id: input.organizationId } };
+    return this.run(async (tx) => {
+      const hash = requestHash(params);
+      const prior = await this.store.replay(tx, 'customer', input.idempotencyKey, hash);
+      if (prior) return { customerId: prior.id };
+      const customer: StripeObject = {
+        id: sandboxId('customer', input.idempotencyKey),
+        object: 'customer',
+        created: nowSeconds(),
+        livemode: false,
+        name: input.name,
+        metadata: params.metadata,
+        invoice_settings: { default_payment_method: null },
+      };
+      await this.store.saveIdempotent(tx, 'customer', input.idempotencyKey, hash, customer);
+      return { customerId: customer.id };
+    });
+  }
+
+  async createSetupIntent(input: { customerId: string; organizationId: string; idempotencyKey: string }): Promise<{ setupIntentId: string; clientSecret: string }> {
+    const params = { op: 'setup_intents.create', customer: input.customerId, usage: 'off_session', metadata: { organization_id: input.organizationId } };
+    const intent = await this.run(async (tx) => {
+      const hash = requestHash(params);
+      const prior = await this.store.replay(tx, 'setup_intent', input.idempotencyKey, hash);
+      if (prior) return prior;
+      await this.store.require(tx, 'customer', input.customerId);
+      const id = sandboxId('setup_intent', input.idempotencyKey);
+      const created: StripeObject = {
+        id,
+        object: 'setup_intent',
+        created: nowSeconds(),
+        livemode: false,
+        customer: input.customerId,
+        usage: 'off_session',
+        status: 'requires_payment_method',
+        payment_method: null,
+        client_secret: `${id}_secret_${sha256(`secret\u0000${id}`).slice(0, 16)}`,
+        metadata: params.metadata,
+      };
+      await this.store.saveIdempotent(tx, 'setup_intent', input.idempotencyKey, hash, created);
+      return created;
+    });
+    return { setupIntentId: intent.id, clientSecret: intent.client_secret as string };
+  }
+
+  /** The current state of a SetupIntent, or null. */
+  async setupIntent(id: string): Promise<StripeObject | null> {
+    return this.store.get(this.db.reader, 'setup_intent', id);
+  }
+
+  /**
+   * What the browser would do with the client secret: attach a test payment
+   * method and succeed, emitting setup_intent.succeeded. Confirming again with
+   * the same method changes nothing; with another one is refused.
+   */
+  async confirmSetupIntent(setupIntentId: string, paymentMethodId: string): Promise<StripeObject> {
+    return this.run(async (tx, emit) => {
+      const intent = await this.store.require(tx, 'setup_intent', setupIntentId, true);
+      if (!(paymentMethodId in SANDBOX_PAYMENT_METHODS)) throw invalidRequest(`No such PaymentMethod: '${paymentMethodId}'`, 'resource_missing');
+      if (intent.status === 'succeeded') {
+        if (intent.payment_method === paymentMethodId) return intent;
+        throw invalidRequest(`SetupIntent ${setupIntentId} has already succeeded with another payment method`, 'setup_intent_unexpected_state');
+      }
+      intent.status = 'succeeded';
+      intent.payment_method = paymentMethodId;
+      await this.store.update(tx, intent);
+      emit('setup_intent.succeeded', intent);
+      return intent;
+    });
+  }
+
+  async chargeOffSession(input: ChargeOffSessionInput): Promise<PaymentIntentResult> {
+    const currency = input.currency.toUpperCase();
+    if (input.amountMinor <= 0n) throw invalidRequest('amount must be a positive integer', 'parameter_invalid_integer');
+    const amount = toStripeAmount(input.amountMinor, currency);
+    const params = {
+      op: 'payment_intents.create',
+      amount,
+      currency: currency.toLowerCase(),
+      customer: input.customerId,
+      payment_method: input.paymentMethodId,
+      confirm: true,
+      off_session: true,
+      description: input.description,
+      metadata: input.metadata,
+    };
+    const intent = await this.run(async (tx, emit) => {
+      const hash = requestHash(params);
+      const prior = await this.store.replay(tx, 'payment_intent', input.idempotencyKey, hash);
+      if (prior) return prior;
+      const customer = await this.store.require(tx, 'customer', input.customerId);
+      const paymentMethod = input.paymentMethodId ?? (await this.defaultPaymentMethod(tx, customer));
+      if (!(paymentMethod in SANDBOX_PAYMENT_METHODS)) throw invalidRequest(`No such PaymentMethod: '${paymentMethod}'`, 'resource_missing');
+      const decline = SANDBOX_PAYMENT_METHODS[paymentMethod];
+      const id = sandboxId('payment_intent', input.idempotencyKey);
+      const created = nowSeconds();
+      const base = {
+        id,
+        object: 'payment_intent',
+        created,
+        livemode: false,
+        amount,
+        currency: params.currency,
+        customer: input.customerId,
+        payment_method: paymentMethod,
+        description: input.description,
+        metadata: { ...input.metadata },
+        capture_method: 'automatic',
+        confirmation_method: 'automatic',
+      };
+      if (decline) {
+        const failed: StripeObject = {
+          ...base,
+          status: 'requires_payment_method',
+          amount_received: 0,
+          latest_charge: null,
+          last_payment_error: {
+            type: 'card_error',
+            code: decline.code,
+            decline_code: decline.declineCode,
+            message: decline.message,
+            payment_method: { id: paymentMethod, object: 'payment_method' },
+          },
+        };
+        await this.store.saveIdempotent(tx, 'payment_intent', input.idempotencyKey, hash, failed);
+        emit('payment_intent.payment_failed', failed);
+        return failed;
+      }
+      const chargeId = sandboxId('charge', id);
+      const txnId = sandboxId('balance_transaction', id);
+      const fee = feeToStripeUnits(splitBps(input.amountMinor, SANDBOX_FEE_BPS)[0], currency);
+      await this.store.insert(tx, 'balance_transaction', {
+        id: txnId,
+        object: 'balance_transaction',
+        created,
+        amount,
+        currency: params.currency,
+        fee,
+        net: amount - fee,
+        fee_details: [{ amount: fee, currency: params.currency, type: 'stripe_fee', description: `Sandbox processing fee (${SANDBOX_FEE_BPS} bps)` }],
+        source: chargeId,
+        status: 'available',
+        type: 'charge',
+      });
+      await this.store.insert(tx, 'charge', {
+        id: chargeId,
+        object: 'charge',
+        created,
+        livemode: false,
+        amount,
+        amount_captured: amount,
+        amount_refunded: 0,
+        balance_transaction: txnId,
+        captured: true,
+        currency: params.currency,
+        customer: input.customerId,
+        description: input.description,
+        disputed: false,
+        metadata: { ...input.metadata },
+        paid: true,
+        payment_intent: id,
+        payment_method: paymentMethod,
+        refunded: false,
+        status: 'succeeded',
+      });
+      const succeeded: StripeObject = { ...base, status: 'succeeded', amount_received: amount, latest_charge: chargeId, last_payment_error: null };
+      await this.store.saveIdempotent(tx, 'payment_intent', input.idempotencyKey, hash, succeeded);
+      emit('payment_intent.succeeded', succeeded);
+      return succeeded;
+    });
+    return paymentIntentResult(intent as unknown as PaymentIntentShape);
+  }
+
+  async retrievePaymentIntent(id: string): Promise<PaymentIntentResult> {
+    const intent = await this.store.require(this.db.reader, 'payment_intent', id);
+    return paymentIntentResult(intent as unknown as PaymentIntentShape);
+  }
+
+  async processingFee(chargeId: string): Promise<{ feeMinor: bigint; currency: string } | null> {
+    const charge = await this.store.require(this.db.reader, 'charge', chargeId);
+    if (!charge.balance_transaction) return null;
+    const txn = await this.store.require(this.db.reader, 'balance_transaction', charge.balance_transaction as string);
+    return { feeMinor: feeFromStripeUnits(txn.fee as number, txn.currency as string), currency: (txn.currency as string).toUpperCase() };
+  }
+
+  async refund(input: RefundInput): Promise<RefundResult> {
+    const currency = input.currency.toUpperCase();
+    if (input.amountMinor <= 0n) throw invalidRequest('amount must be a positive integer', 'parameter_invalid_integer');
+    const amount = toStripeAmount(input.amountMinor, currency);
+    const params = { op: 'refunds.create', payment_intent: input.paymentIntentId, amount, reason: input.reason, metadata: input.metadata };
+    const refund = await this.run(async (tx, emit) => {
+      const hash = requestHash(params);
+      const prior = await this.store.replay(tx, 'refund', input.idempotencyKey, hash);
+      if (prior) return prior;
+      const intent = await this.store.require(tx, 'payment_intent', input.paymentIntentId);
+      if (intent.status !== 'succeeded' || !intent.latest_charge) {
+        throw invalidRequest(`PaymentIntent ${intent.id} has no successful charge to refund`, 'charge_not_refundable');
+      }
+      if (intent.currency !== currency.toLowerCase()) throw invalidRequest(`PaymentIntent ${intent.id} is in ${intent.currency}, not ${currency}`, 'parameter_invalid');
+      const charge = await this.store.require(tx, 'charge', intent.latest_charge as string, true);
+      if (charge.disputed) throw invalidRequest(`Charge ${charge.id} has been disputed and cannot be refunded`, 'charge_disputed');
+      const remaining = (charge.amount as number) - (charge.amount_refunded as number);
+      if (remaining === 0) throw invalidRequest(`Charge ${charge.id} has already been refunded`, 'charge_already_refunded');
+      if (amount > remaining) throw invalidRequest(`Refund amount (${amount}) is greater than unrefunded amount on charge (${remaining})`, 'amount_too_large');
+      const created: StripeObject = {
+        id: sandboxId('refund', input.idempotencyKey),
+        object: 'refund',
+        created: nowSeconds(),
+        amount,
+        currency: intent.currency,
+        charge: charge.id,
+        payment_intent: intent.id,
+        reason: input.reason,
+        metadata: { ...input.metadata },
+        status: 'succeeded',
+      };
+      charge.amount_refunded = (charge.amount_refunded as number) + amount;
+      charge.refunded = charge.amount_refunded === charge.amount;
+      await this.store.update(tx, charge);
+      await this.store.saveIdempotent(tx, 'refund', input.idempotencyKey, hash, created);
+      emit('charge.refunded', charge, created.id);
+      return created;
+    });
+    return {
+      id: refund.id,
+      status: refund.status as RefundResult['status'],
+      amountMinor: fromStripeAmount(refund.amount as number, refund.currency as string),
+      currency: (refund.currency as string).toUpperCase(),
+    };
+  }
+
+  /**
+   * Opens a dispute on a succeeded payment's charge (one per charge, as at
+   * Stripe; asking again returns the open one and emits nothing).
+   * `within` runs in the same transaction when something changed (the
+   * caller's audit entry).
+   */
+  async simulateDispute(
+    input: { paymentIntentId: string; amountMinor?: bigint | null; reason?: string | null },
+    within?: (tx: Tx, dispute: SandboxDispute) => Promise<void>,
+  ): Promise<SandboxDispute> {
+    const dispute = await this.run(
+      async (tx, emit) => {
+        const intent = await this.store.require(tx, 'payment_intent', input.paymentIntentId);
+        if (intent.status !== 'succeeded' || !intent.latest_charge) {
+          throw invalidRequest(`PaymentIntent ${intent.id} has no successful charge to dispute`, 'charge_not_disputable');
+        }
+        const charge = await this.store.require(tx, 'charge', intent.latest_charge as string, true);
+        const id = sandboxId('dispute', charge.id);
+        const existing = await this.store.get(tx, 'dispute', id);
+        if (existing) return existing;
+        const amount = input.amountMinor != null ? toStripeAmount(input.amountMinor, (charge.currency as string).toUpperCase()) : (charge.amount as number);
+        if (amount <= 0 || amount > (charge.amount as number)) throw invalidRequest(`A dispute amount must be between 1 and ${charge.amount}`, 'parameter_invalid_integer');
+        const created: StripeObject = {
+          id,
+          object: 'dispute',
+          created: nowSeconds(),
+          livemode: false,
+          amount,
+          currency: charge.currency,
+          charge: charge.id,
+          payment_intent: intent.id,
+          reason: input.reason ?? 'fraudulent',
+          status: 'needs_response',
+          is_charge_refundable: false,
+          balance_transactions: [],
+          metadata: {},
+        };
+        charge.disputed = true;
+        await this.store.update(tx, charge);
+        await this.store.insert(tx, 'dispute', created);
+        emit('charge.dispute.created', created);
+        return created;
+      },
+      within && ((tx, d) => within(tx, toDispute(d))),
+    );
+    return toDispute(dispute);
+  }
+
+  /** Closes a dispute as won or lost (closing again the same way changes nothing). */
+  async closeDispute(disputeId: string, outcome: SandboxDisputeOutcome, within?: (tx: Tx, dispute: SandboxDispute) => Promise<void>): Promise<SandboxDispute> {
+    const dispute = await this.run(
+      async (tx, emit) => {
+        const d = await this.store.require(tx, 'dispute', disputeId, true);
+        if (d.status === 'won' || d.status === 'lost') {
+          if (d.status === outcome) return d;
+          throw invalidRequest(`Dispute ${disputeId} is already closed (${d.status})`, 'dispute_already_closed');
+        }
+        d.status = outcome;
+        await this.store.update(tx, d);
+        emit('charge.dispute.closed', d);
+        return d;
+      },
+      within && ((tx, d) => within(tx, toDispute(d))),
+    );
+    return toDispute(dispute);
+  }
+
+  private async defaultPaymentMethod(tx: Tx, customer: StripeObject): Promise<string> {
+    const [row] = (await tx.query(`SELECT default_payment_method_id FROM payment_customers WHERE customer_id = $1`, [customer.id])) as {
+      default_payment_method_id: string | null;
+    }[];
+    const id = row?.default_payment_method_id ?? (customer.invoice_settings?.default_payment_method as string | null) ?? null;
+    if (!id) throw new NoPaymentMethodError(customer.id);
+    return id;
+  }
+
+  /** One transaction for the objects and their events; processing is kicked once it has committed. */
+  private async run<T>(work: (tx: Tx, emit: Emit) => Promise<T>, within?: (tx: Tx, value: T) => Promise<void>): Promise<T> {
+    const events: StripeEventLike[] = [];
+    const value = await this.db.transaction(async (tx) => {
+      events.length = 0;
+      const v = await work(tx, (type, object, seed) => events.push(sandboxEvent(type, object, seed ?? object.id)));
+      for (const e of events) await this.inbox.store(tx, e, 'sandbox');
+      // Only a change is worth recording: a repeated request emits nothing and writes nothing.
+      if (within && events.length > 0) await within(tx, v);
+      return v;
+    });
+    if (events.length > 0) void this.inbox.kick();
+    return value;
+  }
+}
+
+function toDispute(d: StripeObject): SandboxDispute {
+  return {
+    id: d.id,
+    paymentIntentId: d.payment_intent as string,
+    chargeId: d.charge as string,
+    amountMinor: fromStripeAmount(d.amount as number, d.currency as string),
+    currency: (d.currency as string).toUpperCase(),
+    reason: d.reason as string,
+    status: d.status as string,
+  };
+}

@@ -1,0 +1,178 @@
+/**
+ * The `stripe` adapter: the official SDK, pinned to one API version. Every
+ * POST carries the caller's idempotency key in the SDK's request options (the
+ * SECOND argument — in the first it would be sent as a parameter), so the
+ * SDK's own network retries and ours after a crash replay the first outcome.
+ * Amounts cross the boundary only through toStripeAmount / fromStripeAmount.
+ */
+import { Logger } from '@nestjs/common';
+import Stripe from 'stripe';
+import { fromStripeAmount, toStripeAmount } from '../../platform/money/stripe-units';
+import { NoPaymentMethodError, PaymentsUnavailableError } from '../payments.errors';
+import type {
+  ChargeOffSessionInput,
+  PaymentIntentResult,
+  PaymentsPort,
+  RefundInput,
+  RefundResult,
+} from '../payments.port';
+import { feeFromStripeUnits } from '../processor-fee-units';
+import { PaymentIntentShape, paymentIntentResult } from '../stripe-shapes';
+
+export const STRIPE_API_VERSION = '2026-10-28.endive' as const;
+
+export interface StripeAdapterOptions {
+  secretKey: string;
+  /** e.g. http://127.0.0.1:12111 — a Stripe-compatible server (tests). */
+  apiBase?: string;
+  /** The SDK's automatic retries of connection errors, 409, 429 and 5xx (same key each time). */
+  maxNetworkRetries?: number;
+  timeoutMs?: number;
+}
+
+export function stripeClient(options: StripeAdapterOptions): Stripe {
+  const config: Stripe.StripeConfig = {
+    apiVersion: STRIPE_API_VERSION,
+    maxNetworkRetries: options.maxNetworkRetries ?? 2,
+    timeout: options.timeoutMs ?? 30_000,
+    telemetry: false,
+    appInfo: { name: 'beiming' },
+  };
+  if (options.apiBase) {
+    const url = new URL(options.apiBase);
+    config.protocol = url.protocol === 'https:' ? 'https' : 'http';
+    config.host = url.hostname;
+    config.port = url.port || (url.protocol === 'https:' ? 443 : 80);
+  }
+  return new Stripe(options.secretKey, config);
+}
+
+export class StripePaymentsAdapter implements PaymentsPort {
+  readonly mode = 'stripe' as const;
+  private readonly log = new Logger('StripePayments');
+  private readonly stripe: Stripe;
+
+  constructor(options: StripeAdapterOptions) {
+    this.stripe = stripeClient(options);
+  }
+
+  async ensureCustomer(input: { organizationId: string; name: string; idempotencyKey: string }): Promise<{ customerId: string }> {
+    const customer = await this.call(() =>
+      this.stripe.customers.create({ name: input.name, metadata: { organization_id: input.organizationId } }, { idempotencyKey: input.idempotencyKey }),
+    );
+    return { customerId: customer.id };
+  }
+
+  async createSetupIntent(input: { customerId: string; organizationId: string; idempotencyKey: string }): Promise<{ setupIntentId: string; clientSecret: string }> {
+    const intent = await this.call(() =>
+      this.stripe.setupIntents.create(
+        {
+          customer: input.customerId,
+          usage: 'off_session',
+          automatic_payment_methods: { enabled: true, allow_redirects: 'never' },
+          metadata: { organization_id: input.organizationId },
+        },
+        { idempotencyKey: input.idempotencyKey },
+      ),
+    );
+    if (!intent.client_secret) throw new PaymentsUnavailableError(`SetupIntent ${intent.id} came back without a client secret`, 'api_error', true);
+    return { setupIntentId: intent.id, clientSecret: intent.client_secret };
+  }
+
+  async chargeOffSession(input: ChargeOffSessionInput): Promise<PaymentIntentResult> {
+    const amount = toStripeAmount(input.amountMinor, input.currency.toUpperCase());
+    const paymentMethod = input.paymentMethodId ?? (await this.defaultPaymentMethodOf(input.customerId));
+    try {
+      const intent = await this.stripe.paymentIntents.create(
+        {
+          amount,
+          currency: input.currency.toLowerCase(),
+          customer: input.customerId,
+          payment_method: paymentMethod,
+          confirm: true,
+          off_session: true,
+          // Saved methods that would need a redirect cannot work off session: fail them instead.
+          automatic_payment_methods: { enabled: true, allow_redirects: 'never' },
+          description: input.description,
+          metadata: input.metadata,
+        },
+        { idempotencyKey: input.idempotencyKey },
+      );
+      return toResult(intent);
+    } catch (err) {
+      // A decline is an answer about the payment, not a failure to reach Stripe.
+      if (err instanceof Stripe.errors.StripeCardError && err.payment_intent) return toResult(err.payment_intent);
+      throw this.unavailable(err);
+    }
+  }
+
+  async retrievePaymentIntent(id: string): Promise<PaymentIntentResult> {
+    return toResult(await this.call(() => this.stripe.paymentIntents.retrieve(id)));
+  }
+
+  async processingFee(chargeId: string): Promise<{ feeMinor: bigint; currency: string } | null> {
+    const charge = await this.call(() => this.stripe.charges.retrieve(chargeId, { expand: ['balance_transaction'] }));
+    let bt = charge.balance_transaction;
+    if (bt === null) return null;
+    if (typeof bt === 'string') {
+      const id = bt;
+      bt = await this.call(() => this.stripe.balanceTransactions.retrieve(id));
+    }
+    // The fee is in the settlement currency, which may differ from the charge's.
+    return { feeMinor: feeFromStripeUnits(bt.fee, bt.currency), currency: bt.currency.toUpperCase() };
+  }
+
+  async refund(input: RefundInput): Promise<RefundResult> {
+    const amount = toStripeAmount(input.amountMinor, input.currency.toUpperCase());
+    const refund = await this.call(() =>
+      this.stripe.refunds.create(
+        {
+          payment_intent: input.paymentIntentId,
+          amount,
+          ...(input.reason ? { reason: input.reason } : {}),
+          metadata: input.metadata,
+        },
+        { idempotencyKey: input.idempotencyKey },
+      ),
+    );
+    return {
+      id: refund.id,
+      status: refund.status as RefundResult['status'],
+      amountMinor: fromStripeAmount(refund.amount, refund.currency),
+      currency: refund.currency.toUpperCase(),
+    };
+  }
+
+  private async defaultPaymentMethodOf(customerId: string): Promise<string> {
+    const customer = await this.call(() => this.stripe.customers.retrieve(customerId));
+    const pm = 'deleted' in customer && customer.deleted ? null : (customer as Stripe.Customer).invoice_settings?.default_payment_method;
+    const id = typeof pm === 'string' ? pm : (pm?.id ?? null);
+    if (!id) throw new NoPaymentMethodError(customerId);
+    return id;
+  }
+
+  private async call<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw this.unavailable(err);
+    }
+  }
+
+  private unavailable(err: unknown): Error {
+    if (err instanceof PaymentsUnavailableError) return err;
+    if (err instanceof Stripe.errors.StripeError) {
+      const status = err.statusCode ?? null;
+      // Invalid requests (4xx other than 409 / 429) replay the same answer however often they are retried.
+      const retryable = status === null || status === 409 || status === 429 || status >= 500 || err.type === 'StripeAuthenticationError';
+      const code = err.code ?? err.rawType ?? err.type;
+      this.log.warn({ type: err.type, code, status, requestId: err.requestId }, 'Stripe request failed');
+      return new PaymentsUnavailableError(`Stripe: ${err.message}`, code, retryable, status);
+    }
+    return new PaymentsUnavailableError(`Stripe request failed: ${err instanceof Error ? err.message : String(err)}`, 'connection_error', true);
+  }
+}
+
+function toResult(intent: Stripe.PaymentIntent): PaymentIntentResult {
+  return paymentIntentResult(intent as unknown as PaymentIntentShape);
+}

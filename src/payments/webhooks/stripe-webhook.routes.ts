@@ -1,0 +1,89 @@
+/**
+ * POST /v1/stripe/webhooks — Stripe's deliveries. The signature is checked on
+ * the raw bytes before anything else (parsing and re-serialising JSON would
+ * change them); a bad, missing, stale (> 300 s) or tampered signature is a 400
+ * and nothing is stored. A verified event goes into the inbox (a redelivery
+ * is acknowledged as a duplicate) and processing is kicked without making
+ * Stripe wait for it.
+ *
+ * The route lives in its own Fastify plugin whose only body parser keeps the
+ * raw bytes, so GraphQL, the gateway and usage ingestion keep their JSON parser.
+ * Without STRIPE_WEBHOOK_SECRET it answers 503 (the sandbox needs no webhooks).
+ */
+import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import Stripe from 'stripe';
+import { RestError, restErrorHandler, sendRestError } from '../../metering/http/rest-errors';
+import { AppConfig } from '../../platform/config/app-config';
+import { Database } from '../../platform/database/transaction';
+import { WebhookInboxService } from './webhook-inbox.service';
+import type { StripeEventLike } from './webhook-handlers';
+
+export const STRIPE_WEBHOOK_PATH = '/v1/stripe/webhooks';
+/** Stripe's default: a signature older than this is refused (replay protection). */
+export const WEBHOOK_TOLERANCE_SECONDS = 300;
+const MAX_WEBHOOK_BYTES = 1024 * 1024;
+
+@Injectable()
+export class StripeWebhookRoutes implements OnModuleInit {
+  private readonly log = new Logger('StripeWebhooks');
+
+  constructor(
+    private readonly adapterHost: HttpAdapterHost,
+    private readonly config: AppConfig,
+    private readonly db: Database,
+    private readonly inbox: WebhookInboxService,
+  ) {}
+
+  onModuleInit(): void {
+    const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
+    const errorHandler = restErrorHandler({ error: (obj, msg) => this.log.error(obj, msg) });
+    void fastify.register(async (scope) => {
+      // Encapsulated: these parsers exist only inside this plugin.
+      scope.removeAllContentTypeParsers();
+      scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: MAX_WEBHOOK_BYTES }, (_req, body, done) => done(null, body));
+      scope.post(STRIPE_WEBHOOK_PATH, { errorHandler }, (req, reply) => this.receive(req, reply));
+    });
+  }
+
+  private async receive(req: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const secret = this.config.stripeWebhookSecret;
+    if (!secret) {
+      return sendRestError(
+        reply,
+        new RestError(503, 'server_error', 'webhooks_not_configured', 'Stripe webhooks are not configured on this server (STRIPE_WEBHOOK_SECRET is unset); the sandbox processor needs none'),
+      );
+    }
+    const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    const header = req.headers['stripe-signature'];
+    if (typeof header !== 'string' || header.length === 0) {
+      throw new RestError(400, 'invalid_request_error', 'missing_signature', 'The Stripe-Signature header is missing');
+    }
+    let event: StripeEventLike;
+    try {
+      event = Stripe.webhooks.constructEvent(raw, header, secret, WEBHOOK_TOLERANCE_SECONDS) as unknown as StripeEventLike;
+    } catch (err) {
+      this.log.warn({ reqId: req.id, reason: err instanceof Error ? err.message : String(err) }, 'webhook refused: bad signature');
+      throw new RestError(400, 'invalid_request_error', 'invalid_signature', `The webhook signature could not be verified: ${err instanceof Error ? err.message : 'invalid'}`);
+    }
+    const shapeProblem = checkEventShape(event);
+    if (shapeProblem) throw new RestError(400, 'invalid_request_error', 'invalid_event', `Not a Stripe event: ${shapeProblem}`);
+    const { stored } = await this.inbox.store(this.db.reader, event, 'stripe');
+    if (stored) void this.inbox.kick();
+    await reply.status(200).send({ received: true, duplicate: !stored });
+  }
+}
+
+/** A signed body that is not an event (another integration's secret, a test tool) is refused, not stored. */
+function checkEventShape(e: unknown): string | null {
+  if (e === null || typeof e !== 'object' || Array.isArray(e)) return 'the body is not a JSON object';
+  const event = e as Record<string, unknown>;
+  if (typeof event.id !== 'string' || !/^evt_[A-Za-z0-9_]{1,250}$/.test(event.id)) return 'id must be an event id (evt_…)';
+  if (typeof event.type !== 'string' || !/^[a-z_]+(\.[a-z_]+)+$/.test(event.type)) return 'type must be an event type';
+  if (typeof event.created !== 'number') return 'created must be a timestamp';
+  if (typeof event.livemode !== 'boolean') return 'livemode must be a boolean';
+  const data = event.data as Record<string, unknown> | undefined;
+  if (!data || typeof data !== 'object' || !data.object || typeof data.object !== 'object') return 'data.object is missing';
+  return null;
+}

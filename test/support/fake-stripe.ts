@@ -1,0 +1,454 @@
+/**
+ * A Stripe-compatible HTTP server for tests (stripe-mock is not obtainable
+ * here): node:http on 127.0.0.1 and a random port, serving Stripe-shaped JSON
+ * for the endpoints the payments adapter uses, and RECORDING every request
+ * (method, path, headers with the idempotency key, the form body parsed into
+ * bracket keys such as `metadata[invoice_id]`).
+ *
+ * Stripe semantics reproduced:
+ *  - idempotency: the same key with the same parameters replays the first
+ *    response (status and body, with `idempotent-replayed: true`); the same key
+ *    with other parameters (or another endpoint) → 400 idempotency_error;
+ *  - payment methods: `pm_card_visa` succeeds; `pm_card_chargeDeclined` and
+ *    `pm_card_chargeDeclinedInsufficientFunds` → 402 card_error carrying the
+ *    PaymentIntent (requires_payment_method, last_payment_error);
+ *  - charges have a balance transaction whose fee is `feeFor(amount, currency)`
+ *    (default 2.9 % + 30 units, in Stripe's units) in `settlementCurrency`
+ *    (default: the charge's currency).
+ * Scripted failures: `failNext({ kind: 'status500' | 'drop-before' | 'drop-after' })`
+ * — a 500 or a dropped connection before the endpoint runs (nothing saved),
+ * or a dropped connection AFTER it ran (the object exists and the key is
+ * saved: the "crash between creating and recording" case).
+ * Plus helpers to build a Stripe-shaped event, sign it, and POST it to the app.
+ */
+import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import Stripe from 'stripe';
+import type { TestApp } from './app';
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  /** Query string parameters (GET), bracket keys kept: `expand[0]`. */
+  query: Record<string, string>;
+  /** Lower-case header names. */
+  headers: Record<string, string>;
+  idempotencyKey: string | null;
+  /** The form body parsed into bracket keys: `{ amount: '1234', 'metadata[invoice_id]': '…' }`. */
+  form: Record<string, string>;
+  rawBody: string;
+  outcome: 'ok' | 'replayed' | 'failed-500' | 'dropped-before' | 'dropped-after';
+  status: number | null;
+}
+
+export type FailureKind = 'status500' | 'drop-before' | 'drop-after';
+
+interface SavedResponse {
+  signature: string;
+  status: number;
+  body: unknown;
+}
+
+type StripeObject = Record<string, any> & { id: string };
+
+const STRIPE_TEST_METHODS: Record<string, { code: string; decline_code: string; message: string } | null> = {
+  pm_card_visa: null,
+  pm_card_mastercard: null,
+  pm_card_chargeDeclined: { code: 'card_declined', decline_code: 'generic_decline', message: 'Your card was declined.' },
+  pm_card_chargeDeclinedInsufficientFunds: { code: 'card_declined', decline_code: 'insufficient_funds', message: 'Your card has insufficient funds.' },
+};
+
+class HttpFailure {
+  constructor(
+    readonly status: number,
+    readonly body: unknown,
+  ) {}
+}
+
+const err = (status: number, type: string, message: string, extra: Record<string, unknown> = {}) => new HttpFailure(status, { error: { type, message, ...extra } });
+
+export class FakeStripe {
+  readonly requests: RecordedRequest[] = [];
+  /** Every object created, by id. */
+  readonly objects = new Map<string, StripeObject>();
+  /** The fee of a charge in Stripe's units (default 2.9 % rounded down, + 30). */
+  feeFor: (amount: number, currency: string) => number = (amount) => Math.floor((amount * 29) / 1000) + 30;
+  /** The currency balance transactions settle in (lower-case); null: the charge's. */
+  settlementCurrency: string | null = null;
+  url = '';
+
+  private server: Server | null = null;
+  private readonly idempotency = new Map<string, SavedResponse>();
+  private readonly failures: { kind: FailureKind; match: RegExp | null }[] = [];
+  private seq = 0;
+
+  static async start(): Promise<FakeStripe> {
+    const fake = new FakeStripe();
+    fake.server = createServer((req, res) => void fake.handle(req, res));
+    await new Promise<void>((resolve) => fake.server!.listen(0, '127.0.0.1', resolve));
+    fake.url = `http://127.0.0.1:${(fake.server!.address() as AddressInfo).port}`;
+    return fake;
+  }
+
+  async close(): Promise<void> {
+    this.server?.closeAllConnections();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+
+  /** The next request (whose `METHOD path` matches, if given) fails this way; call several times to queue failures. */
+  failNext(kind: FailureKind, match: RegExp | null = null): void {
+    this.failures.push({ kind, match });
+  }
+
+  requestsTo(method: string, path: string | RegExp): RecordedRequest[] {
+    return this.requests.filter((r) => r.method === method && (typeof path === 'string' ? r.path === path : path.test(r.path)));
+  }
+
+  ofType(object: string): StripeObject[] {
+    return [...this.objects.values()].filter((o) => o.object === object);
+  }
+
+  reset(): void {
+    this.requests.length = 0;
+  }
+
+  /** A Stripe-shaped event around an object (a copy). */
+  event(type: string, object: StripeObject, opts: { id?: string; created?: number } = {}): StripeObject {
+    return {
+      id: opts.id ?? this.id('evt'),
+      object: 'event',
+      api_version: '2026-10-28.endive',
+      created: opts.created ?? Math.floor(Date.now() / 1000),
+      data: { object: structuredClone(object) },
+      livemode: false,
+      pending_webhooks: 1,
+      request: { id: null, idempotency_key: null },
+      type,
+    };
+  }
+
+  /** What Stripe.js would do after confirmSetup: the SetupIntent succeeds with a payment method attached. */
+  succeedSetupIntent(setupIntentId: string, paymentMethod: string): StripeObject {
+    const intent = this.objects.get(setupIntentId);
+    if (!intent) throw new Error(`no SetupIntent ${setupIntentId}`);
+    intent.status = 'succeeded';
+    intent.payment_method = paymentMethod;
+    return intent;
+  }
+
+  // ------------------------------------------------------------------ HTTP
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const rawBody = Buffer.concat(chunks).toString('utf8');
+    const url = new URL(req.url ?? '/', 'http://fake');
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(req.headers)) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : String(v ?? '');
+    const record: RecordedRequest = {
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams.entries()),
+      headers,
+      idempotencyKey: headers['idempotency-key'] ?? null,
+      form: Object.fromEntries(new URLSearchParams(rawBody).entries()),
+      rawBody,
+      outcome: 'ok',
+      status: null,
+    };
+    this.requests.push(record);
+
+    const failure = this.takeFailure(`${record.method} ${record.path}`);
+    if (failure === 'drop-before') {
+      record.outcome = 'dropped-before';
+      req.socket.destroy();
+      return;
+    }
+    if (failure === 'status500') {
+      record.outcome = 'failed-500';
+      return this.send(res, record, 500, { error: { type: 'api_error', message: 'Simulated Stripe failure (fake)' } });
+    }
+
+    if (!/^Bearer (sk|rk)_test_\w+$/.test(headers.authorization ?? '')) {
+      return this.send(res, record, 401, { error: { type: 'invalid_request_error', message: 'Invalid API Key provided' } });
+    }
+
+    const key = record.method === 'POST' ? record.idempotencyKey : null;
+    const signature = `${record.method} ${record.path} ${canonical(record.form)}`;
+    if (key) {
+      const saved = this.idempotency.get(key);
+      if (saved) {
+        if (saved.signature !== signature) {
+          return this.send(res, record, 400, {
+            error: {
+              type: 'idempotency_error',
+              message: `Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '${key}' if you meant to execute a different request.`,
+            },
+          });
+        }
+        record.outcome = 'replayed';
+        return this.send(res, record, saved.status, saved.body, { 'idempotent-replayed': 'true' });
+      }
+    }
+
+    let status = 200;
+    let body: unknown;
+    try {
+      body = this.route(record);
+    } catch (e) {
+      if (!(e instanceof HttpFailure)) throw e;
+      status = e.status;
+      body = e.body;
+    }
+    if (key) this.idempotency.set(key, { signature, status, body });
+    if (failure === 'drop-after') {
+      record.outcome = 'dropped-after';
+      record.status = status;
+      req.socket.destroy();
+      return;
+    }
+    return this.send(res, record, status, body);
+  }
+
+  private send(res: ServerResponse, record: RecordedRequest, status: number, body: unknown, extra: Record<string, string> = {}): void {
+    record.status = status;
+    const text = JSON.stringify(body);
+    res.writeHead(status, { 'content-type': 'application/json', 'request-id': `req_fake${++this.seq}`, 'content-length': Buffer.byteLength(text), ...extra });
+    res.end(text);
+  }
+
+  private takeFailure(target: string): FailureKind | null {
+    const i = this.failures.findIndex((f) => f.match === null || f.match.test(target));
+    if (i < 0) return null;
+    return this.failures.splice(i, 1)[0].kind;
+  }
+
+  private route(r: RecordedRequest): unknown {
+    const parts = r.path.split('/').filter(Boolean); // ['v1', 'payment_intents', 'pi_…']
+    if (parts[0] !== 'v1') throw err(404, 'invalid_request_error', `Unrecognized request URL (${r.method}: ${r.path})`);
+    const [, resource, id] = parts;
+    const expand = Object.entries(r.query)
+      .filter(([k]) => k.startsWith('expand'))
+      .map(([, v]) => v);
+    switch (`${r.method} ${resource}${id ? '/:id' : ''}`) {
+      case 'POST customers':
+        return this.createCustomer(r.form);
+      case 'GET customers/:id':
+        return this.get(id, 'customer');
+      case 'POST setup_intents':
+        return this.createSetupIntent(r.form);
+      case 'GET setup_intents/:id':
+        return this.get(id, 'setup_intent');
+      case 'POST payment_intents':
+        return this.createPaymentIntent(r.form);
+      case 'GET payment_intents/:id':
+        return this.get(id, 'payment_intent');
+      case 'GET charges/:id': {
+        const charge = { ...this.get(id, 'charge') };
+        if (expand.includes('balance_transaction') && typeof charge.balance_transaction === 'string') charge.balance_transaction = this.get(charge.balance_transaction, 'balance_transaction');
+        return charge;
+      }
+      case 'GET balance_transactions/:id':
+        return this.get(id, 'balance_transaction');
+      case 'POST refunds':
+        return this.createRefund(r.form);
+      default:
+        throw err(404, 'invalid_request_error', `Unrecognized request URL (${r.method}: ${r.path})`);
+    }
+  }
+
+  // ------------------------------------------------------------------ resources
+
+  private id(prefix: string): string {
+    return `${prefix}_fake${String(++this.seq).padStart(8, '0')}`;
+  }
+
+  private put<T extends StripeObject>(o: T): T {
+    this.objects.set(o.id, o);
+    return o;
+  }
+
+  private get(id: string, object: string): StripeObject {
+    const o = this.objects.get(id);
+    if (!o || o.object !== object) throw err(404, 'invalid_request_error', `No such ${object}: '${id}'`, { code: 'resource_missing', param: 'id' });
+    return o;
+  }
+
+  private createCustomer(form: Record<string, string>): StripeObject {
+    return this.put({
+      id: this.id('cus'),
+      object: 'customer',
+      created: now(),
+      livemode: false,
+      name: form.name ?? null,
+      metadata: metadataOf(form),
+      invoice_settings: { default_payment_method: form['invoice_settings[default_payment_method]'] ?? null },
+    });
+  }
+
+  private createSetupIntent(form: Record<string, string>): StripeObject {
+    if (form.customer) this.get(form.customer, 'customer');
+    const id = this.id('seti');
+    return this.put({
+      id,
+      object: 'setup_intent',
+      created: now(),
+      livemode: false,
+      customer: form.customer ?? null,
+      usage: form.usage ?? 'off_session',
+      status: 'requires_payment_method',
+      payment_method: null,
+      client_secret: `${id}_secret_fake`,
+      metadata: metadataOf(form),
+    });
+  }
+
+  private createPaymentIntent(form: Record<string, string>): StripeObject {
+    const amount = Number(form.amount);
+    if (!Number.isSafeInteger(amount) || amount < 1) throw err(400, 'invalid_request_error', 'Invalid integer: amount', { code: 'parameter_invalid_integer', param: 'amount' });
+    if (!form.currency || form.currency !== form.currency.toLowerCase()) throw err(400, 'invalid_request_error', 'Invalid currency', { code: 'parameter_invalid', param: 'currency' });
+    if (form.customer) this.get(form.customer, 'customer');
+    const pm = form.payment_method;
+    if (form.confirm === 'true' && !pm) throw err(400, 'invalid_request_error', 'You must provide a payment method to confirm', { code: 'parameter_missing', param: 'payment_method' });
+    if (pm && !(pm in STRIPE_TEST_METHODS)) throw err(400, 'invalid_request_error', `No such PaymentMethod: '${pm}'`, { code: 'resource_missing', param: 'payment_method' });
+    const intent = this.put({
+      id: this.id('pi'),
+      object: 'payment_intent',
+      created: now(),
+      livemode: false,
+      amount,
+      amount_received: 0,
+      currency: form.currency,
+      customer: form.customer ?? null,
+      description: form.description ?? null,
+      metadata: metadataOf(form),
+      payment_method: pm ?? null,
+      status: 'requires_payment_method' as string,
+      latest_charge: null as string | null,
+      last_payment_error: null as unknown,
+      off_session: form.off_session === 'true',
+    });
+    if (form.confirm !== 'true') return intent;
+    const decline = STRIPE_TEST_METHODS[pm];
+    const charge = this.put({
+      id: this.id('ch'),
+      object: 'charge',
+      created: now(),
+      livemode: false,
+      amount,
+      amount_captured: decline ? 0 : amount,
+      amount_refunded: 0,
+      balance_transaction: null as string | null,
+      currency: form.currency,
+      customer: intent.customer,
+      disputed: false,
+      metadata: { ...intent.metadata },
+      paid: !decline,
+      payment_intent: intent.id,
+      payment_method: pm,
+      refunded: false,
+      status: decline ? 'failed' : 'succeeded',
+      failure_code: decline?.code ?? null,
+    });
+    intent.latest_charge = charge.id;
+    if (decline) {
+      intent.last_payment_error = { type: 'card_error', charge: charge.id, code: decline.code, decline_code: decline.decline_code, message: decline.message, payment_method: { id: pm, object: 'payment_method' } };
+      throw new HttpFailure(402, {
+        error: {
+          type: 'card_error',
+          code: decline.code,
+          decline_code: decline.decline_code,
+          message: decline.message,
+          charge: charge.id,
+          payment_intent: structuredClone(intent),
+          payment_method: { id: pm, object: 'payment_method' },
+          doc_url: `https://stripe.com/docs/error-codes/${decline.code.replace(/_/g, '-')}`,
+        },
+      });
+    }
+    const fee = this.feeFor(amount, form.currency);
+    const txn = this.put({
+      id: this.id('txn'),
+      object: 'balance_transaction',
+      created: now(),
+      amount,
+      currency: this.settlementCurrency ?? form.currency,
+      fee,
+      net: amount - fee,
+      fee_details: [{ amount: fee, currency: this.settlementCurrency ?? form.currency, type: 'stripe_fee', description: 'Stripe processing fees' }],
+      source: charge.id,
+      status: 'pending',
+      type: 'charge',
+    });
+    charge.balance_transaction = txn.id;
+    intent.status = 'succeeded';
+    intent.amount_received = amount;
+    return intent;
+  }
+
+  private createRefund(form: Record<string, string>): StripeObject {
+    const intent = this.get(form.payment_intent, 'payment_intent');
+    if (intent.status !== 'succeeded') throw err(400, 'invalid_request_error', `PaymentIntent ${intent.id} has no successful charge`, { code: 'charge_not_refundable' });
+    const charge = this.get(intent.latest_charge, 'charge');
+    const remaining = charge.amount - charge.amount_refunded;
+    const amount = form.amount === undefined ? remaining : Number(form.amount);
+    if (remaining === 0) throw err(400, 'invalid_request_error', `Charge ${charge.id} has already been refunded.`, { code: 'charge_already_refunded' });
+    if (amount > remaining) {
+      throw err(400, 'invalid_request_error', `Refund amount (${amount}) is greater than unrefunded amount on charge (${remaining})`, { code: 'amount_too_large', param: 'amount' });
+    }
+    charge.amount_refunded += amount;
+    charge.refunded = charge.amount_refunded === charge.amount;
+    return this.put({
+      id: this.id('re'),
+      object: 'refund',
+      created: now(),
+      amount,
+      currency: charge.currency,
+      charge: charge.id,
+      payment_intent: intent.id,
+      reason: form.reason ?? null,
+      metadata: metadataOf(form),
+      status: 'succeeded',
+    });
+  }
+}
+
+const now = () => Math.floor(Date.now() / 1000);
+
+function metadataOf(form: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(form)) {
+    const m = /^metadata\[(.+)\]$/.exec(k);
+    if (m) out[m[1]] = v;
+  }
+  return out;
+}
+
+function canonical(form: Record<string, string>): string {
+  return JSON.stringify(Object.entries(form).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+// ------------------------------------------------------------------ webhooks
+
+/** The Stripe-Signature header for a payload, as Stripe computes it (timestamp in seconds). */
+export function signStripePayload(payload: string, secret: string, timestamp = Math.floor(Date.now() / 1000)): string {
+  return Stripe.webhooks.generateTestHeaderString({ payload, secret, timestamp });
+}
+
+/** POSTs a raw payload to the app's webhook endpoint; `signature: null` sends no signature header. */
+export async function postWebhook(t: TestApp, payload: string, signature: string | null) {
+  return t.request({
+    method: 'POST',
+    url: '/v1/stripe/webhooks',
+    body: payload,
+    headers: signature === null ? {} : { 'stripe-signature': signature },
+  });
+}
+
+/** Signs an event with the app's webhook secret and delivers it. */
+export async function deliverEvent(t: TestApp, event: object, opts: { secret?: string; timestamp?: number } = {}) {
+  const payload = JSON.stringify(event);
+  const secret = opts.secret ?? t.config.stripeWebhookSecret;
+  if (!secret) throw new Error('the app has no STRIPE_WEBHOOK_SECRET');
+  return postWebhook(t, payload, signStripePayload(payload, secret, opts.timestamp));
+}
