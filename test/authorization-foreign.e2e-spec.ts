@@ -391,6 +391,7 @@ const Q = {
   invoice: `query($id: ID!) { invoice(id: $id) { id status total { amountMinor } } }`,
   payInvoice: `mutation($id: ID!) { payInvoice(id: $id) { outcome invoice { id status } } }`,
   refundInvoice: `mutation($id: ID!, $reason: String!) { refundInvoice(id: $id, reason: $reason) { outcome } }`,
+  voidInvoice: `mutation($id: ID!, $reason: String!) { voidInvoice(id: $id, reason: $reason) { id status } }`,
   balances: `query($organizationId: ID!) { balances(organizationId: $organizationId) { currency payable { amountMinor } } }`,
   setVendorFeeOverride: `mutation($vendorOrganizationId: ID!, $feeBps: Int) { setVendorFeeOverride(vendorOrganizationId: $vendorOrganizationId, feeBps: $feeBps) { feeBps } }`,
   createPaymentSetup: `mutation($organizationId: ID!) { createPaymentSetup(organizationId: $organizationId) { customerId setupIntentId } }`,
@@ -460,6 +461,7 @@ const CASES: Case[] = [
   },
   // Platform admins only: C is refused whatever the id (the same FORBIDDEN as for an unknown id).
   { op: 'refundInvoice', probe: 'id', what: "B's PAID invoice", vars: (f) => ({ id: f.bInvoice, reason: 'intruder' }), expect: 'FORBIDDEN' },
+  { op: 'voidInvoice', probe: 'id', what: "A's OPEN invoice", vars: (f) => ({ id: f.aInvoice, reason: 'intruder' }), expect: 'FORBIDDEN' },
   { op: 'setVendorFeeOverride', probe: 'vendorOrganizationId', what: "A's organization", vars: (f) => ({ vendorOrganizationId: f.a.organizationId, feeBps: 0 }), expect: 'FORBIDDEN' },
   { op: 'simulateSandboxDispute', probe: 'paymentIntentId', what: "B's sandbox payment", vars: (f) => ({ paymentIntentId: f.bPaymentIntent }), expect: 'FORBIDDEN' },
   { op: 'closeSandboxDispute', probe: 'disputeId', what: "the dispute on B's payment", vars: (f) => ({ disputeId: f.bDispute }), expect: 'FORBIDDEN' },

@@ -59,7 +59,7 @@ describe('billing period close (e2e)', () => {
   const partialTrueUp = () => (2n * 100_000n * 3n + BigInt(P.days)) / (2n * BigInt(P.days));
 
   beforeAll(async () => {
-    t = await startTestApp({ logLevel: 'error' });
+    t = await startTestApp();
     P = lastPeriod();
     current = nextPeriod(P);
     admin = await makeAdmin(t, await signUp(t));

@@ -24,7 +24,7 @@ describe('collection through Stripe (e2e, local Stripe-compatible server)', () =
 
   beforeAll(async () => {
     fake = await FakeStripe.start();
-    t = await startTestApp({ logLevel: 'error', stripeSecretKey: 'sk_test_fake123', stripeWebhookSecret: 'whsec_fakesecret123', stripeApiBase: fake.url });
+    t = await startTestApp({ stripeSecretKey: 'sk_test_fake123', stripeWebhookSecret: 'whsec_fakesecret123', stripeApiBase: fake.url });
     vendor = await signUp(t, { country: 'US' });
   });
   useLedgerInvariant(() => t?.dataSource);
@@ -128,6 +128,40 @@ describe('collection through Stripe (e2e, local Stripe-compatible server)', () =
     const [inv] = await t.dataSource.query(`SELECT status FROM invoices WHERE id = $1`, [invoice.id]);
     expect(inv.status).toBe('OPEN');
   });
+
+  it('1,000 deliveries of one signed payment_intent.succeeded, 50 at a time: one state change, no extra ledger rows', async () => {
+    const { invoice, agreementId } = await payingDistiller('3000');
+    fake.failNext('drop-after', /payment_intents/);
+    fake.failNext('drop-before', /payment_intents/);
+    fake.failNext('drop-before', /payment_intents/);
+    expect((await collection().collect(invoice.id, { includeUncollectible: false })).kind).toBe('pending');
+    const pi = fake.ofType('payment_intent').find((p) => p.metadata?.invoice_id === invoice.id)!;
+    const event = fake.event('payment_intent.succeeded', pi);
+    const ledgerRows = async () =>
+      (await t.dataSource.query(`SELECT (SELECT count(*) FROM ledger_transactions)::int AS tx, (SELECT count(*) FROM ledger_entries)::int AS entries`))[0];
+    const before = await ledgerRows();
+    const statuses: number[] = [];
+    for (let i = 0; i < 1000; i += 50) {
+      const batch = await Promise.all(Array.from({ length: 50 }, () => deliverEvent(t, event)));
+      statuses.push(...batch.map((r) => r.status));
+    }
+    expect(statuses.every((s) => s === 200)).toBe(true);
+    await settleInbox();
+    const after = await ledgerRows();
+    // Exactly one settlement: the INVOICE_PAID transaction (5 entries); the processing fee is booked by the fee sweep, not by the webhook.
+    expect({ tx: after.tx - before.tx, entries: after.entries - before.entries }).toEqual({ tx: 1, entries: 5 });
+    const [{ n: stored }] = await t.dataSource.query(`SELECT count(*)::int AS n FROM payment_webhook_events WHERE id = $1`, [event.id]);
+    expect(stored).toBe(1);
+    const paidAudits = await t.dataSource.query(`SELECT 1 FROM audit_log WHERE action = 'billing.invoice.paid' AND target_id = $1`, [invoice.id]);
+    expect(paidAudits).toHaveLength(1);
+    const [inv] = await t.dataSource.query(`SELECT status FROM invoices WHERE id = $1`, [invoice.id]);
+    expect(inv.status).toBe('PAID');
+    const [ag] = await t.dataSource.query(`SELECT status FROM license_agreements WHERE id = $1`, [agreementId]);
+    expect(ag.status).toBe('ACTIVE');
+    // The fee sweep books Stripe's fee once.
+    expect(await collection().bookMissingProcessingFees()).toBe(1);
+    expect(await collection().bookMissingProcessingFees()).toBe(0);
+  }, 120_000);
 
   /** Every order of four events, each on a fresh invoice whose charge happened at Stripe but was never recorded by us. */
   const ORDERS = permutations(['succeeded', 'refunded', 'dispute.created', 'dispute.closed'] as const);

@@ -30,7 +30,7 @@ describe('collection, refunds and disputes in the sandbox (e2e)', () => {
   let outsider: TestUser;
 
   beforeAll(async () => {
-    t = await startTestApp({ logLevel: 'error', collectionRetryHours: [1, 2], platformFeeBps: 1500 });
+    t = await startTestApp({ collectionRetryHours: [1, 2], platformFeeBps: 1500 });
     vendor = await signUp(t, { country: 'US' });
     vendor2 = await signUp(t, { country: 'US' });
     admin = await makeAdmin(t, await signUp(t));
@@ -359,6 +359,48 @@ describe('collection, refunds and disputes in the sandbox (e2e)', () => {
     expect(BigInt(end.payable.amountMinor) - BigInt(after.payable.amountMinor)).toBe(850n); // the second payment's share, whole again
     const status = (await t.gql(PAYMENT, { id: second.invoice.id }, second.distiller.token)).data!.invoice.payment.disputes[0].status;
     expect(status).toBe('WON');
+  });
+
+  it('voidInvoice (admins): the receivable reversed, an upfront fee waived, a write-off lifted; PAID cannot be voided', async () => {
+    const VOID = `mutation($id: ID!, $reason: String!) { voidInvoice(id: $id, reason: $reason) { id status } }`;
+    const { distiller, invoice, agreementId } = await paidOffer('700');
+    expect((await t.gql(VOID, { id: invoice.id, reason: 'x' }, distiller.token)).errors![0].extensions.code).toBe('FORBIDDEN');
+    expect((await t.gql(VOID, { id: invoice.id, reason: ' ' }, admin.token)).errors![0].extensions.code).toBe('BAD_USER_INPUT');
+    expect((await t.gql(VOID, { id: '00000000-0000-4000-8000-000000000000', reason: 'x' }, admin.token)).errors![0].extensions.code).toBe('NOT_FOUND');
+    const v = await t.gql(VOID, { id: invoice.id, reason: 'Launch promotion: fee waived' }, admin.token);
+    expect(v.errors).toBeUndefined();
+    expect(v.data!.voidInvoice.status).toBe('VOID');
+    expect(await agreementStatus(agreementId)).toEqual({ status: 'ACTIVE', suspension_cause: null });
+    expect(await posting(`invoice:${invoice.id}:voided`)).toEqual([
+      ['platform:billed', '700'],
+      [`distiller:${distiller.organizationId}:receivable`, '-700'],
+    ]);
+    expect((await balancesOf(distiller))[0].receivable.amountMinor).toBe('0');
+    // Final: not again, not paid, not charged by the sweep.
+    expect((await t.gql(VOID, { id: invoice.id, reason: 'again' }, admin.token)).errors![0].extensions.code).toBe('CONFLICT');
+    expect((await t.gql(PAY, { id: invoice.id }, distiller.token)).errors![0].extensions.code).toBe('CONFLICT');
+
+    // A PAID invoice is refunded, not voided.
+    const paid = await paidOffer('300');
+    await savePaymentMethod(paid.distiller, 'pm_sandbox_visa');
+    await t.gql(PAY, { id: paid.invoice.id }, paid.distiller.token);
+    const refused = await t.gql(VOID, { id: paid.invoice.id, reason: 'x' }, admin.token);
+    expect(refused.errors![0].extensions.code).toBe('CONFLICT');
+    expect(refused.errors![0].message).toContain('refund');
+
+    // An UNCOLLECTIBLE invoice voided: the non-payment suspension ends.
+    const bad = await paidOffer('400');
+    const free = await pricedOffer(t, vendor, { currency: 'USD', inputPerMillionMinor: '1', outputPerMillionMinor: '1' });
+    const activeId = await acceptAgreement(t, bad.distiller, free.offer);
+    await savePaymentMethod(bad.distiller, 'pm_sandbox_declined');
+    const collection = t.app.get(CollectionService);
+    for (let i = 0; i < 3; i++) {
+      await t.dataSource.query(`UPDATE invoice_collections SET next_attempt_at = now() - interval '1 second' WHERE invoice_id = $1`, [bad.invoice.id]);
+      await collection.collect(bad.invoice.id, { includeUncollectible: false });
+    }
+    expect(await agreementStatus(activeId)).toEqual({ status: 'SUSPENDED', suspension_cause: 'NON_PAYMENT' });
+    expect((await t.gql(VOID, { id: bad.invoice.id, reason: 'Written off by agreement' }, admin.token)).data!.voidInvoice.status).toBe('VOID');
+    expect(await agreementStatus(activeId)).toEqual({ status: 'ACTIVE', suspension_cause: null });
   });
 
   it('balances: another organization is NOT_FOUND', async () => {

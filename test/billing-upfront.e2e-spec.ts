@@ -19,7 +19,7 @@ describe('upfront invoices (e2e)', () => {
   let admin: TestUser;
 
   beforeAll(async () => {
-    t = await startTestApp({ logLevel: 'error' });
+    t = await startTestApp();
     vendor = await signUp(t, { country: 'US' });
     distiller = await signUp(t, { country: 'FR' });
     other = await signUp(t, { country: 'FR' });

@@ -29,7 +29,7 @@ describe('the money story in the sandbox (e2e)', () => {
 
   beforeAll(async () => {
     upstream = await startDemoUpstream({ apiKey: UPSTREAM_KEY });
-    t = await startTestApp({ logLevel: 'error', platformFeeBps: 2000 });
+    t = await startTestApp({ platformFeeBps: 2000 });
     vendor = await signUp(t, { country: 'US' });
     distiller = await signUp(t, { country: 'FR' });
     admin = await makeAdmin(t, await signUp(t));

@@ -25,15 +25,19 @@ export class AgreementPaymentStatusService {
     private readonly agreements: LicenseAgreementService,
   ) {}
 
-  /** PENDING_PAYMENT → ACTIVE (an agreement in any other state is left alone). Returns whether it changed. */
-  async activatePaid(tx: Tx, agreementId: string, invoiceNumber: string, actor: Principal | null): Promise<boolean> {
+  /**
+   * PENDING_PAYMENT → ACTIVE once the upfront fee is settled — paid, or waived
+   * by an admin voiding its invoice (an agreement in any other state is left
+   * alone). Returns whether it changed.
+   */
+  async activatePaid(tx: Tx, agreementId: string, invoiceNumber: string, actor: Principal | null, how: 'paid' | 'waived' = 'paid'): Promise<boolean> {
     const [rows] = (await tx.query(
       `UPDATE license_agreements SET status = 'ACTIVE', status_reason = $2, status_changed_at = now()
         WHERE id = $1 AND status = 'PENDING_PAYMENT' AND (ends_at IS NULL OR ends_at > now())
         RETURNING id, vendor_organization_id, distiller_organization_id`,
-      [agreementId, `Upfront fee paid (invoice ${invoiceNumber})`],
+      [agreementId, `Upfront fee ${how} (invoice ${invoiceNumber})`],
     )) as [Changed[], number];
-    await this.record(tx, rows, 'licensing.agreement.activated', actor, { invoiceNumber, from: 'PENDING_PAYMENT', to: 'ACTIVE' });
+    await this.record(tx, rows, 'licensing.agreement.activated', actor, { invoiceNumber, upfrontFee: how, from: 'PENDING_PAYMENT', to: 'ACTIVE' });
     return rows.length > 0;
   }
 

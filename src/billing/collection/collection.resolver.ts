@@ -5,7 +5,11 @@ import { Principal } from '../../platform/auth/principal';
 import { BadInputError } from '../../platform/errors/app-error';
 import { toInvoiceOutput } from '../billing.mapper';
 import { CurrencyBalancesOutput, PayInvoiceResultOutput, PaymentOutcome, RefundInvoiceArgs, RefundInvoiceResultOutput, RefundOutcomeKind } from '../dto/collection.output';
+import { InvoiceOutput } from '../dto/invoice.output';
 import { InvoiceQueryService } from '../invoices/invoice-query.service';
+import { InvoiceSettlementService } from './invoice-settlement.service';
+import { Database } from '../../platform/database/transaction';
+import { assertUuid } from '../../platform/errors/validation';
 import { BalancesService } from './balances.service';
 import { CollectionService } from './collection.service';
 import { RefundService } from './refund.service';
@@ -19,6 +23,8 @@ export class CollectionResolver {
     private readonly refunds: RefundService,
     private readonly balancesService: BalancesService,
     private readonly invoices: InvoiceQueryService,
+    private readonly settlement: InvoiceSettlementService,
+    private readonly db: Database,
   ) {}
 
   @Mutation(() => PayInvoiceResultOutput, {
@@ -62,6 +68,24 @@ export class CollectionResolver {
       amount: moneyOutput(r.amountMinor, r.currency),
       invoice: toInvoiceOutput(await this.invoices.get(principal, args.id)),
     };
+  }
+
+  @AdminOnly()
+  @Mutation(() => InvoiceOutput, {
+    description:
+      'Platform admins. Voids an OPEN or UNCOLLECTIBLE invoice: nothing is owed (the ledger reverses the receivable), an upfront fee counts as ' +
+      "waived (its agreement becomes ACTIVE), a written-off invoice no longer suspends the distiller's agreements. Refused while a charge is in flight. Audited.",
+  })
+  async voidInvoice(
+    @CurrentPrincipal() principal: Principal,
+    @Args('id', { type: () => ID }) id: string,
+    @Args('reason', { type: () => String }) reason: string,
+  ): Promise<InvoiceOutput> {
+    assertUuid('id', id);
+    const text = reason.trim();
+    if (text.length < 1 || text.length > 500) throw new BadInputError([{ field: 'reason', message: 'reason must be 1 to 500 characters' }]);
+    await this.db.transaction((tx) => this.settlement.voidInvoice(tx, id, principal, text));
+    return toInvoiceOutput(await this.invoices.get(principal, id));
   }
 
   @Query(() => [CurrencyBalancesOutput], {

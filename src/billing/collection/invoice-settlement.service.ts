@@ -18,7 +18,9 @@ import { Accounts } from '../../ledger/accounts';
 import { LedgerService } from '../../ledger/ledger.service';
 import { AgreementPaymentStatusService } from '../../licensing/agreement-payment-status.service';
 import { AppConfig } from '../../platform/config/app-config';
+import type { Principal } from '../../platform/auth/principal';
 import type { Tx } from '../../platform/database/transaction';
+import { ConflictError, NotFoundError } from '../../platform/errors/app-error';
 import { splitBps } from '../../platform/money/allocation';
 import { InvoiceKind, InvoiceStatus } from '../billing.entity';
 import { VendorFeeService } from '../vendor-fee.service';
@@ -26,7 +28,7 @@ import { invoiceRow, InvoiceRow } from './collection.sql';
 
 export const INVOICE_PAID = 'INVOICE_PAID';
 export const PROCESSING_FEE = 'PROCESSING_FEE';
-export const INVOICE_WRITTEN_OFF = 'INVOICE_UNCOLLECTIBLE';
+export const INVOICE_VOIDED = 'INVOICE_VOIDED';
 
 export interface PaymentRef {
   paymentIntentId: string;
@@ -244,7 +246,51 @@ export class InvoiceSettlementService {
     return [{ account: Accounts.platformFees, vendorOrganizationId: null, amount: fees, feeBps: null }, ...vendors];
   }
 
-  /** After a payment: when the distiller has nothing uncollectible left, its non-payment suspensions end. */
+  /**
+   * An admin voids an OPEN or UNCOLLECTIBLE invoice: nothing is owed any more
+   * (the issue posting is reversed), an upfront fee counts as waived (its
+   * agreement becomes ACTIVE), and a written-off invoice no longer keeps the
+   * distiller's agreements suspended. Refused while a charge attempt's outcome
+   * is unknown — that money may be on its way.
+   */
+  async voidInvoice(tx: Tx, invoiceId: string, actor: Principal, reason: string): Promise<void> {
+    const inv = await invoiceRow(tx, invoiceId, true);
+    if (!inv) throw new NotFoundError('Invoice', invoiceId);
+    if (inv.status !== InvoiceStatus.OPEN && inv.status !== InvoiceStatus.UNCOLLECTIBLE) {
+      throw new ConflictError(
+        `Invoice ${inv.number} is ${inv.status}: only OPEN or UNCOLLECTIBLE invoices can be voided${inv.status === InvoiceStatus.PAID ? ' (refund a PAID one)' : ''}`,
+        { status: inv.status },
+      );
+    }
+    const [pending]: unknown[] = await tx.query(`SELECT 1 FROM invoice_payment_attempts WHERE invoice_id = $1 AND status = 'PENDING'`, [inv.id]);
+    if (pending) throw new ConflictError(`Invoice ${inv.number} has a charge whose outcome is not known yet; try again once it is settled or failed`);
+    await tx.query(`UPDATE invoices SET status = 'VOID', voided_at = now() WHERE id = $1`, [inv.id]);
+    await tx.query(`UPDATE invoice_collections SET next_attempt_at = NULL, updated_at = now() WHERE invoice_id = $1`, [inv.id]);
+    const total = BigInt(inv.total_minor);
+    if (total > 0n) {
+      await this.ledger.post(tx, {
+        reference: `invoice:${inv.id}:voided`,
+        kind: INVOICE_VOIDED,
+        description: `Invoice ${inv.number} voided: ${reason}`.slice(0, 1000),
+        lines: [
+          { account: Accounts.platformBilled, currency: inv.currency, amountMinor: total, memo: inv.number },
+          { account: Accounts.distillerReceivable(inv.distiller_organization_id), currency: inv.currency, amountMinor: -total, memo: inv.number },
+        ],
+        metadata: { invoiceId: inv.id, invoiceNumber: inv.number },
+      });
+    }
+    await this.audit.record(tx, actor, {
+      action: 'billing.invoice.voided',
+      targetType: 'Invoice',
+      targetId: inv.id,
+      organizationId: inv.distiller_organization_id,
+      data: { number: inv.number, from: inv.status, totalMinor: total.toString(), currency: inv.currency, reason },
+    });
+    if (inv.kind === InvoiceKind.UPFRONT && inv.agreement_id) await this.agreements.activatePaid(tx, inv.agreement_id, inv.number, actor, 'waived');
+    if (inv.status === InvoiceStatus.UNCOLLECTIBLE) await this.reinstateIfSettledUp(tx, inv);
+  }
+
+  /** After a payment (or a void): when the distiller has nothing uncollectible left, its non-payment suspensions end. */
   private async reinstateIfSettledUp(tx: Tx, inv: InvoiceRow): Promise<void> {
     const [left]: { n: string }[] = await tx.query(
       `SELECT count(*)::text AS n FROM invoices WHERE distiller_organization_id = $1 AND status = 'UNCOLLECTIBLE'`,

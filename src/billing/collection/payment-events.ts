@@ -12,6 +12,7 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import type { Tx } from '../../platform/database/transaction';
 import { fromStripeAmount } from '../../platform/money/stripe-units';
+import { failureCodeOf } from '../../payments/stripe-shapes';
 import { StripeEventLike, WebhookHandlers } from '../../payments/webhooks/webhook-handlers';
 import { InvoiceStatus } from '../billing.entity';
 import { invoiceIdFor, invoiceRow } from './collection.sql';
@@ -53,7 +54,7 @@ export class PaymentEvents implements OnModuleInit {
     if (!invoiceId) return this.notOurs(e, pi.id);
     await this.settlement.linkAttempt(tx, pi.metadata?.attempt_id, pi.id);
     const err = pi.last_payment_error ?? {};
-    await this.settlement.recordFailure(tx, invoiceId, { code: String(err.decline_code ?? err.code ?? 'payment_failed'), message: String(err.message ?? 'payment failed') }, pi.id);
+    await this.settlement.recordFailure(tx, invoiceId, { code: failureCodeOf(err.code ?? null, err.decline_code ?? null), message: String(err.message ?? 'payment failed') }, pi.id);
   }
 
   private async refunded(tx: Tx, e: StripeEventLike): Promise<void> {
