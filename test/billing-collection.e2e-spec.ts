@@ -403,6 +403,39 @@ describe('collection, refunds and disputes in the sandbox (e2e)', () => {
     expect(await agreementStatus(activeId)).toEqual({ status: 'ACTIVE', suspension_cause: null });
   });
 
+  it('an unfinished attempt whose customer is gone fails cleanly instead of staying stuck', async () => {
+    const { invoice } = await paidOffer('250');
+    await t.dataSource.query(
+      `INSERT INTO invoice_payment_attempts (invoice_id, attempt_no, idempotency_key, amount_minor, currency) VALUES ($1, 1, $2, 250, 'USD')`,
+      [invoice.id, `invoice:${invoice.id}:attempt:1`],
+    );
+    const r = await t.app.get(CollectionService).collect(invoice.id, { includeUncollectible: false });
+    expect(r).toMatchObject({ kind: 'failed', code: 'payment_method_missing', uncollectible: false });
+    const [a] = await t.dataSource.query(`SELECT status, failure_code FROM invoice_payment_attempts WHERE invoice_id = $1`, [invoice.id]);
+    expect(a).toEqual({ status: 'FAILED', failure_code: 'payment_method_missing' });
+    const [c] = await t.dataSource.query(`SELECT failures FROM invoice_collections WHERE invoice_id = $1`, [invoice.id]);
+    expect(c.failures).toBe(1);
+  });
+
+  it('a page of invoices shows each one’s payment', async () => {
+    const { distiller, invoice } = await paidOffer('111');
+    const second = await pricedOffer(t, vendor2, { currency: 'USD', inputPerMillionMinor: '1', outputPerMillionMinor: '1', upfrontFeeMinor: '222' });
+    await acceptAgreement(t, distiller, second.offer);
+    await savePaymentMethod(distiller, 'pm_sandbox_visa');
+    await t.gql(PAY, { id: invoice.id }, distiller.token);
+    const r = await t.gql(
+      `query($o: ID!) { invoices(organizationId: $o) { edges { node { id total { amountMinor } payment { attempts paymentIntentId } } } } }`,
+      { o: distiller.organizationId },
+      distiller.token,
+    );
+    expect(r.errors).toBeUndefined();
+    const rows = r.data!.invoices.edges.map((e: any) => [e.node.total.amountMinor, e.node.payment.attempts, e.node.payment.paymentIntentId !== null]);
+    expect(rows.sort()).toEqual([
+      ['111', 1, true],
+      ['222', 0, false],
+    ]);
+  });
+
   it('balances: another organization is NOT_FOUND', async () => {
     const r = await t.gql(BALANCES, { org: vendor.organizationId }, outsider.token);
     expect(r.errors![0].extensions.code).toBe('NOT_FOUND');

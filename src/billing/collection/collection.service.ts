@@ -155,6 +155,18 @@ export class CollectionService {
     }
 
     const { attempt } = claim;
+    if (!attempt.payment_intent_id && !customer) {
+      // The customer disappeared (e.g. payments switched between sandbox and Stripe): this attempt cannot be sent.
+      const failure = { code: 'payment_method_missing', message: 'No customer at the payment processor: add a payment method with createPaymentSetup' };
+      const outcome = await this.db.transaction(async (tx) => {
+        await tx.query(
+          `UPDATE invoice_payment_attempts SET status = 'FAILED', completed_at = now(), claimed_until = NULL, failure_code = $2, failure_message = $3 WHERE id = $1`,
+          [attempt.id, failure.code, failure.message],
+        );
+        return this.settlement.recordFailure(tx, invoiceId, failure, null);
+      });
+      return { kind: 'failed', invoiceId, ...failure, nextAttemptAt: outcome.kind === 'retry-scheduled' ? outcome.nextAttemptAt : null, uncollectible: outcome.kind === 'uncollectible' };
+    }
     let result: PaymentIntentResult;
     try {
       result = attempt.payment_intent_id
