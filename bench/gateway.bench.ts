@@ -66,6 +66,10 @@ const MAX_TOKENS = envInt('BENCH_MAX_TOKENS', 64);
 const AGREEMENTS = envInt('BENCH_AGREEMENTS', 1);
 const UPSTREAM_DELAY_MS = envInt('BENCH_UPSTREAM_DELAY_MS', 0, 0);
 const TARGET_RATIO = 0.8;
+/** The app's admission lease window (its GATEWAY_ADMISSION_LEASE_MS, inherited from this environment). */
+const LEASE_MS = envInt('GATEWAY_ADMISSION_LEASE_MS', 1000);
+/** The app's GATEWAY_ADMISSION_LEASE_TOKENS (0: every request pre-authorises on its own). */
+const LEASE_TOKENS = envInt('GATEWAY_ADMISSION_LEASE_TOKENS', 50_000, 0);
 const TARGET_P50_ADDED_MS = 2;
 
 const requestBody = (stream: boolean): string =>
@@ -215,7 +219,9 @@ async function main(): Promise<void> {
     }
     const mem = memoryOf(app.pid);
 
-    // Every successful gateway request is one usage event with the upstream's reported usage; nothing left reserved.
+    // Every successful gateway request is one usage event with the upstream's reported usage; nothing left reserved
+    // once the app's admission lease has run out (GATEWAY_ADMISSION_LEASE_MS, 1 s by default) and been released.
+    await new Promise((r) => setTimeout(r, LEASE_MS + 500));
     const c = new PgClient({ connectionString: db.url });
     await c.connect();
     let events: number;
@@ -265,7 +271,7 @@ async function main(): Promise<void> {
         `p50_added_ms=${fmt(p50Added, 3)} target_p50_added_ms<${TARGET_P50_ADDED_MS} nonstream_p50_added_ms=${fmt(nonstreamAdded, 3)} stream_p50_added_ms=${fmt(streamAdded, 3)} ` +
         `gw_rps=${fmt(rates['gateway non-stream'].rps)} direct_rps=${fmt(rates['direct non-stream'].rps)} ` +
         `gw_stream_rps=${fmt(rates['gateway stream'].rps)} direct_stream_rps=${fmt(rates['direct stream'].rps)} ` +
-        `connections=${CONNECTIONS} agreements=${AGREEMENTS} upstream_delay_ms=${UPSTREAM_DELAY_MS} usage_commit=${USAGE_COMMIT} rss_peak_mb=${fmt(mem.peakMb)} ` +
+        `connections=${CONNECTIONS} agreements=${AGREEMENTS} upstream_delay_ms=${UPSTREAM_DELAY_MS} lease_tokens=${LEASE_TOKENS} usage_commit=${USAGE_COMMIT} rss_peak_mb=${fmt(mem.peakMb)} ` +
         `cpu_ratio_nonstream=${fmt(cpuRatio('non-stream'), 3)} cpu_ratio_stream=${fmt(cpuRatio('stream'), 3)} usage_verified=${verified ? 'yes' : 'no'} quiet=${quiet ? 'yes' : 'no'} met=${met ? 'yes' : 'no'}`,
     );
   } finally {

@@ -49,6 +49,11 @@ describe('distillation gateway (e2e)', () => {
     );
   const reservationsOf = async (agreementId: string) =>
     Number((await t.dataSource.query(`SELECT count(*) AS n FROM usage_reservations WHERE agreement_id = $1`, [agreementId]))[0].n);
+  /** Reservations left for the agreement once this process's admission lease (50 ms here) has run out. */
+  const reservationsAfterLease = async (agreementId: string) => {
+    await new Promise((r) => setTimeout(r, 120));
+    return reservationsOf(agreementId);
+  };
 
   async function partiesWithUpstream(limits?: { tokensPerPeriod: string | null; tokensPerMinute: string | null }, over: Record<string, unknown> = {}) {
     const q = await meteringParties(t, { limits });
@@ -58,7 +63,8 @@ describe('distillation gateway (e2e)', () => {
 
   beforeAll(async () => {
     upstream = await startDemoUpstream({ apiKey: UPSTREAM_KEY });
-    t = await startTestApp();
+    // Short admission leases, so "nothing left reserved" can be checked right after the requests.
+    t = await startTestApp({ gatewayAdmissionLeaseMs: 50 });
     const fastify = t.app.getHttpAdapter().getInstance();
     await fastify.listen({ port: 0, host: '127.0.0.1' });
     const addr = fastify.server.address() as { port: number };
@@ -97,7 +103,7 @@ describe('distillation gateway (e2e)', () => {
         overage_tokens: '0',
         metadata: { stream: false, upstreamModel: 'demo-teacher' },
       });
-      expect(await reservationsOf(p.agreementId)).toBe(0);
+      expect(await reservationsAfterLease(p.agreementId)).toBe(0);
     });
 
     it('streams server-sent events through and records the usage the upstream reports at the end', async () => {
@@ -127,7 +133,7 @@ describe('distillation gateway (e2e)', () => {
         output_tokens: String(expected.usage.completion_tokens),
         estimated: false,
       });
-      expect(await reservationsOf(q.agreementId)).toBe(0);
+      expect(await reservationsAfterLease(q.agreementId)).toBe(0);
     });
 
     it('passes the usage chunk on when the client asks for it', async () => {
@@ -168,7 +174,7 @@ describe('distillation gateway (e2e)', () => {
       [q.agreementId],
     );
     expect(total.rolled).toBe(total.raw);
-    expect(await reservationsOf(q.agreementId)).toBe(0);
+    expect(await reservationsAfterLease(q.agreementId)).toBe(0);
   });
 
   describe('upstream failures are not billed', () => {
@@ -183,7 +189,7 @@ describe('distillation gateway (e2e)', () => {
       expect(r.json.error).toMatchObject({ type: 'upstream_error', code });
       expect(r.json.error.message).toMatch(/nothing was billed/);
       expect(await eventsOf(q.agreementId)).toHaveLength(0);
-      expect(await reservationsOf(q.agreementId)).toBe(0);
+      expect(await reservationsAfterLease(q.agreementId)).toBe(0);
     });
 
     it('answers 504 when the upstream is slower than its timeout, and records nothing', async () => {
@@ -192,7 +198,7 @@ describe('distillation gateway (e2e)', () => {
       expect(r.status).toBe(504);
       expect(r.json.error.code).toBe('upstream_timeout');
       expect(await eventsOf(q.agreementId)).toHaveLength(0);
-      expect(await reservationsOf(q.agreementId)).toBe(0);
+      expect(await reservationsAfterLease(q.agreementId)).toBe(0);
     });
 
     it('answers 502 when the upstream cannot be reached', async () => {
@@ -244,7 +250,7 @@ describe('distillation gateway (e2e)', () => {
     expect(event.metadata.estimatedBecause).toBe('CLIENT_DISCONNECTED');
     expect(Number(event.output_tokens)).toBeGreaterThan(0);
     expect(Number(event.output_tokens)).toBeLessThan(200);
-    expect(await reservationsOf(q.agreementId)).toBe(0);
+    expect(await reservationsAfterLease(q.agreementId)).toBe(0);
   });
 
   describe('pre-authorisation', () => {
@@ -375,6 +381,7 @@ describe('distillation gateway with public upstreams only (production default)',
       expect(r.body.error.code).toBe('upstream_address_not_public');
       expect(upstream.requests).toHaveLength(0);
       expect(await t.dataSource.query(`SELECT 1 FROM usage_events WHERE agreement_id = $1`, [q.agreementId])).toHaveLength(0);
+      await new Promise((r) => setTimeout(r, 120)); // the admission lease (50 ms) runs out and is released
       expect(await t.dataSource.query(`SELECT 1 FROM usage_reservations WHERE agreement_id = $1`, [q.agreementId])).toHaveLength(0);
     } finally {
       await t.close();
@@ -386,7 +393,7 @@ describe('distillation gateway with public upstreams only (production default)',
 describe('distillation gateway with GATEWAY_USAGE_COMMIT=async', () => {
   it('records usage exactly as in durable mode', async () => {
     const upstream = await startDemoUpstream({ apiKey: UPSTREAM_KEY });
-    const t = await startTestApp({ gatewayUsageCommit: 'async' });
+    const t = await startTestApp({ gatewayUsageCommit: 'async', gatewayAdmissionLeaseMs: 50 });
     try {
       const q = await meteringParties(t, { limits: { tokensPerPeriod: '1000000', tokensPerMinute: null } });
       await configureUpstream(t, q, upstream.url, { apiKey: UPSTREAM_KEY });
@@ -399,6 +406,7 @@ describe('distillation gateway with GATEWAY_USAGE_COMMIT=async', () => {
       expect(r.status).toBe(200);
       const rows = await t.dataSource.query(`SELECT event_id, input_tokens, output_tokens FROM usage_events WHERE agreement_id = $1`, [q.agreementId]);
       expect(rows).toEqual([{ event_id: r.headers['x-request-id'], input_tokens: String(r.body.usage.prompt_tokens), output_tokens: String(r.body.usage.completion_tokens) }]);
+      await new Promise((r) => setTimeout(r, 120)); // the admission lease (50 ms) runs out and is released
       expect(await t.dataSource.query(`SELECT 1 FROM usage_reservations WHERE agreement_id = $1`, [q.agreementId])).toHaveLength(0);
     } finally {
       await t.close();

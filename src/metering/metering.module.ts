@@ -4,6 +4,7 @@ import { AnomalyBurstJob } from './anomaly/anomaly-burst.job';
 import { AnomalyFlagService } from './anomaly/anomaly-flag.service';
 import { AnomalyQueryService } from './anomaly/anomaly-query.service';
 import { AnomalyResolver } from './anomaly/anomaly.resolver';
+import { AdmissionLeases } from './gateway/admission-leases';
 import { GatewayService } from './gateway/gateway.service';
 import { GatewayUsageBatcher } from './gateway/usage-batcher';
 import { MeteringRoutes } from './http/metering-routes';
@@ -26,6 +27,7 @@ import { UsageResolver } from './usage/usage.resolver';
     UsageRecorder,
     UsageIngestService,
     AnomalyFlagService,
+    AdmissionLeases,
     GatewayService,
     GatewayUsageBatcher,
     MeteringRoutes,

@@ -35,6 +35,7 @@ import { GatewayUpstream, TeacherUpstreamService } from '../upstream/teacher-ups
 import { usagePayloadHash } from '../usage/usage-event.validation';
 import { Preauthorization, UsageRecorder } from '../usage/usage-recorder.service';
 import { contentChars, readUsage, SseUsageScanner, TokenUsage } from './sse-usage-scanner';
+import { AdmissionLeases } from './admission-leases';
 import { GatewayUsageBatcher } from './usage-batcher';
 import { assertPublicHost, NonPublicUpstreamError, publicOnlyLookup } from './upstream-address-guard';
 
@@ -116,6 +117,7 @@ export class GatewayService implements OnModuleDestroy {
     private readonly recorder: UsageRecorder,
     private readonly flags: AnomalyFlagService,
     private readonly batcher: GatewayUsageBatcher,
+    private readonly admissions: AdmissionLeases,
   ) {}
 
   async onModuleDestroy(): Promise<void> {
@@ -143,20 +145,17 @@ export class GatewayService implements OnModuleDestroy {
       throw new RestError(503, 'upstream_error', 'upstream_not_configured', "The vendor has not connected this teacher's inference endpoint yet");
     }
     // Pre-authorisation only where the licence sets limits: there is nothing to reserve against otherwise.
+    // Usually from this process's admission lease (see admission-leases.ts), else a reservation of its own.
     let reservationId: string | null = null;
+    let done: () => void = () => undefined;
     if (view.tokensPerPeriod !== null || view.tokensPerMinute !== null) {
       const maxTokens = BigInt(chat.maxTokens ?? this.config.gatewayDefaultMaxTokens);
       const estimate = estimateTokens(chat.promptChars) + maxTokens;
       this.requireWithinLimits(view, estimate, chat.maxTokens !== null);
-      const pre = await this.recorder.preauthorize(this.db.reader, {
-        agreementId: view.id,
-        estimate,
-        quota: view.tokensPerPeriod,
-        perMinute: view.tokensPerMinute,
-        ttlMs: RESERVATION_TTL_MS,
-      });
-      if (!pre.admitted) throw this.refusal(view, pre, estimate);
-      reservationId = pre.reservationId;
+      const admission = await this.admissions.admit(view, estimate, RESERVATION_TTL_MS);
+      if (!admission.admitted) throw this.refusal(view, admission.pre, estimate);
+      reservationId = admission.reservationId;
+      done = admission.done;
     }
 
     const call = { req, reply, key, view, chat, upstream, startedAt, reservationId };
@@ -166,6 +165,8 @@ export class GatewayService implements OnModuleDestroy {
     } catch (e) {
       if (reservationId) await this.recorder.release(this.db.reader, reservationId).catch(() => undefined);
       throw e;
+    } finally {
+      done();
     }
   }
 

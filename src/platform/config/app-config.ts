@@ -253,6 +253,26 @@ export class AppConfig {
   @IsIn(['durable', 'async'])
   gatewayUsageCommit: 'durable' | 'async' = 'durable';
 
+  /**
+   * Gateway admission leases: a process reserves up to this many tokens of an
+   * agreement's limits at once and admits requests against them locally, so
+   * pre-authorisation costs one database round trip per lease instead of one
+   * per request. Capped at 1/20 of the period quota and 1/4 of the per-minute
+   * limit; near a limit the gateway falls back to exact per-request
+   * reservations. 0 turns leases off.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  gatewayAdmissionLeaseTokens = 50_000;
+
+  /** How long a lease admits requests (it stays reserved until those requests are recorded). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(10)
+  @Max(60_000)
+  gatewayAdmissionLeaseMs = 1000;
+
   /** Burst flag: a minute's tokens above k × the agreement's per-minute average over the previous day. */
   @Transform(toInt)
   @IsInt()
@@ -358,6 +378,8 @@ const ENV_MAP: Record<string, keyof AppConfig> = {
   ROYALTY_STACK_CAP_BPS: 'royaltyStackCapBps',
   PUBLIC_BASE_URL: 'publicBaseUrl',
   ANOMALY_BURST_MIN_TOKENS: 'anomalyBurstMinTokens',
+  GATEWAY_ADMISSION_LEASE_TOKENS: 'gatewayAdmissionLeaseTokens',
+  GATEWAY_ADMISSION_LEASE_MS: 'gatewayAdmissionLeaseMs',
   STRIPE_SECRET_KEY: 'stripeSecretKey',
   STRIPE_WEBHOOK_SECRET: 'stripeWebhookSecret',
   STRIPE_API_BASE: 'stripeApiBase',
