@@ -38,6 +38,9 @@ export class Collection1795800700000 implements MigrationInterface {
     await q.query(`CREATE INDEX "IDX_invoice_collections_due" ON "invoice_collections" ("next_attempt_at") WHERE "next_attempt_at" IS NOT NULL`);
     await q.query(`CREATE UNIQUE INDEX "UQ_invoice_collections_charge" ON "invoice_collections" ("charge_id") WHERE "charge_id" IS NOT NULL`);
 
+    // The collection sweep's candidates: OPEN invoices (few, whatever the history).
+    await q.query(`CREATE INDEX "IDX_invoices_open" ON "invoices" ("issued_at") WHERE "status" = 'OPEN'`);
+
     await q.query(`CREATE TABLE "invoice_payment_attempts" (
       "id" uuid NOT NULL DEFAULT gen_random_uuid(),
       "invoice_id" uuid NOT NULL REFERENCES "invoices" ("id") ON DELETE RESTRICT,
@@ -122,6 +125,7 @@ export class Collection1795800700000 implements MigrationInterface {
     await q.query(`DROP TABLE "invoice_allocations"`);
     await q.query(`DROP TABLE "invoice_payment_attempts"`);
     await q.query(`DROP TABLE "invoice_collections"`);
+    await q.query(`DROP INDEX "IDX_invoices_open"`);
     await q.query(`ALTER TABLE "license_agreements" DROP CONSTRAINT "CHK_license_agreements_suspension_cause", DROP COLUMN "suspension_cause"`);
   }
 }

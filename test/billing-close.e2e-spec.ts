@@ -218,6 +218,33 @@ describe('billing period close (e2e)', () => {
     expect(n).toBe(1);
   });
 
+  it('pages lines within invoices, for a whole page of invoices at once', async () => {
+    const page = (after: string | null) =>
+      t.gql(
+        `query($o: ID!, $after: String) { invoices(organizationId: $o, filter: { kind: PERIOD }) { edges { node { currency
+          lines(first: 2, after: $after) { totalCount pageInfo { hasNextPage endCursor } edges { node { position kind } } } } } } }`,
+        { o: d1.organizationId, after },
+        d1.token,
+      );
+    const first = await page(null);
+    expect(first.errors).toBeUndefined();
+    const byCurrency = Object.fromEntries(first.data!.invoices.edges.map((e: any) => [e.node.currency, e.node.lines]));
+    expect(byCurrency.EUR.edges.map((e: any) => e.node.position)).toEqual([1, 2]);
+    expect(byCurrency.EUR).toMatchObject({ totalCount: 5, pageInfo: { hasNextPage: true } });
+    expect(byCurrency.USD.edges.map((e: any) => e.node.position)).toEqual([1, 2]);
+    expect(byCurrency.USD.pageInfo.hasNextPage).toBe(false);
+    const next = await page(byCurrency.EUR.pageInfo.endCursor);
+    const eur = next.data!.invoices.edges.find((e: any) => e.node.currency === 'EUR').node.lines;
+    expect(eur.edges.map((e: any) => [e.node.position, e.node.kind])).toEqual([
+      [3, 'USAGE_INPUT'],
+      [4, 'USAGE_OUTPUT'],
+    ]);
+    expect(eur.pageInfo.hasNextPage).toBe(true);
+    const last = await page(eur.pageInfo.endCursor);
+    expect(last.data!.invoices.edges.find((e: any) => e.node.currency === 'EUR').node.lines.edges.map((e: any) => e.node.position)).toEqual([5]);
+    expect((await page('bm90LWEtY3Vyc29y')).errors![0].extensions.code).toBe('BAD_USER_INPUT');
+  });
+
   it('another organization, a vendor of the lines and anonymous callers cannot read the invoices; an admin can', async () => {
     const [inv] = await invoicesOf(t, d1.token, d1.organizationId, { period: P.period });
     for (const who of [d2, v1]) {

@@ -230,6 +230,51 @@ describe('ledger', () => {
     });
   });
 
+  describe('batches (postMany)', () => {
+    it('posts many transactions in one go, in order; references already posted are returned, not written again', async () => {
+      const old = ref('batch-old');
+      await db.transaction((tx) => ledger.post(tx, issued(old, 10n)));
+      const before = await totals();
+      const inputs = [issued(ref('batch-a'), 100n), issued(old, 10n), issued(ref('batch-b'), 250n, 'JPY')];
+      const results = await db.transaction((tx) => ledger.postMany(tx, inputs));
+      expect(results.map((r) => r.created)).toEqual([true, false, true]);
+      const after = await totals();
+      expect({ tx: after.tx - before.tx, entries: after.entries - before.entries }).toEqual({ tx: 2, entries: 4 });
+      const [{ id }] = await t.dataSource.query(`SELECT id FROM ledger_transactions WHERE reference = $1`, [old]);
+      expect(results[1].transactionId).toBe(id);
+      const rows = await t.dataSource.query(
+        `SELECT e.line_no, e.amount_minor::text AS amount FROM ledger_entries e JOIN ledger_transactions x ON x.id = e.transaction_id WHERE x.reference = $1 ORDER BY e.line_no`,
+        [inputs[2].reference],
+      );
+      expect(rows).toEqual([
+        { line_no: 1, amount: '250' },
+        { line_no: 2, amount: '-250' },
+      ]);
+    });
+
+    it('refuses a batch with an invalid posting or a repeated reference before writing anything', async () => {
+      const before = await totals();
+      const bad = { ...issued(ref('batch-bad'), 5n), lines: [{ account: Accounts.platformCash, currency: 'USD', amountMinor: 5n }, { account: Accounts.platformFees, currency: 'USD', amountMinor: -4n }] };
+      await expect(db.transaction((tx) => ledger.postMany(tx, [issued(ref('batch-ok'), 1n), bad]))).rejects.toBeInstanceOf(UnbalancedPostingError);
+      const r = ref('batch-twice');
+      await expect(db.transaction((tx) => ledger.postMany(tx, [issued(r, 1n), issued(r, 1n)]))).rejects.toBeInstanceOf(InvalidPostingError);
+      expect(await totals()).toEqual(before);
+    });
+
+    it('two concurrent batches sharing references write each reference once', async () => {
+      const shared = [ref('batch-s1'), ref('batch-s2'), ref('batch-s3')];
+      // Opposite orders: without a fixed insert order these two would deadlock.
+      for (let round = 0; round < 5; round++) {
+        const mine = shared.map((r) => `${r}:${round}`);
+        const a = [...mine.map((r) => issued(r, 7n)), issued(ref('batch-a-only'), 7n)];
+        const b = [...mine].reverse().map((r) => issued(r, 7n));
+        const [ra, rb] = await Promise.all([db.transaction((tx) => ledger.postMany(tx, a)), db.transaction((tx) => ledger.postMany(tx, b))]);
+        for (const r of mine) expect(await txCount(r)).toBe(1);
+        expect(ra.slice(0, 3).map((x) => x.created).concat(rb.map((x) => x.created)).filter(Boolean)).toHaveLength(3);
+      }
+    });
+  });
+
   describe('what PostgreSQL refuses on its own (a writer bypassing the service)', () => {
     const account = async (code: string, currency: string, kind: string, org: string | null = null): Promise<string> => {
       await t.dataSource.query(

@@ -1,4 +1,5 @@
-import { Args, ID, Mutation, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
+import { Args, Context, ID, Mutation, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
+import { LoaderContext, loaderFor } from '../platform/graphql/loaders';
 import { AdminOnly, CurrentPrincipal } from '../platform/auth/decorators';
 import { Principal } from '../platform/auth/principal';
 import { CloseBillingPeriodResult } from './billing.errors';
@@ -42,8 +43,13 @@ export class BillingResolver {
   }
 
   @ResolveField('lines', () => InvoiceLineConnection, { description: 'The lines, by position.' })
-  async lines(@Parent() invoice: InvoiceOutput, @Args() args: InvoiceLinesArgs): Promise<InvoiceLineConnection> {
-    const page = await this.queries.lines(invoice.id, args.first, args.after ?? null);
+  async lines(@Parent() invoice: InvoiceOutput, @Args() args: InvoiceLinesArgs, @Context() ctx: LoaderContext): Promise<InvoiceLineConnection> {
+    // Batched per request and page shape: a page of invoices costs one query for all their lines.
+    const after = args.after ?? null;
+    const loader = loaderFor<string, Awaited<ReturnType<InvoiceQueryService['lines']>>>(ctx, `billing.invoiceLines:${args.first}:${after ?? ''}`, (ids) =>
+      this.queries.linesOfMany(ids, args.first, after),
+    );
+    const page = await loader.load(invoice.id);
     const edges = page.rows.map((l) => ({ cursor: encodeLineCursor(l.position), node: toInvoiceLineOutput(l, invoice.currency) }));
     return {
       edges,

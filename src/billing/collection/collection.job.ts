@@ -5,7 +5,7 @@ import { CollectionService } from './collection.service';
 export const COLLECTION_JOB = 'billing.collect-invoices';
 
 /**
- * Every 5 minutes: charges OPEN invoices whose first or next attempt is due
+ * Every minute: charges OPEN invoices whose first or next attempt is due
  * (retries follow COLLECTION_RETRY_HOURS), resumes attempts whose outcome was
  * unknown, and books processing fees not read yet. Safe to overlap with a
  * distiller's payInvoice: attempts are leased and keyed.
@@ -15,7 +15,7 @@ export class CollectionJob {
   constructor(jobs: JobsService, collection: CollectionService) {
     jobs.register({
       name: COLLECTION_JOB,
-      cron: '*/5 * * * *',
+      cron: '* * * * *',
       run: async () => ({ ...(await collection.collectDue()), feesBooked: await collection.bookMissingProcessingFees() }),
     });
   }

@@ -11,7 +11,7 @@ import { Database } from '../../platform/database/transaction';
 import { BadInputError, NotFoundError } from '../../platform/errors/app-error';
 import { assertUuid } from '../../platform/errors/validation';
 import { MAX_PAGE_SIZE } from '../../platform/graphql/limits';
-import { InvoiceEntity, InvoiceKind, InvoiceLineEntity, InvoiceStatus } from '../billing.entity';
+import { InvoiceEntity, InvoiceKind, InvoiceLineEntity, InvoiceLineKind, InvoiceStatus } from '../billing.entity';
 import { parsePeriod } from '../billing-period';
 
 export interface InvoiceRow extends InvoiceEntity {
@@ -94,15 +94,51 @@ export class InvoiceQueryService {
 
   /** Lines of an invoice the caller could already read, by position. */
   async lines(invoiceId: string, first: number, after: string | null): Promise<{ rows: InvoiceLineEntity[]; hasNextPage: boolean }> {
+    return (await this.linesOfMany([invoiceId], first, after))[0];
+  }
+
+  /**
+   * The same page of lines (first, after) for many invoices in one query — a
+   * page of invoices with their lines costs one query for all the lines.
+   */
+  async linesOfMany(invoiceIds: readonly string[], first: number, after: string | null): Promise<{ rows: InvoiceLineEntity[]; hasNextPage: boolean }[]> {
     checkFirst(first);
     const afterPosition = after == null ? 0 : Number(decode('invoice-line', after, /^[1-9][0-9]{0,8}$/));
-    const rows = await this.db.reader
-      .createQueryBuilder(InvoiceLineEntity, 'l')
-      .where('l.invoice_id = :invoiceId AND l.position > :afterPosition', { invoiceId, afterPosition })
-      .orderBy('l.position', 'ASC')
-      .limit(first + 1)
-      .getMany();
-    return { rows: rows.slice(0, first), hasNextPage: rows.length > first };
+    const raw: Array<{
+      invoice_id: string; position: number; kind: InvoiceLineKind; agreement_id: string; vendor_organization_id: string; model_id: string;
+      usage_period: string | null; quantity: string | null; unit_price_minor: string | null; amount_minor: string; overage_tokens: string; description: string;
+    }> = await this.db.reader.query(
+      `SELECT invoice_id, position, kind, agreement_id, vendor_organization_id, model_id, usage_period,
+              quantity::text, unit_price_minor::text, amount_minor::text, overage_tokens::text, description
+         FROM (SELECT l.*, row_number() OVER (PARTITION BY l.invoice_id ORDER BY l.position) AS rn
+                 FROM invoice_lines l WHERE l.invoice_id = ANY($1::uuid[]) AND l.position > $2) page
+        WHERE rn <= $3
+        ORDER BY invoice_id, position`,
+      [[...invoiceIds], afterPosition, first + 1],
+    );
+    const big = (v: string | null) => (v === null ? null : BigInt(v));
+    const rows = raw.map((r) =>
+      Object.assign(new InvoiceLineEntity(), {
+        invoiceId: r.invoice_id,
+        position: r.position,
+        kind: r.kind,
+        agreementId: r.agreement_id,
+        vendorOrganizationId: r.vendor_organization_id,
+        modelId: r.model_id,
+        usagePeriod: r.usage_period,
+        quantity: big(r.quantity),
+        unitPriceMinor: big(r.unit_price_minor),
+        amountMinor: BigInt(r.amount_minor),
+        overageTokens: BigInt(r.overage_tokens),
+        description: r.description,
+      }),
+    );
+    const byInvoice = new Map<string, InvoiceLineEntity[]>();
+    for (const r of rows) byInvoice.set(r.invoiceId, [...(byInvoice.get(r.invoiceId) ?? []), r]);
+    return invoiceIds.map((id) => {
+      const list = byInvoice.get(id) ?? [];
+      return { rows: list.slice(0, first), hasNextPage: list.length > first };
+    });
   }
 
   private async canRead(em: EntityManager, principal: Principal, organizationId: string): Promise<boolean> {

@@ -5,11 +5,11 @@
  * ledger's INVOICE_ISSUED transaction (the distiller's receivable against
  * platform:billed). Set-based: one statement per step whatever the number of
  * invoices, so a close writes a chunk of distillers in a handful of round
- * trips (plus one ledger posting per invoice).
+ * trips, ledger postings included (one batch).
  */
 import { Injectable } from '@nestjs/common';
 import { Accounts } from '../../ledger/accounts';
-import { LedgerService } from '../../ledger/ledger.service';
+import { LedgerService, PostingInput } from '../../ledger/ledger.service';
 import { Tx } from '../../platform/database/transaction';
 import { InvoiceKind, InvoiceLineKind, InvoiceStatus } from '../billing.entity';
 
@@ -169,15 +169,16 @@ export class InvoiceWriter {
         dueAt: new Date(r.due_at),
       }),
     );
-    for (const inv of out) {
-      if (inv.status === InvoiceStatus.OPEN && inv.totalMinor > 0n) await this.postIssued(tx, inv);
-    }
+    await this.ledger.postMany(
+      tx,
+      out.filter((inv) => inv.status === InvoiceStatus.OPEN && inv.totalMinor > 0n).map((inv) => this.issuedPosting(inv)),
+    );
     return out;
   }
 
   /** DR distiller receivable, CR platform:billed — the money owed, awaiting collection and allocation. */
-  private async postIssued(tx: Tx, inv: IssuedInvoice): Promise<void> {
-    await this.ledger.post(tx, {
+  private issuedPosting(inv: IssuedInvoice): PostingInput {
+    return {
       reference: `invoice:${inv.id}:issued`,
       kind: INVOICE_ISSUED,
       description: `Invoice ${inv.number} issued (${inv.kind === InvoiceKind.PERIOD ? `period ${inv.period}` : 'upfront fee'})`,
@@ -187,6 +188,6 @@ export class InvoiceWriter {
         { account: Accounts.platformBilled, currency: inv.currency, amountMinor: -inv.totalMinor, memo: inv.number },
       ],
       metadata: { invoiceId: inv.id, invoiceNumber: inv.number, invoiceKind: inv.kind, ...(inv.period ? { period: inv.period } : {}) },
-    });
+    };
   }
 }
