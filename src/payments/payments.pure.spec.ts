@@ -1,4 +1,4 @@
-import { feeFromStripeUnits, feeToStripeUnits } from './processor-fee-units';
+import { feeFromStripeUnits, feeToStripeUnits } from '../platform/money/stripe-units';
 import { requestHash, sandboxId } from './sandbox/sandbox-store';
 import { failureCodeOf, paymentIntentResult } from './stripe-shapes';
 import { retryDelaySeconds } from './webhooks/webhook-inbox.service';

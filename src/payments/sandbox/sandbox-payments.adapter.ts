@@ -18,11 +18,10 @@
  */
 import { Injectable } from '@nestjs/common';
 import { splitBps } from '../../platform/money/allocation';
-import { fromStripeAmount, toStripeAmount } from '../../platform/money/stripe-units';
+import { feeFromStripeUnits, feeToStripeUnits, fromStripeAmount, toStripeAmount } from '../../platform/money/stripe-units';
 import { Database, Tx } from '../../platform/database/transaction';
 import { NoPaymentMethodError } from '../payments.errors';
 import type { ChargeOffSessionInput, PaymentIntentResult, PaymentsPort, RefundInput, RefundResult } from '../payments.port';
-import { feeFromStripeUnits, feeToStripeUnits } from '../processor-fee-units';
 import { PaymentIntentShape, paymentIntentResult } from '../stripe-shapes';
 import { STRIPE_API_VERSION } from '../stripe/stripe-payments.adapter';
 import { WebhookInboxService } from '../webhooks/webhook-inbox.service';

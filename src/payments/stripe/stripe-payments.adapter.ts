@@ -7,7 +7,7 @@
  */
 import { Logger } from '@nestjs/common';
 import Stripe from 'stripe';
-import { fromStripeAmount, toStripeAmount } from '../../platform/money/stripe-units';
+import { feeFromStripeUnits, fromStripeAmount, toStripeAmount } from '../../platform/money/stripe-units';
 import { NoPaymentMethodError, PaymentsUnavailableError } from '../payments.errors';
 import type {
   ChargeOffSessionInput,
@@ -16,7 +16,6 @@ import type {
   RefundInput,
   RefundResult,
 } from '../payments.port';
-import { feeFromStripeUnits } from '../processor-fee-units';
 import { PaymentIntentShape, paymentIntentResult } from '../stripe-shapes';
 
 export const STRIPE_API_VERSION = '2026-10-28.endive' as const;
