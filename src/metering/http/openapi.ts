@@ -37,7 +37,7 @@ export function openApiDocument(opts: { gatewayMaxBodyBytes: number }) {
       title: 'Beiming REST API',
       version: '1.0.0',
       description:
-        'The distillation gateway (OpenAI-compatible) and vendor usage ingestion. Everything else is GraphQL at POST /graphql. ' +
+        'The distillation gateway (OpenAI-compatible), vendor usage ingestion and the Stripe webhook endpoint. Everything else is GraphQL at POST /graphql. ' +
         'Errors have the OpenAI shape {"error": {message, type, code, param, request_id}}.',
     },
     servers: [{ url: '/' }],
@@ -102,6 +102,31 @@ export function openApiDocument(opts: { gatewayMaxBodyBytes: number }) {
             '401': errorResponse('Missing, invalid or revoked API key'),
             '403': errorResponse('Key without the USAGE_REPORT scope'),
             '413': errorResponse(`More than ${MAX_EVENTS_PER_BATCH} events or ${MAX_BATCH_BYTES} bytes`),
+          },
+        },
+      },
+      '/v1/stripe/webhooks': {
+        post: {
+          operationId: 'receiveStripeWebhook',
+          summary: "Stripe's webhook endpoint (payments)",
+          description:
+            'For Stripe only: the Stripe-Signature header is verified on the raw body with STRIPE_WEBHOOK_SECRET (5-minute tolerance) ' +
+            'before anything else. A valid event is stored once by its id and processed by a job in its own transaction; a repeated ' +
+            'delivery is acknowledged as a duplicate. The sandbox payments adapter needs no webhooks (503 without a secret).',
+          security: [],
+          parameters: [{ name: 'Stripe-Signature', in: 'header', required: true, schema: { type: 'string' } }],
+          requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', description: 'A Stripe event' } } } },
+          responses: {
+            '200': {
+              description: 'Stored (or already stored)',
+              content: {
+                'application/json': {
+                  schema: { type: 'object', required: ['received', 'duplicate'], properties: { received: { const: true }, duplicate: { type: 'boolean' } } },
+                },
+              },
+            },
+            '400': errorResponse('Missing, invalid, stale or tampered signature, or a signed body that is not an event: nothing stored'),
+            '503': errorResponse('STRIPE_WEBHOOK_SECRET is not set on this server'),
           },
         },
       },
