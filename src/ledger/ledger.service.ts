@@ -3,10 +3,11 @@
  * their own database transaction (the `Tx` of the business change that
  * caused the movement), so the ledger commits or rolls back with it.
  *
- * A posting is three statements: claim the reference (INSERT … ON CONFLICT
- * DO NOTHING — a concurrent or repeated post waits for the first and then
- * writes nothing), create missing accounts, insert every entry at once. The
- * database re-checks the balance at COMMIT (see the migration).
+ * A posting — or a batch of them — is three statements: claim the references
+ * (INSERT … ON CONFLICT DO NOTHING — a concurrent or repeated post waits for
+ * the first and then writes nothing), create missing accounts, insert every
+ * entry at once. The database re-checks the balance at COMMIT (see the
+ * migration).
  */
 import { Injectable, Logger } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
@@ -31,39 +32,7 @@ export class LedgerService {
   private readonly log = new Logger(LedgerService.name);
 
   async post(tx: Tx, input: PostingInput): Promise<PostingResult> {
-    validatePosting(input);
-    const claimed: { id: string }[] = await tx.query(
-      `INSERT INTO ledger_transactions (reference, kind, description, occurred_at, metadata)
-       VALUES ($1, $2, $3, coalesce($4::timestamptz, now()), $5::jsonb)
-       ON CONFLICT (reference) DO NOTHING
-       RETURNING id`,
-      [input.reference, input.kind, input.description, input.occurredAt?.toISOString() ?? null, JSON.stringify(input.metadata ?? {})],
-    );
-    if (claimed.length === 0) return { transactionId: await this.alreadyPosted(tx, input), created: false };
-    const transactionId = claimed[0].id;
-
-    await this.ensureAccounts(tx, input.lines);
-    const inserted: { n: string }[] = await tx.query(
-      `WITH lines AS (
-         SELECT * FROM unnest($2::text[], $3::text[], $4::bigint[], $5::text[]) WITH ORDINALITY AS l(code, currency, amount, memo, line_no)
-       ), ins AS (
-         INSERT INTO ledger_entries (transaction_id, line_no, account_id, currency, amount_minor, memo)
-         SELECT $1, l.line_no, a.id, l.currency, l.amount, l.memo
-           FROM lines l JOIN ledger_accounts a ON a.code = l.code AND a.currency = l.currency
-         RETURNING 1
-       )
-       SELECT count(*)::text AS n FROM ins`,
-      [
-        transactionId,
-        input.lines.map((l) => l.account),
-        input.lines.map((l) => l.currency),
-        input.lines.map((l) => l.amountMinor.toString()),
-        input.lines.map((l) => l.memo ?? null),
-      ],
-    );
-    // Every account was created just above; a shortfall would be an unbalanced transaction refused at COMMIT anyway.
-    if (Number(inserted[0].n) !== input.lines.length) throw new Error(`ledger posting ${input.reference}: ${inserted[0].n} of ${input.lines.length} entries written`);
-    return { transactionId, created: true };
+    return (await this.postMany(tx, [input]))[0];
   }
 
   /**

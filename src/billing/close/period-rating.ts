@@ -24,9 +24,8 @@
  *   (so a period costs max(commitment, usage), however late its usage comes).
  */
 import { allocate } from '../../platform/money/allocation';
-import { formatMinor } from '../../platform/money/money';
+import { Money } from '../../platform/money/money';
 import { rateTokens } from '../../platform/money/rating';
-import { currencyExponent } from '../../platform/validation/iso-codes';
 import { InvoiceLineKind } from '../billing.entity';
 import { coveredDays, PeriodRange } from '../billing-period';
 
@@ -98,8 +97,7 @@ export function proratedCommitment(minimum: bigint, covered: number, days: numbe
 }
 
 export function rateAgreement(a: AgreementToRate, p: PeriodRange): RatedLine[] {
-  const exponent = currencyExponent(a.currency);
-  const money = (minor: bigint) => `${formatMinor(minor, exponent)} ${a.currency}`;
+  const money = (minor: bigint) => Money.of(minor, a.currency).format();
   const base = { agreementId: a.id, vendorOrganizationId: a.vendorOrganizationId, modelId: a.modelId };
   const lines: RatedLine[] = [];
 

@@ -1,5 +1,6 @@
 /** Row shapes and small SQL helpers shared by the collection services. */
 import type { EntityManager } from 'typeorm';
+import { isUuid } from '../../platform/errors/validation';
 import type { InvoiceKind, InvoiceStatus } from '../billing.entity';
 
 export interface InvoiceRow {
@@ -56,7 +57,7 @@ export async function invoiceIdFor(
     if (c) return c.invoice_id;
   }
   const id = ref.metadataInvoiceId;
-  if (id && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id)) {
+  if (isUuid(id)) {
     const [i]: { id: string }[] = await em.query(`SELECT id FROM invoices WHERE id = $1`, [id]);
     if (i) return i.id;
   }

@@ -21,6 +21,7 @@ import { AppConfig } from '../../platform/config/app-config';
 import type { Principal } from '../../platform/auth/principal';
 import type { Tx } from '../../platform/database/transaction';
 import { ConflictError, NotFoundError } from '../../platform/errors/app-error';
+import { isUuid } from '../../platform/errors/validation';
 import { splitBps } from '../../platform/money/allocation';
 import { InvoiceKind, InvoiceStatus } from '../billing.entity';
 import { VendorFeeService } from '../vendor-fee.service';
@@ -217,7 +218,7 @@ export class InvoiceSettlementService {
    * attempt id), whichever learns it first: the charge's answer or a webhook.
    */
   async linkAttempt(tx: Tx, attemptId: string | null | undefined, paymentIntentId: string): Promise<void> {
-    if (!attemptId || !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(attemptId)) return;
+    if (!isUuid(attemptId)) return;
     await tx.query(
       `UPDATE invoice_payment_attempts SET payment_intent_id = $2
         WHERE id = $1 AND payment_intent_id IS NULL

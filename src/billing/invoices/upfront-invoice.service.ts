@@ -11,8 +11,7 @@ import { LicenseAgreementEntity } from '../../licensing/license-agreement.entity
 import type { CanonicalPricing } from '../../licensing/terms/terms.types';
 import { Principal } from '../../platform/auth/principal';
 import { Tx } from '../../platform/database/transaction';
-import { formatMinor } from '../../platform/money/money';
-import { currencyExponent } from '../../platform/validation/iso-codes';
+import { Money } from '../../platform/money/money';
 import { InvoiceKind, InvoiceLineKind } from '../billing.entity';
 import { InvoiceWriter, IssuedInvoice } from './invoice-writer.service';
 
@@ -44,7 +43,7 @@ export class UpfrontInvoiceService implements OnModuleInit {
          FROM license_offers o JOIN models m ON m.id = o.model_id WHERE o.id = $1`,
       [agreement.offerId],
     );
-    const fmt = `${formatMinor(fee, currencyExponent(pricing.currency))} ${pricing.currency}`;
+    const fmt = Money.of(fee, pricing.currency).format();
     const [invoice] = await this.writer.issue(tx, [
       {
         distillerOrganizationId: agreement.distillerOrganizationId,

@@ -24,8 +24,12 @@ export function createValidationPipe(): ValidationPipe {
 /** PostgreSQL's uuid syntax (any version): anything else would fail in the database as a 500. */
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+export function isUuid(value: unknown): value is string {
+  return typeof value === 'string' && UUID.test(value);
+}
+
 export function assertUuid(field: string, value: unknown): asserts value is string {
-  if (typeof value !== 'string' || !UUID.test(value)) {
+  if (!isUuid(value)) {
     throw new BadInputError([{ field, message: `${field} must be a UUID` }]);
   }
 }
