@@ -10,7 +10,7 @@
  */
 import { Client } from 'pg';
 import { GraphqlClient, signUp, User } from './parties';
-import { sampleTerms } from '../../src/licensing/terms/terms.fixtures';
+import { sampleTerms } from '../../test/fixtures/terms.fixtures';
 
 export interface CloseSeedOptions {
   vendors: number;

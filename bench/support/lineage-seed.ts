@@ -42,7 +42,7 @@ import {
   ThresholdEffect,
   ThresholdMetric,
 } from '../../src/licensing/terms/terms.types';
-import { neutralTerms, prng } from '../../src/provenance/lineage/lineage.fixtures';
+import { neutralTerms, prng } from '../../test/fixtures/lineage.fixtures';
 
 export interface SeededLineage {
   rootId: string;

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import canonicalize from 'canonicalize';
 import { canonicalTerms, termsHash } from './canonical-terms';
-import { samplePricing, sampleTerms } from './terms.fixtures';
+import { samplePricing, sampleTerms } from '../../../test/fixtures/terms.fixtures';
 import { AttributionPlacement, NamingRule, OutputTraining, RoyaltyPolicy, TermsInput, ThresholdEffect, ThresholdMetric } from './terms.types';
 
 const SEED = 20_260_101;

@@ -1,5 +1,5 @@
 import { PROHIBITED_MESSAGE, validateOffer } from './terms.validation';
-import { samplePricing, sampleTerms } from './terms.fixtures';
+import { samplePricing, sampleTerms } from '../../../test/fixtures/terms.fixtures';
 import { NamingRule, OutputTraining, PricingInput, RoyaltyPolicy, TermsInput } from './terms.types';
 
 const fieldsOf = (terms: TermsInput, pricing: PricingInput = samplePricing()) => validateOffer(terms, pricing).map((e) => e.field);

@@ -1,7 +1,7 @@
 import canonicalize from 'canonicalize';
 import { createHash } from 'node:crypto';
 import { canonicalTerms, termsHash } from '../../licensing/terms/canonical-terms';
-import { samplePricing, sampleTerms } from '../../licensing/terms/terms.fixtures';
+import { samplePricing, sampleTerms } from '../../../test/fixtures/terms.fixtures';
 import type { Lineage, RoyaltyStack } from '../lineage/lineage.types';
 import { DistillationMethod, LineageRelation } from '../provenance.entity';
 import { ATTESTATION_TYPE, attestationKeyId, AttestationStatementInput, buildAttestationStatement, canonicalJson } from './attestation.statement';

@@ -1,7 +1,7 @@
 import { Spec, Validation } from '@cyclonedx/cyclonedx-library';
 import fc from 'fast-check';
 import type { ModelCard } from '../../catalog/model.entity';
-import { attribution, lineageOf, shuffledLineage, syntheticLineage } from '../lineage/lineage.fixtures';
+import { attribution, lineageOf, shuffledLineage, syntheticLineage } from '../../../test/fixtures/lineage.fixtures';
 import type { Lineage } from '../lineage/lineage.types';
 import { royaltyStack } from '../lineage/royalty-stack';
 import { LineageRelation } from '../provenance.entity';

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { parse as parseYaml } from 'yaml';
 import type { ModelCard } from '../../catalog/model.entity';
-import { attribution, edgeOf, lineageFromEdges, lineageOf, shuffledLineage, syntheticLineage } from '../lineage/lineage.fixtures';
+import { attribution, edgeOf, lineageFromEdges, lineageOf, shuffledLineage, syntheticLineage } from '../../../test/fixtures/lineage.fixtures';
 import type { Lineage } from '../lineage/lineage.types';
 import { InconsistentLineageError, royaltyStack } from '../lineage/royalty-stack';
 import { DistillationMethod, LineageRelation } from '../provenance.entity';

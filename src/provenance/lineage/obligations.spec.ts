@@ -10,7 +10,7 @@ import {
   reciprocal,
   shuffledLineage,
   syntheticLineage,
-} from './lineage.fixtures';
+} from '../../../test/fixtures/lineage.fixtures';
 import { nameLeadsWith, ObligationConflictKind, obligations, UseRestrictionKind } from './obligations';
 
 const SEED = 20_260_405;

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { RoyaltyPolicy } from '../../licensing/terms/terms.types';
-import { EdgeSpec, edgeOf, lineageFromEdges, lineageOf, shuffledLineage, syntheticLineage } from './lineage.fixtures';
+import { EdgeSpec, edgeOf, lineageFromEdges, lineageOf, shuffledLineage, syntheticLineage } from '../../../test/fixtures/lineage.fixtures';
 import type { Lineage, RoyaltyStack } from './lineage.types';
 import { exceedsCap, InconsistentLineageError, lapTotalBps, royaltyStack } from './royalty-stack';
 
