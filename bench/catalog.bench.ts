@@ -30,6 +30,7 @@ const { createApp } = require('../src/app.factory') as typeof import('../src/app
 const { loadConfig } = require('../src/platform/config/app-config') as typeof import('../src/platform/config/app-config');
 const { startEmbeddedPostgres } = require('../src/platform/database/embedded-postgres') as typeof import('../src/platform/database/embedded-postgres');
 const { runMigrations } = require('../src/platform/database/migrate') as typeof import('../src/platform/database/migrate');
+const { DATABASE_SCHEMA } = require('../src/database-schema') as typeof import('../src/database-schema');
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 const ROOT = resolve(__dirname, '..');
@@ -152,7 +153,7 @@ async function throughput(): Promise<{ catalog: LoadResult; baseline: LoadResult
     log(`database: embedded PostgreSQL started in ${Date.now() - t0} ms`);
   }
   try {
-    await runMigrations(databaseUrl);
+    await runMigrations(databaseUrl, DATABASE_SCHEMA);
     let t0 = Date.now();
     await seed(databaseUrl);
     log(`seeded ${MODELS} LISTED models over ${VENDORS} vendors in ${Date.now() - t0} ms`);

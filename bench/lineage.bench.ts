@@ -48,6 +48,7 @@ process.env.NODE_ENV = 'production';
 const { createApp } = require('../src/app.factory') as typeof import('../src/app.factory');
 const { loadConfig } = require('../src/platform/config/app-config') as typeof import('../src/platform/config/app-config');
 const { runMigrations } = require('../src/platform/database/migrate') as typeof import('../src/platform/database/migrate');
+const { DATABASE_SCHEMA } = require('../src/database-schema') as typeof import('../src/database-schema');
 const { Database } = require('../src/platform/database/transaction') as typeof import('../src/platform/database/transaction');
 const { ModelEntity } = require('../src/catalog/model.entity') as typeof import('../src/catalog/model.entity');
 const { CatalogService } = require('../src/catalog/catalog.service') as typeof import('../src/catalog/catalog.service');
@@ -97,7 +98,7 @@ async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'beiming-bench-lineage-'));
   let app: Awaited<ReturnType<typeof createApp>> | null = null;
   try {
-    await runMigrations(database.url);
+    await runMigrations(database.url, DATABASE_SCHEMA);
     let t0 = Date.now();
     const seeded = await seedLineage(database.url, { ancestors: ANCESTORS, noise: NOISE, seed: SEED });
     log(

@@ -20,7 +20,7 @@ async function main(): Promise<void> {
   try {
     const result = spawnSync(
       process.execPath,
-      [require.resolve('typeorm/cli-ts-node-commonjs.js'), command, '-d', 'src/platform/database/data-source.ts', ...rest],
+      [require.resolve('typeorm/cli-ts-node-commonjs.js'), command, '-d', 'scripts/data-source.ts', ...rest],
       {
         stdio: 'inherit',
         env: { ...process.env, DATABASE_URL: config.databaseUrl ?? embedded!.url, TS_NODE_TRANSPILE_ONLY: 'true' },

@@ -7,6 +7,7 @@ import 'reflect-metadata';
 import { createApp } from '../src/app.factory';
 import { loadConfig } from '../src/platform/config/app-config';
 import { startEmbeddedPostgres } from '../src/platform/database/embedded-postgres';
+import { DATABASE_SCHEMA } from '../src/database-schema';
 import { runMigrations } from '../src/platform/database/migrate';
 import { SCHEMA_FILE } from '../src/platform/graphql/graphql.module';
 
@@ -17,7 +18,7 @@ async function main(): Promise<void> {
     : await startEmbeddedPostgres(config.dataDir, config.embeddedPostgresPort, { info: () => undefined, warn: console.warn });
   try {
     config.databaseUrl ??= embedded!.url;
-    await runMigrations(config.databaseUrl);
+    await runMigrations(config.databaseUrl, DATABASE_SCHEMA);
     const app = await createApp(config);
     await app.init();
     await app.close();

@@ -8,6 +8,7 @@ import pino from 'pino';
 import { createApp } from './app.factory';
 import { AppConfig, ConfigError, loadConfig } from './platform/config/app-config';
 import { EmbeddedPostgresHandle, startEmbeddedPostgres } from './platform/database/embedded-postgres';
+import { DATABASE_SCHEMA } from './database-schema';
 import { runMigrations } from './platform/database/migrate';
 import { pinoOptions } from './platform/logging/logger-options';
 
@@ -55,7 +56,7 @@ async function main(): Promise<void> {
   log.info({ config: config.describe() }, 'configuration');
 
   try {
-    const applied = await runMigrations(config.databaseUrl);
+    const applied = await runMigrations(config.databaseUrl, DATABASE_SCHEMA);
     log.info({ applied }, applied.length ? `applied ${applied.length} migration(s)` : 'database schema is up to date');
     const app = await createApp(config);
     process.removeAllListeners('SIGINT');

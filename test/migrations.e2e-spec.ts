@@ -8,6 +8,7 @@
 import { DataSource } from 'typeorm';
 import { dataSourceOptions } from '../src/platform/database/data-source-options';
 import { MIGRATIONS } from '../migrations';
+import { DATABASE_SCHEMA } from '../src/database-schema';
 import { createTestDataSource } from './support/database';
 
 describe('migrations', () => {
@@ -31,7 +32,7 @@ describe('migrations', () => {
   });
 
   it('revert down to an empty schema and apply again', async () => {
-    const ds = new DataSource(dataSourceOptions(ctx.db.url));
+    const ds = new DataSource(dataSourceOptions(ctx.db.url, DATABASE_SCHEMA));
     await ds.initialize();
     try {
       for (let i = 0; i < MIGRATIONS.length; i++) await ds.undoLastMigration({ transaction: 'each' });

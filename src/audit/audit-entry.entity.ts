@@ -37,3 +37,6 @@ export class AuditEntryEntity {
   @Column({ type: 'char', length: 64 })
   hash: string;
 }
+
+// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+export const AUDIT_ENTITIES: Function[] = [AuditEntryEntity];

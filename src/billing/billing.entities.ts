@@ -1,5 +1,5 @@
 import { BillingPeriodEntity, InvoiceEntity, InvoiceLineEntity, VendorFeeOverrideEntity } from './billing.entity';
 
-/** Every TypeORM entity of the billing module (registered in src/entities.ts). */
+/** Every TypeORM entity of the billing module (collected in src/database-schema.ts). */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
 export const BILLING_ENTITIES: Function[] = [BillingPeriodEntity, InvoiceEntity, InvoiceLineEntity, VendorFeeOverrideEntity];

@@ -72,3 +72,6 @@ export class ModelEntity {
   @Column({ type: 'timestamptz', name: 'updated_at', default: () => 'now()' })
   updatedAt: Date;
 }
+
+// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+export const CATALOG_ENTITIES: Function[] = [ModelEntity];

@@ -1,4 +1,4 @@
-/** Every TypeORM entity of the ledger module (registered in src/entities.ts). */
+/** Every TypeORM entity of the ledger module (collected in src/database-schema.ts). */
 import { LedgerAccountEntity, LedgerEntryEntity, LedgerTransactionEntity } from './ledger.entity';
 
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type

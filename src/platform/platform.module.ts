@@ -5,6 +5,7 @@ import { LoggerModule } from 'nestjs-pino';
 import { AppConfig } from './config/app-config';
 import { CryptoModule } from './crypto/crypto.module';
 import { ConfigModule } from './config/config.module';
+import type { DatabaseSchema } from './database/data-source-options';
 import { DatabaseModule } from './database/database.module';
 import { HttpErrorFilter } from './errors/http-exception.filter';
 import { createValidationPipe } from './errors/validation';
@@ -17,7 +18,8 @@ import { AppLogger, pinoOptions } from './logging/logger-options';
 /** Configuration, database, GraphQL, logging, health, error mapping. */
 @Module({})
 export class PlatformModule {
-  static forRoot(config: AppConfig): DynamicModule {
+  /** `schema`: the feature modules' entities and the migrations, from the composition root. */
+  static forRoot(config: AppConfig, schema: DatabaseSchema): DynamicModule {
     return {
       module: PlatformModule,
       imports: [
@@ -27,7 +29,7 @@ export class PlatformModule {
           // route, Mercurius' /graphql included; Nest middleware would not.
           pinoHttp: { ...pinoOptions(config), autoLogging: false },
         }),
-        DatabaseModule,
+        DatabaseModule.forRoot(schema),
         GraphQLModule,
         TerminusModule,
         JobsModule,

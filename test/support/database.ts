@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
+import { DATABASE_SCHEMA } from '../../src/database-schema';
 import { dataSourceOptions } from '../../src/platform/database/data-source-options';
 import { withDatabase } from './pg-url';
 
@@ -43,7 +44,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
 /** A DataSource on a fresh test database, for integration specs of services. */
 export async function createTestDataSource(): Promise<{ ds: DataSource; db: TestDatabase; close(): Promise<void> }> {
   const db = await createTestDatabase();
-  const ds = new DataSource(dataSourceOptions(db.url));
+  const ds = new DataSource(dataSourceOptions(db.url, DATABASE_SCHEMA));
   await ds.initialize();
   return {
     ds,

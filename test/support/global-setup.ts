@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { startEmbeddedPostgres } from '../../src/platform/database/embedded-postgres';
+import { DATABASE_SCHEMA } from '../../src/database-schema';
 import { runMigrations } from '../../src/platform/database/migrate';
 import { withDatabase } from './pg-url';
 
@@ -33,7 +34,7 @@ export default async function globalSetup(): Promise<void> {
   } finally {
     await admin.end();
   }
-  await runMigrations(withDatabase(serverUrl, template));
+  await runMigrations(withDatabase(serverUrl, template), DATABASE_SCHEMA);
   process.env.BEIMING_TEST_TEMPLATE = template;
   console.log(`\n[test] ${process.env.BEIMING_TEST_SERVER}; template database ${template}`);
 }

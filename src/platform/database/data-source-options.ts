@@ -1,14 +1,24 @@
 import type { DataSourceOptions } from 'typeorm';
-import { ENTITIES } from '../../entities';
-import { MIGRATIONS } from '../../../migrations';
+
+/**
+ * What the connection maps: the feature modules' entities and the migrations.
+ * Platform knows no feature module, so the composition root
+ * (src/database-schema.ts) hands this in.
+ */
+export interface DatabaseSchema {
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+  entities: Function[];
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+  migrations: Function[];
+}
 
 /** One definition of the TypeORM connection, shared by the app, the CLI and tests. */
-export function dataSourceOptions(url: string, extra: Partial<DataSourceOptions> = {}): DataSourceOptions {
+export function dataSourceOptions(url: string, schema: DatabaseSchema, extra: Partial<DataSourceOptions> = {}): DataSourceOptions {
   return {
     type: 'postgres',
     url,
-    entities: ENTITIES,
-    migrations: MIGRATIONS,
+    entities: schema.entities,
+    migrations: schema.migrations,
     migrationsTableName: 'typeorm_migrations',
     migrationsTransactionMode: 'each',
     synchronize: false,

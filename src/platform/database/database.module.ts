@@ -1,21 +1,27 @@
-import { Global, Module } from '@nestjs/common';
+import { DynamicModule, Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AppConfig } from '../config/app-config';
-import { dataSourceOptions } from './data-source-options';
+import { DatabaseSchema, dataSourceOptions } from './data-source-options';
 import { Database } from './transaction';
 
 @Global()
-@Module({
-  imports: [
-    TypeOrmModule.forRootAsync({
-      inject: [AppConfig],
-      useFactory: (config: AppConfig) => {
-        if (!config.databaseUrl) throw new Error('databaseUrl must be resolved before the app module is built');
-        return dataSourceOptions(config.databaseUrl);
-      },
-    }),
-  ],
-  providers: [Database],
-  exports: [Database],
-})
-export class DatabaseModule {}
+@Module({})
+export class DatabaseModule {
+  /** `schema` comes from the composition root: platform imports no feature module. */
+  static forRoot(schema: DatabaseSchema): DynamicModule {
+    return {
+      module: DatabaseModule,
+      imports: [
+        TypeOrmModule.forRootAsync({
+          inject: [AppConfig],
+          useFactory: (config: AppConfig) => {
+            if (!config.databaseUrl) throw new Error('databaseUrl must be resolved before the app module is built');
+            return dataSourceOptions(config.databaseUrl, schema);
+          },
+        }),
+      ],
+      providers: [Database],
+      exports: [Database],
+    };
+  }
+}

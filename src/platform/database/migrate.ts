@@ -1,9 +1,9 @@
 import { DataSource } from 'typeorm';
-import { dataSourceOptions } from './data-source-options';
+import { DatabaseSchema, dataSourceOptions } from './data-source-options';
 
 /** Applies pending migrations (each in its own transaction); returns their names. */
-export async function runMigrations(url: string): Promise<string[]> {
-  const ds = new DataSource(dataSourceOptions(url));
+export async function runMigrations(url: string, schema: DatabaseSchema): Promise<string[]> {
+  const ds = new DataSource(dataSourceOptions(url, schema));
   await ds.initialize();
   try {
     const applied = await ds.runMigrations({ transaction: 'each' });
