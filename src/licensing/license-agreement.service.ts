@@ -1,7 +1,8 @@
 /**
  * Agreements: accepting an offer (with every business refusal as a result, not
  * an exception), the agreement reads of both parties, status changes by the
- * vendor or a platform admin, and the expiry sweep.
+ * vendor or a platform admin, and the expiry sweep. Status changes go through
+ * AgreementTransitions (the state table in agreement-status.table.ts).
  *
  * Concurrency: accept locks the offer row FOR SHARE (retire takes FOR UPDATE,
  * so a retire and an accept serialise and no agreement lands on a retired
@@ -21,6 +22,8 @@ import { isUniqueViolation } from '../platform/database/pg-errors';
 import { Database, Tx } from '../platform/database/transaction';
 import { BadInputError, ForbiddenError, NotFoundError } from '../platform/errors/app-error';
 import { AgreementHooks } from './agreement-hooks';
+import { AgreementCause, assertTransition, isAllowedTransition, ruleOf } from './agreement-status.table';
+import { AgreementTransitions } from './agreement-transitions.service';
 import { AgreementRole } from './dto/licensing.enums';
 import { AgreementStatus, LicenseAgreementEntity } from './license-agreement.entity';
 import { assertUuid } from '../platform/errors/validation';
@@ -79,6 +82,13 @@ export type TransitionOutcome =
 
 export type Transition = 'suspend' | 'terminate' | 'reinstate';
 
+/** The status each vendor request asks for, as reported when the table refuses it. */
+const REQUESTED: Record<Transition, AgreementStatus> = {
+  suspend: AgreementStatus.SUSPENDED,
+  terminate: AgreementStatus.TERMINATED,
+  reinstate: AgreementStatus.ACTIVE,
+};
+
 export interface AgreementPage {
   views: AgreementView[];
   hasNextPage: boolean;
@@ -106,7 +116,13 @@ export class LicenseAgreementService implements AgreementDirectory {
     private readonly catalog: CatalogService,
     private readonly organizations: OrganizationService,
     private readonly hooks: AgreementHooks,
-  ) {}
+    private readonly transitions: AgreementTransitions,
+  ) {
+    // Committed status changes only: a view re-read before the commit would otherwise outlive it.
+    hooks.onStatusChanged((changes) => {
+      for (const c of changes) this.meteringCache.delete(c.id);
+    });
+  }
 
   async accept(principal: Principal, input: { offerId: string; organizationId: string; acceptedTermsHash: string }): Promise<AcceptOutcome> {
     const distillerId = input.organizationId;
@@ -162,7 +178,7 @@ export class LicenseAgreementService implements AgreementDirectory {
       if (!country || excluded.includes(country)) return { kind: 'territory', country };
     }
 
-    await this.expireDue(tx, { offerId: offer.id, distillerId });
+    await this.transitions.expire(tx, { offerId: offer.id, distillerOrganizationId: distillerId });
     const live = await tx.findOne(LicenseAgreementEntity, {
       where: { offerId: offer.id, distillerOrganizationId: distillerId, status: In(LIVE) },
     });
@@ -171,6 +187,7 @@ export class LicenseAgreementService implements AgreementDirectory {
     const now = new Date();
     const pricing = offer.pricing as unknown as CanonicalPricing;
     const status = BigInt(pricing.upfrontFeeMinor) > 0n ? AgreementStatus.PENDING_PAYMENT : AgreementStatus.ACTIVE;
+    assertTransition(null, status, AgreementCause.ACCEPT);
     const agreement = await tx.save(
       tx.create(LicenseAgreementEntity, {
         offerId: offer.id,
@@ -190,7 +207,7 @@ export class LicenseAgreementService implements AgreementDirectory {
       }),
     );
     await this.audit.record(tx, principal, {
-      action: 'licensing.agreement.accepted',
+      action: ruleOf(AgreementCause.ACCEPT).audit,
       targetType: 'LicenseAgreement',
       targetId: agreement.id,
       organizationId: distillerId,
@@ -243,41 +260,32 @@ export class LicenseAgreementService implements AgreementDirectory {
     assertUuid('id', id);
     const text = reason.trim();
     if (text.length < 1 || text.length > 1000) throw new BadInputError([{ field: 'reason', message: 'reason must be 1 to 1000 characters' }]);
-    const outcome = await this.db.transaction(async (tx): Promise<TransitionOutcome> => {
+    return this.db.transaction(async (tx): Promise<TransitionOutcome> => {
       const a = await tx.findOne(LicenseAgreementEntity, { where: { id }, lock: { mode: 'pessimistic_write' } });
       if (!a) throw new NotFoundError('LicenseAgreement', id);
       await this.requireVendorOrAdmin(tx, principal, a);
       if (effectiveStatus(a) === AgreementStatus.EXPIRED && a.status !== AgreementStatus.EXPIRED) {
-        await this.expireDue(tx, { agreementId: a.id });
+        await this.transitions.expire(tx, { id: a.id });
         a.status = AgreementStatus.EXPIRED;
       }
       const offer = await tx.findOneOrFail(LicenseOfferEntity, { where: { id: a.offerId } });
-      const target = this.targetOf(transition, a, transition === 'reinstate' && (await this.hooks.upfrontPaid(tx, a.id)));
-      if (!target) {
-        const requested = { suspend: AgreementStatus.SUSPENDED, terminate: AgreementStatus.TERMINATED, reinstate: AgreementStatus.ACTIVE }[transition];
-        return { kind: 'invalid', current: a.status, requested };
-      }
-      const from = a.status;
-      const [rows] = (await tx.query(
-        `UPDATE license_agreements SET status = $2, status_reason = $3, suspension_cause = NULL, status_changed_at = now() WHERE id = $1 RETURNING status_changed_at`,
-        [a.id, target, text],
-      )) as [{ status_changed_at: Date }[], number];
-      a.status = target;
-      a.statusReason = text;
-      a.statusChangedAt = new Date(rows[0].status_changed_at);
-      const action = { suspend: 'suspended', terminate: 'terminated', reinstate: 'reinstated' }[transition];
-      await this.audit.record(tx, principal, {
-        action: `licensing.agreement.${action}`,
-        targetType: 'LicenseAgreement',
-        targetId: a.id,
-        organizationId: a.vendorOrganizationId,
-        data: { from, to: target, reason: text, distillerOrganizationId: a.distillerOrganizationId },
+      const { cause, to } = await this.requestOf(tx, transition, a);
+      if (!isAllowedTransition(a.status, to, cause)) return { kind: 'invalid', current: a.status, requested: REQUESTED[transition] };
+      const [moved] = await this.transitions.move(tx, {
+        cause,
+        to,
+        from: a.status,
+        scope: { id: a.id },
+        reason: text,
+        actor: principal,
+        auditData: (m) => ({ from: m.from, to: m.to, reason: text }),
       });
+      a.status = to;
+      a.statusReason = text;
+      a.suspensionCause = null;
+      a.statusChangedAt = moved.statusChangedAt;
       return { kind: 'changed', view: { agreement: a, offer: summary(offer) } };
     });
-    // After the commit: the gateway of this process sees a suspension at once.
-    this.meteringCache.delete(id);
-    return outcome;
   }
 
   /**
@@ -289,7 +297,7 @@ export class LicenseAgreementService implements AgreementDirectory {
   async expireDueAgreements(): Promise<number> {
     let total = 0;
     for (;;) {
-      const n = await this.db.transaction((tx) => this.expireDue(tx, { limit: EXPIRY_BATCH }));
+      const n = await this.db.transaction((tx) => this.transitions.expire(tx, {}, EXPIRY_BATCH));
       total += n;
       if (n < EXPIRY_BATCH) return total;
     }
@@ -307,11 +315,6 @@ export class LicenseAgreementService implements AgreementDirectory {
     if (this.meteringCache.size >= 10_000) this.meteringCache.clear();
     if (view) this.meteringCache.set(id, { view, until: Date.now() + METERING_VIEW_TTL_MS });
     return view;
-  }
-
-  /** Drops one agreement's remembered metering view (after a status change committed elsewhere in licensing). */
-  forgetMeteringView(id: string): void {
-    this.meteringCache.delete(id);
   }
 
   /**
@@ -384,43 +387,18 @@ export class LicenseAgreementService implements AgreementDirectory {
     return (await em.count(LicenseAgreementEntity, { where: { id: agreementId, distillerOrganizationId: organizationId } })) > 0;
   }
 
-  private async expireDue(tx: Tx, scope: { offerId?: string; distillerId?: string; agreementId?: string; limit?: number }): Promise<number> {
-    const params: unknown[] = [];
-    const conds = [`status IN ${LIVE_SQL}`, 'ends_at <= now()'];
-    if (scope.offerId) conds.push(`offer_id = $${params.push(scope.offerId)}`);
-    if (scope.distillerId) conds.push(`distiller_organization_id = $${params.push(scope.distillerId)}`);
-    if (scope.agreementId) conds.push(`id = $${params.push(scope.agreementId)}`);
-    const limit = scope.limit ? `LIMIT ${Number(scope.limit)}` : '';
-    const [rows] = (await tx.query(
-      `UPDATE license_agreements SET status = 'EXPIRED', suspension_cause = NULL, status_changed_at = now()
-        WHERE id IN (SELECT id FROM license_agreements WHERE ${conds.join(' AND ')} ${limit} FOR UPDATE SKIP LOCKED)
-          AND status IN ${LIVE_SQL}
-        RETURNING id, vendor_organization_id, distiller_organization_id, ends_at`,
-      params,
-    )) as [{ id: string; vendor_organization_id: string; distiller_organization_id: string; ends_at: Date }[], number];
-    for (const r of rows) {
-      await this.audit.record(tx, null, {
-        action: 'licensing.agreement.expired',
-        targetType: 'LicenseAgreement',
-        targetId: r.id,
-        organizationId: r.vendor_organization_id,
-        data: { distillerOrganizationId: r.distiller_organization_id, endsAt: new Date(r.ends_at).toISOString() },
-      });
-    }
-    return rows.length;
-  }
-
-  private targetOf(transition: Transition, a: LicenseAgreementEntity, upfrontPaid: boolean): AgreementStatus | null {
+  /** What a vendor's request means for this agreement: the cause, and the status it would move to. */
+  private async requestOf(tx: Tx, transition: Transition, a: LicenseAgreementEntity): Promise<{ cause: AgreementCause; to: AgreementStatus }> {
     switch (transition) {
       case 'suspend':
-        return a.status === AgreementStatus.ACTIVE || a.status === AgreementStatus.PENDING_PAYMENT ? AgreementStatus.SUSPENDED : null;
+        return { cause: AgreementCause.VENDOR_SUSPEND, to: AgreementStatus.SUSPENDED };
       case 'terminate':
-        return LIVE.includes(a.status) ? AgreementStatus.TERMINATED : null;
+        return { cause: AgreementCause.TERMINATE, to: AgreementStatus.TERMINATED };
       case 'reinstate': {
-        if (a.status !== AgreementStatus.SUSPENDED) return null;
         // An upfront fee not paid yet (billing answers): back to PENDING_PAYMENT, the gateway keeps refusing.
         const fee = BigInt((a.pricingSnapshot as unknown as CanonicalPricing).upfrontFeeMinor);
-        return fee > 0n && !upfrontPaid ? AgreementStatus.PENDING_PAYMENT : AgreementStatus.ACTIVE;
+        const unpaid = a.status === AgreementStatus.SUSPENDED && fee > 0n && !(await this.hooks.upfrontPaid(tx, a.id));
+        return { cause: AgreementCause.VENDOR_REINSTATE, to: unpaid ? AgreementStatus.PENDING_PAYMENT : AgreementStatus.ACTIVE };
       }
     }
   }

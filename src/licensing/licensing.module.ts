@@ -5,6 +5,7 @@ import { AgreementExpiryJob } from './agreement-expiry.job';
 import { AgreementHooks } from './agreement-hooks';
 import { AgreementPaymentStatusService } from './agreement-payment-status.service';
 import { AgreementPartiesResolver } from './agreement-parties.resolver';
+import { AgreementTransitions } from './agreement-transitions.service';
 import { LicenseAgreementResolver } from './license-agreement.resolver';
 import { LicenseAgreementService } from './license-agreement.service';
 import { LicenseOfferResolver } from './license-offer.resolver';
@@ -25,6 +26,7 @@ import { TeacherModelOffersResolver } from './model-offers.resolver';
     LicenseAgreementService,
     AgreementHooks,
     AgreementPaymentStatusService,
+    AgreementTransitions,
     { provide: AGREEMENT_DIRECTORY, useExisting: LicenseAgreementService },
     LicenseOfferResolver,
     LicenseAgreementResolver,
