@@ -183,4 +183,52 @@ describe('agreement transitions', () => {
     expect((await statusOf(id)).status).toBe('TERMINATED');
     expect(heard).toEqual([]);
   });
+  it('concurrent suspensions and reinstatements of one agreement leave an audit trail that follows the table step by step', async () => {
+    const { id, distiller } = await activeAgreement();
+    const BARRIER = 7_340_777;
+    const gate = new Client({ connectionString: t.db.url });
+    await gate.connect();
+    try {
+      for (let round = 0; round < 4; round++) {
+        await gate.query('SELECT pg_advisory_lock($1)', [BARRIER]);
+        // Eight callers on their own connections, each waiting at the barrier inside its transaction.
+        const callers = Array.from({ length: 8 }, (_, i) =>
+          db.transaction(async (tx) => {
+            await tx.query('SELECT pg_advisory_xact_lock_shared($1)', [BARRIER]);
+            return i % 2 === 0
+              ? payments.suspendForNonPayment(tx, distiller.organizationId, `BM-R${round}-${i}`)
+              : payments.reinstateAfterPayment(tx, distiller.organizationId, `BM-R${round}-${i}`);
+          }),
+        );
+        const deadline = Date.now() + 10_000;
+        for (;;) {
+          const waiting = await gate.query(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND objid = $1 AND NOT granted`, [BARRIER]);
+          if (waiting.rows[0].n === 8) break;
+          if (Date.now() > deadline) throw new Error(`only ${waiting.rows[0].n} callers reached the barrier`);
+          await new Promise((r) => setImmediate(r));
+        }
+        await gate.query('SELECT pg_advisory_unlock($1)', [BARRIER]);
+        await Promise.all(callers);
+      }
+    } finally {
+      await gate.end();
+    }
+    const trail = (await t.dataSource.query(
+      `SELECT action, data->>'from' AS "from", data->>'to' AS "to" FROM audit_log
+        WHERE target_id = $1 AND action <> 'licensing.agreement.accepted' ORDER BY seq`,
+      [id],
+    )) as { action: string; from: string; to: string }[];
+    expect(trail.length).toBeGreaterThan(0);
+    // Every entry starts where the previous one ended, and each step is a move of the table.
+    let status = 'ACTIVE';
+    for (const step of trail) {
+      expect(step.from).toBe(status);
+      expect([
+        ['licensing.agreement.suspended', 'ACTIVE', 'SUSPENDED'],
+        ['licensing.agreement.reinstated', 'SUSPENDED', 'ACTIVE'],
+      ]).toContainEqual([step.action, step.from, step.to]);
+      status = step.to;
+    }
+    expect((await statusOf(id)).status).toBe(status);
+  });
 });
