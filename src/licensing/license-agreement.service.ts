@@ -280,6 +280,8 @@ export class LicenseAgreementService implements AgreementDirectory {
         actor: principal,
         auditData: (m) => ({ from: m.from, to: m.to, reason: text }),
       });
+      // The row is locked since the read above, so the move cannot miss it.
+      if (!moved) throw new Error(`agreement ${a.id} did not move from ${a.status} to ${to}`);
       a.status = to;
       a.statusReason = text;
       a.suspensionCause = null;
