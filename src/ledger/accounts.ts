@@ -6,6 +6,8 @@
  * carry debit (positive) balances; liability and revenue accounts (payable,
  * held, fees) carry credit (negative) balances, shown to people as positive.
  */
+import { UUID_PATTERN } from '../platform/validation/uuid';
+
 export const Accounts = {
   /** Money at Stripe (the platform's balance). Asset. */
   platformCash: 'platform:cash',
@@ -27,9 +29,9 @@ export const Accounts = {
   pool: (period: string) => `pool:${period}`,
 } as const;
 
-const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
+// Codes are text written by this module from PostgreSQL's (lower-case) uuids: only the canonical form names an account.
 export const ACCOUNT_CODE_PATTERN = new RegExp(
-  `^(platform:(cash|fees|processing|billed)|distiller:${UUID}:receivable|vendor:${UUID}:(payable|held|paid)|pool:\\d{4}-(0[1-9]|1[0-2]))$`,
+  `^(platform:(cash|fees|processing|billed)|distiller:${UUID_PATTERN}:receivable|vendor:${UUID_PATTERN}:(payable|held|paid)|pool:\\d{4}-(0[1-9]|1[0-2]))$`,
 );
 
 export function isAccountCode(code: string): boolean {

@@ -1,5 +1,6 @@
 import { Field, ID, InputType } from '@nestjs/graphql';
-import { IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
+import { IsOptional, IsString, MaxLength } from 'class-validator';
+import { IsUuid } from '../../platform/validation/uuid';
 
 @InputType()
 export class AuditLogFilter {
@@ -11,7 +12,7 @@ export class AuditLogFilter {
 
   @Field(() => ID, { nullable: true })
   @IsOptional()
-  @IsUUID()
+  @IsUuid()
   organizationId?: string;
 
   @Field(() => ID, { nullable: true })

@@ -1,6 +1,7 @@
 import { ArgsType, Field, ID, InputType, Int } from '@nestjs/graphql';
 import { Type } from 'class-transformer';
-import { IsEnum, IsInt, IsOptional, IsString, IsUUID, Matches, Max, Min, ValidateNested } from 'class-validator';
+import { IsEnum, IsInt, IsOptional, IsString, Matches, Max, Min, ValidateNested } from 'class-validator';
+import { IsUuid } from '../../platform/validation/uuid';
 import { PageArgs } from '../../platform/graphql/pagination';
 import { InvoiceKind, InvoiceStatus } from './billing.enums';
 
@@ -28,7 +29,7 @@ export class InvoiceFilterInput {
 @ArgsType()
 export class InvoicesArgs extends PageArgs {
   @Field(() => ID, { description: 'The distiller organization' })
-  @IsUUID('all', { message: 'organizationId must be a UUID' })
+  @IsUuid()
   organizationId: string;
 
   @Field(() => InvoiceFilterInput, { nullable: true })
@@ -44,7 +45,7 @@ export class InvoiceLinesArgs extends PageArgs {}
 @ArgsType()
 export class SetVendorFeeOverrideArgs {
   @Field(() => ID)
-  @IsUUID('all', { message: 'vendorOrganizationId must be a UUID' })
+  @IsUuid()
   vendorOrganizationId: string;
 
   @Field(() => Int, { nullable: true, description: 'Basis points 0–10000 (1500 = 15 %); null clears the override' })

@@ -10,13 +10,13 @@ import {
   IsNumber,
   IsOptional,
   IsString,
-  IsUUID,
   Length,
   Matches,
   MaxLength,
   Min,
   ValidateNested,
 } from 'class-validator';
+import { IsUuid } from '../../platform/validation/uuid';
 import { PageArgs } from '../../platform/graphql/pagination';
 import { IsNonNegativeBigIntString, IsPositiveBigIntString } from '../catalog.validation';
 import { Modality } from './model.output';
@@ -126,7 +126,7 @@ export class ModelCardInput {
 @InputType()
 export class CreateTeacherModelInput {
   @Field(() => ID, { description: 'The vendor organization (the caller needs write access).' })
-  @IsUUID('all', { message: 'organizationId must be a UUID' })
+  @IsUuid()
   organizationId: string;
 
   @Field(() => String, {
@@ -151,7 +151,7 @@ export class CreateTeacherModelInput {
 @InputType({ description: 'Omitted fields stay as they are. The slug cannot be changed.' })
 export class UpdateTeacherModelInput {
   @Field(() => ID)
-  @IsUUID('all', { message: 'id must be a UUID' })
+  @IsUuid()
   id: string;
 
   @Field(() => String, { nullable: true, description: '1–200 characters.' })
@@ -171,14 +171,14 @@ export class UpdateTeacherModelInput {
 @ArgsType()
 export class ModelIdArgs {
   @Field(() => ID)
-  @IsUUID('all', { message: 'id must be a UUID' })
+  @IsUuid()
   id: string;
 }
 
 @ArgsType()
 export class OrganizationIdArgs {
   @Field(() => ID)
-  @IsUUID('all', { message: 'organizationId must be a UUID' })
+  @IsUuid()
   organizationId: string;
 }
 
@@ -198,7 +198,7 @@ export class CatalogFilterInput {
 
   @Field(() => ID, { nullable: true, description: 'Models of this vendor organization.' })
   @IsOptional()
-  @IsUUID('all', { message: 'vendorId must be a UUID' })
+  @IsUuid()
   vendorId?: string | null;
 
   @Field(() => String, {

@@ -8,11 +8,11 @@ import {
   IsEnum,
   IsOptional,
   IsString,
-  IsUUID,
   Matches,
   MaxLength,
   MinLength,
 } from 'class-validator';
+import { IsUuid } from '../../platform/validation/uuid';
 import { ApiKeyScope } from '../../platform/auth/principal';
 import { IsCountryCode } from '../../platform/validation/iso-codes';
 import { MembershipRole } from '../identity.entity';
@@ -80,7 +80,7 @@ export class CreateOrganizationInput {
 @InputType()
 export class CreateApiKeyInput {
   @Field(() => ID)
-  @IsUUID()
+  @IsUuid()
   organizationId: string;
 
   @Field(() => String)
@@ -100,14 +100,14 @@ export class CreateApiKeyInput {
 
   @Field(() => ID, { nullable: true, description: 'Required for GATEWAY keys: the agreement the key distils under' })
   @IsOptional()
-  @IsUUID()
+  @IsUuid()
   agreementId?: string;
 }
 
 @InputType()
 export class AddOrganizationMemberInput {
   @Field(() => ID)
-  @IsUUID()
+  @IsUuid()
   organizationId: string;
 
   @Field(() => String, { description: 'Email of an existing user' })
@@ -125,11 +125,11 @@ export class AddOrganizationMemberInput {
 @InputType({ isAbstract: true })
 abstract class MemberRefInput {
   @Field(() => ID)
-  @IsUUID()
+  @IsUuid()
   organizationId: string;
 
   @Field(() => ID)
-  @IsUUID()
+  @IsUuid()
   userId: string;
 }
 
@@ -146,7 +146,7 @@ export class RemoveOrganizationMemberInput extends MemberRefInput {}
 @InputType()
 export class UpdateOrganizationInput {
   @Field(() => ID)
-  @IsUUID()
+  @IsUuid()
   id: string;
 
   @Field(() => String, { nullable: true })

@@ -1,6 +1,7 @@
 import { ArgsType, Field, ID, InputType } from '@nestjs/graphql';
 import { Transform } from 'class-transformer';
-import { IsEnum, IsNotEmpty, IsOptional, IsString, IsUUID, Matches, MaxLength } from 'class-validator';
+import { IsEnum, IsNotEmpty, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { IsUuid } from '../../platform/validation/uuid';
 import { PageArgs } from '../../platform/graphql/pagination';
 import { AgreementRole, AgreementStatus } from './licensing.enums';
 
@@ -9,11 +10,11 @@ const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? val
 @InputType()
 export class AcceptLicenseOfferInput {
   @Field(() => ID)
-  @IsUUID()
+  @IsUuid()
   offerId: string;
 
   @Field(() => ID, { description: 'The distiller organization (the caller needs write access to it)' })
-  @IsUUID()
+  @IsUuid()
   organizationId: string;
 
   @Field(() => String, { description: 'The termsHash the caller reviewed; a different current hash answers TermsChangedError' })
@@ -25,7 +26,7 @@ export class AcceptLicenseOfferInput {
 @InputType()
 export class AgreementStatusChangeInput {
   @Field(() => ID)
-  @IsUUID()
+  @IsUuid()
   id: string;
 
   @Field(() => String, { description: '1..1000 characters; recorded on the agreement and in the audit log' })
@@ -39,7 +40,7 @@ export class AgreementStatusChangeInput {
 @ArgsType()
 export class AgreementsArgs extends PageArgs {
   @Field(() => ID)
-  @IsUUID('all', { message: 'organizationId must be a UUID' })
+  @IsUuid()
   organizationId: string;
 
   @Field(() => AgreementRole, { description: 'DISTILLER: agreements the organization accepted; VENDOR: agreements on its models' })

@@ -15,7 +15,6 @@ import {
   IsNotEmpty,
   IsOptional,
   IsString,
-  IsUUID,
   Matches,
   Max,
   MaxLength,
@@ -25,6 +24,7 @@ import {
   ValidationArguments,
   ValidationOptions,
 } from 'class-validator';
+import { IsUuid } from '../../platform/validation/uuid';
 import { IsCountryCode, IsCurrencyCode } from '../../platform/validation/iso-codes';
 import { integerStringProblem, isHttpsUrl, MAX_EXCLUDED_COUNTRIES, MAX_TERM_DAYS, MAX_THRESHOLDS } from '../terms/terms.validation';
 import { MAX_SHARE_BPS } from '../terms/terms.types';
@@ -286,7 +286,7 @@ export class LicensePricingInput {
 @InputType()
 export class PublishLicenseOfferInput {
   @Field(() => ID)
-  @IsUUID()
+  @IsUuid()
   modelId: string;
 
   @Field(() => String, { description: 'Offer name; publishing again under the same name creates the next version' })
@@ -311,7 +311,7 @@ export class PublishLicenseOfferInput {
 @ArgsType()
 export class LicenseOffersArgs {
   @Field(() => ID)
-  @IsUUID('all', { message: 'modelId must be a UUID' })
+  @IsUuid()
   modelId: string;
 
   @Field(() => OfferStatus, { nullable: true, description: 'Vendor members only; others always get ACTIVE offers' })

@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
+import { isUuid, normalizeUuid } from '../../platform/validation/uuid';
 
 export const MAX_EVENTS_PER_BATCH = 1000;
 export const MAX_BATCH_BYTES = 1024 * 1024;
@@ -46,7 +47,6 @@ export type EventCheck =
   | { ok: false; id: string | null; reason: UsageRejection; message: string };
 
 const FIELDS = new Set(['id', 'agreementId', 'occurredAt', 'inputTokens', 'outputTokens', 'metadata']);
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 // RFC 3339 date-time with an explicit offset: a time without a zone is ambiguous for billing.
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/i;
 // Printable ASCII without spaces: ids travel in logs, URLs and CSV exports.
@@ -74,7 +74,7 @@ export function checkUsageEvent(raw: unknown, now: number): EventCheck {
   if (id === null || id.length === 0 || id.length > MAX_EVENT_ID_LENGTH || !EVENT_ID.test(id)) {
     return reject(id, UsageRejection.INVALID_ID, `id must be 1-${MAX_EVENT_ID_LENGTH} printable ASCII characters without spaces`);
   }
-  if (typeof e.agreementId !== 'string' || !UUID.test(e.agreementId)) {
+  if (!isUuid(e.agreementId)) {
     return reject(id, UsageRejection.INVALID_AGREEMENT_ID, 'agreementId must be a UUID');
   }
   if (typeof e.occurredAt !== 'string' || !RFC3339.test(e.occurredAt) || Number.isNaN(Date.parse(e.occurredAt))) {
@@ -103,7 +103,7 @@ export function checkUsageEvent(raw: unknown, now: number): EventCheck {
   }
   return {
     ok: true,
-    event: { id, agreementId: e.agreementId.toLowerCase(), occurredAt, inputTokens: input, outputTokens: output, metadata },
+    event: { id, agreementId: normalizeUuid(e.agreementId), occurredAt, inputTokens: input, outputTokens: output, metadata },
   };
 }
 

@@ -1,5 +1,6 @@
 import { ArgsType, Field, ID } from '@nestjs/graphql';
-import { IsEnum, IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
+import { IsEnum, IsOptional, IsString, MaxLength } from 'class-validator';
+import { IsUuid } from '../../platform/validation/uuid';
 import { SandboxDisputeOutcomeEnum } from './sandbox-dispute.output';
 
 /** Processor ids (seti_…, pi_…, du_…, pm_…) are opaque strings, at most 255 characters at Stripe. */
@@ -8,7 +9,7 @@ const PROCESSOR_ID_MAX = 255;
 @ArgsType()
 export class ConfirmSandboxPaymentSetupArgs {
   @Field(() => ID)
-  @IsUUID('all', { message: 'organizationId must be a UUID' })
+  @IsUuid()
   organizationId: string;
 
   @Field(() => ID, { description: 'From createPaymentSetup.' })

@@ -1,5 +1,8 @@
 import { Injectable, PipeTransform, ValidationError, ValidationPipe } from '@nestjs/common';
+import { isUuid, normalizeUuid } from '../validation/uuid';
 import { BadInputError, FieldError } from './app-error';
+
+export { isUuid };
 
 function flatten(errors: ValidationError[], prefix = ''): FieldError[] {
   const out: FieldError[] = [];
@@ -21,26 +24,19 @@ export function createValidationPipe(): ValidationPipe {
   });
 }
 
-/** PostgreSQL's uuid syntax (any version): anything else would fail in the database as a 500. */
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-export function isUuid(value: unknown): value is string {
-  return typeof value === 'string' && UUID.test(value);
-}
-
 export function assertUuid(field: string, value: unknown): asserts value is string {
   if (!isUuid(value)) {
     throw new BadInputError([{ field, message: `${field} must be a UUID` }]);
   }
 }
 
-/** For `@Args('id', { type: () => ID }, new UuidPipe('id'))`: a malformed id is BAD_USER_INPUT, not a database error. */
+/** For `@Args('id', { type: () => ID }, new UuidPipe('id'))`: a malformed id is BAD_USER_INPUT, not a database error; a valid one arrives lower-cased. */
 @Injectable()
 export class UuidPipe implements PipeTransform<unknown, string> {
   constructor(private readonly field: string) {}
 
   transform(value: unknown): string {
     assertUuid(this.field, value);
-    return value;
+    return normalizeUuid(value);
   }
 }

@@ -1,6 +1,7 @@
 import { Field, ID, InputType, registerEnumType } from '@nestjs/graphql';
 import { Transform } from 'class-transformer';
-import { ArrayMaxSize, ArrayNotEmpty, IsArray, IsBoolean, IsEnum, IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
+import { ArrayMaxSize, ArrayNotEmpty, IsArray, IsBoolean, IsEnum, IsOptional, IsString, MaxLength } from 'class-validator';
+import { IsUuid } from '../../../platform/validation/uuid';
 import { AnomalyKind } from '../anomaly-flag.kinds';
 
 registerEnumType(AnomalyKind, {
@@ -20,12 +21,12 @@ export const ACK_NOTE_MAX_LENGTH = 2000;
 export class AnomalyFlagFilter {
   @Field(() => ID, { nullable: true, description: 'The vendor organization (read access). Required except for platform admins.' })
   @IsOptional()
-  @IsUUID('all', { message: 'organizationId must be a UUID' })
+  @IsUuid()
   organizationId?: string | null;
 
   @Field(() => ID, { nullable: true, description: "Only this agreement's flags (an agreement on the vendor's models)" })
   @IsOptional()
-  @IsUUID('all', { message: 'agreementId must be a UUID' })
+  @IsUuid()
   agreementId?: string | null;
 
   @Field(() => [AnomalyKind], { nullable: true, description: 'Only these kinds (default: all)' })
@@ -45,7 +46,7 @@ export class AnomalyFlagFilter {
 @InputType()
 export class AcknowledgeAnomalyFlagInput {
   @Field(() => ID)
-  @IsUUID('all', { message: 'id must be a UUID' })
+  @IsUuid()
   id: string;
 
   @Field(() => String, { nullable: true, description: `What was done about it, at most ${ACK_NOTE_MAX_LENGTH} characters` })

@@ -1,6 +1,7 @@
 import { ArgsType, Field, ID, InputType, Int } from '@nestjs/graphql';
 import { Transform } from 'class-transformer';
-import { IsInt, IsString, IsUUID, Length, Matches, Max, Min } from 'class-validator';
+import { IsInt, IsString, Length, Matches, Max, Min } from 'class-validator';
+import { IsUuid } from '../../../platform/validation/uuid';
 
 export const TIMEOUT_MS_MIN = 100;
 export const TIMEOUT_MS_MAX = 600_000;
@@ -19,7 +20,7 @@ const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? val
 @InputType()
 export class ConfigureTeacherUpstreamInput {
   @Field(() => ID, { description: "The teacher model (write access to the model's vendor organization)." })
-  @IsUUID('all', { message: 'modelId must be a UUID' })
+  @IsUuid()
   modelId: string;
 
   @Field(() => String, {
@@ -63,6 +64,6 @@ export class ConfigureTeacherUpstreamInput {
 @ArgsType()
 export class TeacherUpstreamArgs {
   @Field(() => ID)
-  @IsUUID('all', { message: 'modelId must be a UUID' })
+  @IsUuid()
   modelId: string;
 }

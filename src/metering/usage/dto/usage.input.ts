@@ -1,7 +1,8 @@
 import { ArgsType, Field, ID, Int, registerEnumType } from '@nestjs/graphql';
 import { Transform } from 'class-transformer';
 import { MAX_PAGE_SIZE } from '../../../platform/graphql/limits';
-import { IsDate, IsEnum, IsInt, IsOptional, IsString, IsUUID, Max, MaxLength, Min } from 'class-validator';
+import { IsDate, IsEnum, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { IsUuid } from '../../../platform/validation/uuid';
 
 export enum UsageGranularity {
   HOUR = 'HOUR',
@@ -16,7 +17,7 @@ export const USAGE_EVENTS_MAX_PAGE = MAX_PAGE_SIZE;
 @ArgsType()
 export class UsageSummaryArgs {
   @Field(() => ID)
-  @IsUUID('all', { message: 'agreementId must be a UUID' })
+  @IsUuid()
   agreementId: string;
 
   @Field(() => Date, { description: 'Start of the range, aligned down to the bucket (UTC); inclusive.' })
@@ -37,7 +38,7 @@ export class UsageSummaryArgs {
 @ArgsType()
 export class UsageEventsArgs {
   @Field(() => ID)
-  @IsUUID('all', { message: 'agreementId must be a UUID' })
+  @IsUuid()
   agreementId: string;
 
   @Field(() => Int, {

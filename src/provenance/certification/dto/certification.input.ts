@@ -13,12 +13,12 @@ import {
   IsDate,
   IsOptional,
   IsString,
-  IsUUID,
   Length,
   Matches,
   MaxLength,
   ValidateNested,
 } from 'class-validator';
+import { IsUuid } from '../../../platform/validation/uuid';
 import { isHttpsUrl } from '../../../licensing/terms/terms.validation';
 import { predicateDecorator } from '../../../platform/validation/decorator';
 
@@ -98,7 +98,7 @@ export class SafetyReviewInput {
 @InputType()
 export class CertifyModelInput {
   @Field(() => ID, { description: 'Any model (teacher or student) of any organization.' })
-  @IsUUID('all', { message: 'modelId must be a UUID' })
+  @IsUuid()
   modelId: string;
 
   @Field(() => [CertificationEvidenceInput], { description: `1 to ${MAX_EVIDENCE} evaluation results.` })
@@ -122,7 +122,7 @@ export class CertifyModelInput {
 @InputType()
 export class RevokeCertificationInput {
   @Field(() => ID, { description: 'The certification (as returned by certifyModel, or TeacherModel.certification.certificationId).' })
-  @IsUUID('all', { message: 'id must be a UUID' })
+  @IsUuid()
   id: string;
 
   @Field(() => String, { description: 'Why (1–2,000 characters); kept with the certification and in the audit log, not shown publicly.' })

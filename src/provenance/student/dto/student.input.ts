@@ -1,6 +1,7 @@
 import { Field, ID, InputType, Int, registerEnumType } from '@nestjs/graphql';
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, ArrayMinSize, IsBoolean, IsEnum, IsInt, IsOptional, IsUUID, Matches, Max, MaxLength, Min, MinLength, ValidateNested } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsBoolean, IsEnum, IsInt, IsOptional, Matches, Max, MaxLength, Min, MinLength, ValidateNested } from 'class-validator';
+import { IsUuid } from '../../../platform/validation/uuid';
 import { ModelCardInput } from '../../../catalog/dto/model.input';
 import { DistillationMethod, LineageRelation } from '../../provenance.entity';
 
@@ -19,11 +20,11 @@ export const WEIGHTS_DIGEST = /^(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128}|blake3
 @InputType()
 export class LineageEdgeInput {
   @Field(() => ID, { description: 'The model this one derives from.' })
-  @IsUUID('all', { message: 'parentModelId must be a UUID' })
+  @IsUuid()
   parentModelId: string;
 
   @Field(() => ID, { description: "The registering organization's agreement on that parent model (ACTIVE, or EXPIRED after its term)." })
-  @IsUUID('all', { message: 'agreementId must be a UUID' })
+  @IsUuid()
   agreementId: string;
 
   @Field(() => LineageRelation)
@@ -46,7 +47,7 @@ export class LineageEdgeInput {
 @InputType()
 export class RegisterStudentModelInput {
   @Field(() => ID)
-  @IsUUID('all', { message: 'organizationId must be a UUID' })
+  @IsUuid()
   organizationId: string;
 
   @Field(() => String)
@@ -82,7 +83,7 @@ export class RegisterStudentModelInput {
 @InputType()
 export class DeclareLineageInput {
   @Field(() => ID, { description: 'An existing model of your organization (e.g. a teacher that was itself distilled).' })
-  @IsUUID('all', { message: 'modelId must be a UUID' })
+  @IsUuid()
   modelId: string;
 
   @Field(() => [LineageEdgeInput])

@@ -1,5 +1,6 @@
 import { ArgsType, Field, ID, InputType } from '@nestjs/graphql';
-import { IsEnum, IsString, IsUUID, Length } from 'class-validator';
+import { IsEnum, IsString, Length } from 'class-validator';
+import { IsUuid } from '../../../platform/validation/uuid';
 import { predicateDecorator } from '../../../platform/validation/decorator';
 import { WatermarkSchemeKind } from '../../provenance.entity';
 import GraphQLJSON from '../../../platform/graphql/json.scalar';
@@ -13,7 +14,7 @@ const IsParameters = predicateDecorator('isWatermarkParameters', (v) => paramete
 @InputType()
 export class RegisterWatermarkSchemeInput {
   @Field(() => ID, { description: "The model (write access to the model's organization)." })
-  @IsUUID('all', { message: 'modelId must be a UUID' })
+  @IsUuid()
   modelId: string;
 
   @Field(() => WatermarkSchemeKind)
@@ -37,6 +38,6 @@ export class RegisterWatermarkSchemeInput {
 @ArgsType()
 export class WatermarkSchemesArgs {
   @Field(() => ID)
-  @IsUUID('all', { message: 'modelId must be a UUID' })
+  @IsUuid()
   modelId: string;
 }
