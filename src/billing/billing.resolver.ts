@@ -2,13 +2,14 @@ import { Args, Context, ID, Mutation, Parent, Query, ResolveField, Resolver } fr
 import { LoaderContext, loaderFor } from '../platform/graphql/loaders';
 import { AdminOnly, CurrentPrincipal } from '../platform/auth/decorators';
 import { Principal } from '../platform/auth/principal';
+import { toConnection } from '../platform/paging/page';
 import { CloseBillingPeriodResult } from './billing.errors';
 import { toCloseResult, toInvoiceLineOutput, toInvoiceOutput, toVendorFeeOutput } from './billing.mapper';
 import { PeriodCloseService } from './close/period-close.service';
 import { InvoiceLinesArgs, InvoicesArgs, SetVendorFeeOverrideArgs } from './dto/billing.input';
 import { VendorFeeOutput } from './dto/billing.output';
 import { InvoiceConnection, InvoiceLineConnection, InvoiceOutput } from './dto/invoice.output';
-import { encodeInvoiceCursor, encodeLineCursor, InvoiceQueryService } from './invoices/invoice-query.service';
+import { INVOICE_CURSOR, INVOICE_LINE_CURSOR, InvoiceQueryService } from './invoices/invoice-query.service';
 import { VendorFeeService } from './vendor-fee.service';
 
 @Resolver(() => InvoiceOutput)
@@ -29,12 +30,7 @@ export class BillingResolver {
       first: args.first,
       after: args.after ?? null,
     });
-    const edges = page.rows.map((r) => ({ cursor: encodeInvoiceCursor(r.id), node: toInvoiceOutput(r) }));
-    return {
-      edges,
-      pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.length ? edges[edges.length - 1].cursor : null },
-      totalCount: page.totalCount,
-    };
+    return { ...toConnection(page, (r) => INVOICE_CURSOR.encode([r.id]), toInvoiceOutput), totalCount: page.totalCount };
   }
 
   @Query(() => InvoiceOutput, { description: 'Members of the distiller organization (read) and platform admins; others NOT_FOUND.' })
@@ -50,12 +46,8 @@ export class BillingResolver {
       this.queries.linesOfMany(ids, args.first, after),
     );
     const page = await loader.load(invoice.id);
-    const edges = page.rows.map((l) => ({ cursor: encodeLineCursor(l.position), node: toInvoiceLineOutput(l, invoice.currency) }));
-    return {
-      edges,
-      pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.length ? edges[edges.length - 1].cursor : null },
-      totalCount: invoice.lineCount,
-    };
+    const lines = toConnection(page, (l) => INVOICE_LINE_CURSOR.encode([String(l.position)]), (l) => toInvoiceLineOutput(l, invoice.currency));
+    return { ...lines, totalCount: invoice.lineCount };
   }
 
   @AdminOnly()

@@ -7,7 +7,8 @@
  */
 import { Injectable } from '@nestjs/common';
 import { Database } from '../platform/database/transaction';
-import { CatalogCursor, decodeCursor, encodeCursor } from './catalog-cursor';
+import { CursorParts, defineCursor } from '../platform/paging/cursor';
+import { Page, pageOf } from '../platform/paging/page';
 import { ModelCard, ModelEntity, ModelStatus } from './model.entity';
 import { SingleFlight } from './single-flight';
 
@@ -26,11 +27,18 @@ export interface CatalogVendor {
   country: string | null;
 }
 
-export interface CatalogPage {
-  edges: { cursor: string; model: ModelEntity; vendor: CatalogVendor }[];
-  hasNextPage: boolean;
-  endCursor: string | null;
+export interface CatalogRow {
+  cursor: string;
+  model: ModelEntity;
+  vendor: CatalogVendor;
 }
+
+/**
+ * Newest listing first: (listed_at, id) as microseconds since the epoch (PostgreSQL's
+ * full precision; a JS Date would round to ms and repeat or skip rows listed within it).
+ */
+const MODEL_CURSOR = defineCursor('model', [CursorParts.epochMicros, CursorParts.uuid]);
+type CatalogCursor = ReturnType<typeof MODEL_CURSOR.decode>;
 
 interface PageRow {
   id: string;
@@ -89,14 +97,14 @@ function where(f: CatalogFilter): { sql: string; params: unknown[] } {
  */
 @Injectable()
 export class CatalogQueryService {
-  private readonly pages = new SingleFlight<CatalogPage>();
+  private readonly pages = new SingleFlight<Page<CatalogRow>>();
   private readonly counts = new SingleFlight<number>();
 
   constructor(private readonly db: Database) {}
 
   /** One page; `after` is an opaque cursor (BAD_USER_INPUT when malformed). */
-  async page(filter: CatalogFilter, first: number, after: string | null): Promise<CatalogPage> {
-    const cursor: CatalogCursor | null = after ? decodeCursor(after) : null;
+  async page(filter: CatalogFilter, first: number, after: string | null): Promise<Page<CatalogRow>> {
+    const cursor: CatalogCursor | null = after ? MODEL_CURSOR.decode(after) : null;
     return this.pages.run(`${filterKey(filter)}|${first}|${after ?? ''}`, () => this.loadPage(filter, first, cursor));
   }
 
@@ -109,13 +117,13 @@ export class CatalogQueryService {
     });
   }
 
-  private async loadPage(filter: CatalogFilter, first: number, cursor: CatalogCursor | null): Promise<CatalogPage> {
+  private async loadPage(filter: CatalogFilter, first: number, cursor: CatalogCursor | null): Promise<Page<CatalogRow>> {
     const w = where(filter);
     const params = [...w.params];
     const p = (v: unknown) => `$${params.push(v)}`;
     let keyset = '';
     if (cursor) {
-      keyset = ` AND (m.listed_at, m.id) < (timestamptz 'epoch' + ${p(cursor.listedAtMicros)}::bigint * interval '1 microsecond', ${p(cursor.id)}::uuid)`;
+      keyset = ` AND (m.listed_at, m.id) < (timestamptz 'epoch' + ${p(cursor[0])}::bigint * interval '1 microsecond', ${p(cursor[1])}::uuid)`;
     }
     // The vendor comes with the page (a read-only join on identity's organizations): no per-node lookups.
     const rows = (await this.db.reader.query(
@@ -129,12 +137,11 @@ export class CatalogQueryService {
         LIMIT ${p(first + 1)}`,
       params,
     )) as PageRow[];
-    const edges = rows.slice(0, first).map((r) => ({
-      cursor: encodeCursor({ listedAtMicros: r.listed_us, id: r.id }),
+    return pageOf(rows, first, (r) => ({
+      cursor: MODEL_CURSOR.encode([r.listed_us, r.id]),
       model: toEntity(r),
       vendor: { id: r.organization_id, name: r.vendor_name, country: r.vendor_country },
     }));
-    return { edges, hasNextPage: rows.length > first, endCursor: edges.length ? edges[edges.length - 1].cursor : null };
   }
 }
 

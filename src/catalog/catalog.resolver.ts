@@ -2,6 +2,7 @@ import { Args, Int, Mutation, Parent, Query, ResolveField, Resolver } from '@nes
 import { OrganizationService } from '../identity/organization.service';
 import { CurrentPrincipal, OptionalPrincipal, Public } from '../platform/auth/decorators';
 import { Principal } from '../platform/auth/principal';
+import { toConnection } from '../platform/paging/page';
 import { CatalogQueryService } from './catalog-query.service';
 import { toTeacherModelOutput } from './catalog.mapper';
 import { ModelEntity } from './model.entity';
@@ -85,11 +86,7 @@ export class CatalogResolver {
   async catalog(@Args() args: CatalogArgs): Promise<TeacherModelConnection> {
     const filter = args.filter ?? {};
     const page = await this.queries.page(filter, args.first, args.after ?? null);
-    return {
-      edges: page.edges.map((e) => ({ cursor: e.cursor, node: toTeacherModelOutput(e.model, e.vendor) })),
-      pageInfo: { hasNextPage: page.hasNextPage, endCursor: page.endCursor },
-      filter,
-    };
+    return { ...toConnection(page, (r) => r.cursor, (r) => toTeacherModelOutput(r.model, r.vendor)), filter };
   }
 
   @Public()

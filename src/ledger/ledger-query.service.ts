@@ -9,7 +9,8 @@ import { BadInputError, NotFoundError } from '../platform/errors/app-error';
 import { MAX_PAGE_SIZE } from '../platform/graphql/limits';
 import { isCurrencyCode } from '../platform/validation/iso-codes';
 import { AccountKind, isAccountCode } from './accounts';
-import { decodeEntryCursor, decodeTransactionCursor, encodeEntryCursor, encodeTransactionCursor } from './ledger-cursor';
+import { CursorParts, defineCursor } from '../platform/paging/cursor';
+import { Page, pageOf } from '../platform/paging/page';
 
 export interface LedgerTransactionFilterInput {
   accountCode?: string | null;
@@ -59,10 +60,10 @@ export interface LedgerAccountEntryRow {
   cursor: string;
 }
 
-export interface Page<T> {
-  rows: T[];
-  hasNextPage: boolean;
-}
+/** Journal transactions by (occurred_at in microseconds since the epoch, id): a JS Date would round to ms and repeat or skip rows. */
+const TRANSACTION_CURSOR = defineCursor('ltx', [CursorParts.epochMicros, CursorParts.uuid]);
+/** An account's entries by entry id. */
+const ENTRY_CURSOR = defineCursor('lent', [CursorParts.bigserial]);
 
 const EARLIEST = Date.UTC(1970, 0, 1);
 const LATEST = Date.UTC(9999, 0, 1);
@@ -85,7 +86,7 @@ export class LedgerQueryService {
 
   async transactions(filter: LedgerTransactionFilterInput, first: number, after: string | null): Promise<Page<LedgerTransactionRow>> {
     checkFirst(first);
-    const cursor = after == null ? null : decodeTransactionCursor(after);
+    const cursor = after == null ? null : TRANSACTION_CURSOR.decode(after);
     const params: unknown[] = [];
     const where: string[] = [];
     const param = (v: unknown) => {
@@ -110,7 +111,7 @@ export class LedgerQueryService {
     if (filter.from != null) where.push(`t.occurred_at >= ${param(filter.from.toISOString())}`);
     if (filter.to != null) where.push(`t.occurred_at < ${param(filter.to.toISOString())}`);
     if (cursor) {
-      where.push(`(t.occurred_at, t.id) < (timestamptz 'epoch' + ${param(cursor.occurredAtMicros)}::bigint * interval '1 microsecond', ${param(cursor.id)}::uuid)`);
+      where.push(`(t.occurred_at, t.id) < (timestamptz 'epoch' + ${param(cursor[0])}::bigint * interval '1 microsecond', ${param(cursor[1])}::uuid)`);
     }
     const rows: Array<{
       id: string; reference: string; kind: string; description: string; occurred_at: Date; created_at: Date;
@@ -124,11 +125,8 @@ export class LedgerQueryService {
         LIMIT ${param(first + 1)}`,
       params,
     );
-    const page = rows.slice(0, first);
-    const entries = await this.entriesOf(page.map((r) => r.id));
-    return {
-      hasNextPage: rows.length > first,
-      rows: page.map((r) => ({
+    const entries = await this.entriesOf(rows.slice(0, first).map((r) => r.id));
+    return pageOf(rows, first, (r) => ({
         id: r.id,
         reference: r.reference,
         kind: r.kind,
@@ -137,9 +135,8 @@ export class LedgerQueryService {
         createdAt: new Date(r.created_at),
         metadata: r.metadata,
         entries: entries.get(r.id) ?? [],
-        cursor: encodeTransactionCursor({ occurredAtMicros: r.micros, id: r.id }),
-      })),
-    };
+        cursor: TRANSACTION_CURSOR.encode([r.micros, r.id]),
+      }));
   }
 
   /** NOT_FOUND when nothing was ever posted to the code; BAD_USER_INPUT when it is not an account code. */
@@ -169,7 +166,7 @@ export class LedgerQueryService {
     if (q.currency != null && !isCurrencyCode(q.currency)) {
       throw new BadInputError([{ field: 'currency', message: 'currency must be an ISO 4217 code, upper-case' }]);
     }
-    const after = q.after == null ? null : decodeEntryCursor(q.after);
+    const after = q.after == null ? null : ENTRY_CURSOR.decode(q.after)[0];
     const rows: Array<{
       id: string; currency: string; amount: string; memo: string | null; transaction_id: string; reference: string;
       kind: string; description: string; occurred_at: Date;
@@ -184,9 +181,7 @@ export class LedgerQueryService {
         LIMIT $4`,
       [code, q.currency ?? null, after, q.first + 1],
     );
-    return {
-      hasNextPage: rows.length > q.first,
-      rows: rows.slice(0, q.first).map((r) => ({
+    return pageOf(rows, q.first, (r) => ({
         id: r.id,
         currency: r.currency,
         amountMinor: BigInt(r.amount),
@@ -196,9 +191,8 @@ export class LedgerQueryService {
         kind: r.kind,
         description: r.description,
         occurredAt: new Date(r.occurred_at),
-        cursor: encodeEntryCursor(r.id),
-      })),
-    };
+        cursor: ENTRY_CURSOR.encode([r.id]),
+      }));
   }
 
   private async entriesOf(transactionIds: string[]): Promise<Map<string, LedgerEntryRow[]>> {

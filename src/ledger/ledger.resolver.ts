@@ -1,5 +1,6 @@
 import { Args, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
 import { AdminOnly } from '../platform/auth/decorators';
+import { toConnection } from '../platform/paging/page';
 import { balanceOnNormalSide, LedgerSide, normalSideOf } from './accounts';
 import { LedgerAccountEntriesArgs, LedgerTransactionsArgs } from './dto/ledger.input';
 import {
@@ -21,26 +22,22 @@ export class LedgerResolver {
   @Query(() => LedgerTransactionConnection, { description: 'Journal transactions with their entries, newest first. Admins only.' })
   async ledgerTransactions(@Args() args: LedgerTransactionsArgs): Promise<LedgerTransactionConnection> {
     const page = await this.ledger.transactions(args.filter ?? {}, args.first, args.after ?? null);
-    const edges = page.rows.map((t) => ({
-      cursor: t.cursor,
-      node: {
-        id: t.id,
-        reference: t.reference,
-        kind: t.kind,
-        description: t.description,
-        occurredAt: t.occurredAt,
-        createdAt: t.createdAt,
-        metadata: t.metadata,
-        entries: t.entries.map((e) => ({
-          id: e.id,
-          accountCode: e.accountCode,
-          side: sideOf(e.amountMinor),
-          amount: moneyOutput(e.amountMinor, e.currency),
-          memo: e.memo,
-        })),
-      },
+    return toConnection(page, (t) => t.cursor, (t) => ({
+      id: t.id,
+      reference: t.reference,
+      kind: t.kind,
+      description: t.description,
+      occurredAt: t.occurredAt,
+      createdAt: t.createdAt,
+      metadata: t.metadata,
+      entries: t.entries.map((e) => ({
+        id: e.id,
+        accountCode: e.accountCode,
+        side: sideOf(e.amountMinor),
+        amount: moneyOutput(e.amountMinor, e.currency),
+        memo: e.memo,
+      })),
     }));
-    return { edges, pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.length ? edges[edges.length - 1].cursor : null } };
   }
 
   @AdminOnly()
@@ -66,20 +63,16 @@ export class LedgerResolver {
   @ResolveField('entries', () => LedgerAccountEntryConnection, { description: 'Most recently recorded first.' })
   async entries(@Parent() account: LedgerAccountOutput, @Args() args: LedgerAccountEntriesArgs): Promise<LedgerAccountEntryConnection> {
     const page = await this.ledger.accountEntries(account.code, { first: args.first, after: args.after ?? null, currency: args.currency ?? null });
-    const edges = page.rows.map((e) => ({
-      cursor: e.cursor,
-      node: {
-        id: e.id,
-        side: sideOf(e.amountMinor),
-        amount: moneyOutput(e.amountMinor, e.currency),
-        memo: e.memo,
-        transactionId: e.transactionId,
-        reference: e.reference,
-        kind: e.kind,
-        description: e.description,
-        occurredAt: e.occurredAt,
-      },
+    return toConnection(page, (e) => e.cursor, (e) => ({
+      id: e.id,
+      side: sideOf(e.amountMinor),
+      amount: moneyOutput(e.amountMinor, e.currency),
+      memo: e.memo,
+      transactionId: e.transactionId,
+      reference: e.reference,
+      kind: e.kind,
+      description: e.description,
+      occurredAt: e.occurredAt,
     }));
-    return { edges, pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.length ? edges[edges.length - 1].cursor : null } };
   }
 }

@@ -1,9 +1,10 @@
 import { Args, ID, Mutation, Query, Resolver } from '@nestjs/graphql';
 import { CurrentPrincipal } from '../platform/auth/decorators';
 import { Principal } from '../platform/auth/principal';
+import { toConnection } from '../platform/paging/page';
 import { AcceptLicenseOfferInput, AgreementsArgs, AgreementStatusChangeInput } from './dto/agreement.input';
 import { LicenseAgreementConnection, LicenseAgreementOutput } from './dto/agreement.output';
-import { encodeCursor, LicenseAgreementService } from './license-agreement.service';
+import { AGREEMENT_CURSOR, LicenseAgreementService } from './license-agreement.service';
 import { AcceptLicenseOfferResult, AgreementTransitionResult } from './licensing.errors';
 import { toAcceptResult, toAgreementOutput, toTransitionResult } from './licensing.mapper';
 
@@ -27,12 +28,8 @@ export class LicenseAgreementResolver {
     const { organizationId, role, status, first, after } = args;
     const page = await this.service.list(principal, { organizationId, role, status: status ?? null, first, after: after ?? null });
     const now = new Date();
-    const edges = page.views.map((v) => ({ cursor: encodeCursor(v.agreement.id), node: toAgreementOutput(v.agreement, v.offer, now) }));
-    return {
-      edges,
-      pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.length ? edges[edges.length - 1].cursor : null },
-      totalCount: page.totalCount,
-    };
+    const agreements = toConnection(page, (v) => AGREEMENT_CURSOR.encode([v.agreement.id]), (v) => toAgreementOutput(v.agreement, v.offer, now));
+    return { ...agreements, totalCount: page.totalCount };
   }
 
   @Query(() => LicenseAgreementOutput, { description: 'Members of the distiller or the vendor organization only.' })

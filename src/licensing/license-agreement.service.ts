@@ -27,6 +27,8 @@ import { AgreementTransitions } from './agreement-transitions.service';
 import { AgreementRole } from './dto/licensing.enums';
 import { AgreementStatus, LicenseAgreementEntity } from './license-agreement.entity';
 import { assertUuid } from '../platform/errors/validation';
+import { CursorParts, defineCursor } from '../platform/paging/cursor';
+import { Page, pageOf } from '../platform/paging/page';
 import { LicenseOfferEntity, OfferStatus } from './license-offer.entity';
 import { effectiveStatus, OfferSummary } from './licensing.mapper';
 import type { CanonicalPricing, CanonicalTerms } from './terms/terms.types';
@@ -89,21 +91,14 @@ const REQUESTED: Record<Transition, AgreementStatus> = {
   reinstate: AgreementStatus.ACTIVE,
 };
 
-export interface AgreementPage {
-  views: AgreementView[];
-  hasNextPage: boolean;
+export interface AgreementPage extends Page<AgreementView> {
   totalCount: number;
 }
 
 const summary = (o: LicenseOfferEntity): OfferSummary => ({ id: o.id, name: o.name, version: o.version });
 
-export const encodeCursor = (id: string): string => Buffer.from(`agreement:${id}`).toString('base64url');
-export function decodeCursor(cursor: string): string {
-  const raw = Buffer.from(cursor, 'base64url').toString('utf8');
-  const m = /^agreement:([0-9a-f-]{36})$/.exec(raw);
-  if (!m) throw new BadInputError([{ field: 'after', message: 'invalid cursor' }]);
-  return m[1];
-}
+/** Newest first: the id of the last agreement (its created_at is looked up). */
+export const AGREEMENT_CURSOR = defineCursor('agreement', [CursorParts.uuid]);
 
 @Injectable()
 export class LicenseAgreementService implements AgreementDirectory {
@@ -240,7 +235,7 @@ export class LicenseAgreementService implements AgreementDirectory {
     q: { organizationId: string; role: AgreementRole; status: AgreementStatus | null; first: number; after: string | null },
   ): Promise<AgreementPage> {
     if (!Number.isInteger(q.first) || q.first < 1 || q.first > 100) throw new BadInputError([{ field: 'first', message: 'must be between 1 and 100' }]);
-    const afterId = q.after === null ? null : decodeCursor(q.after);
+    const afterId = q.after === null ? null : AGREEMENT_CURSOR.decode(q.after)[0];
     assertUuid('organizationId', q.organizationId);
     const em = this.db.reader;
     await this.access.requireOrganization(em, principal, q.organizationId, 'read');
@@ -252,8 +247,8 @@ export class LicenseAgreementService implements AgreementDirectory {
       qb.andWhere('(a.created_at, a.id) < (SELECT c.created_at, c.id FROM license_agreements c WHERE c.id = :afterId)', { afterId });
     }
     const rows = await qb.orderBy('a.created_at', 'DESC').addOrderBy('a.id', 'DESC').limit(q.first + 1).getMany();
-    const page = rows.slice(0, q.first);
-    return { views: await this.viewsOf(em, page), hasNextPage: rows.length > q.first, totalCount };
+    const page = pageOf(rows, q.first);
+    return { rows: await this.viewsOf(em, page.rows), hasNextPage: page.hasNextPage, totalCount };
   }
 
   async changeStatus(principal: Principal, id: string, transition: Transition, reason: string): Promise<TransitionOutcome> {

@@ -1,6 +1,6 @@
 import { Field, ID, Int, ObjectType } from '@nestjs/graphql';
 import { MoneyOutput } from '../../ledger/dto/money.output';
-import { PageInfoOutput } from '../../platform/graphql/pagination';
+import { Paginated } from '../../platform/graphql/pagination';
 import { InvoiceKind, InvoiceLineKind, InvoiceStatus } from './billing.enums';
 
 @ObjectType('InvoiceLine', { description: 'One line of an invoice: what, for which agreement, how many tokens at which price.' })
@@ -39,23 +39,8 @@ export class InvoiceLineOutput {
   overageTokens: string;
 }
 
-@ObjectType('InvoiceLineEdge')
-export class InvoiceLineEdge {
-  @Field(() => String)
-  cursor: string;
-
-  @Field(() => InvoiceLineOutput)
-  node: InvoiceLineOutput;
-}
-
 @ObjectType('InvoiceLineConnection', { description: 'By position' })
-export class InvoiceLineConnection {
-  @Field(() => [InvoiceLineEdge])
-  edges: InvoiceLineEdge[];
-
-  @Field(() => PageInfoOutput)
-  pageInfo: PageInfoOutput;
-
+export class InvoiceLineConnection extends Paginated(InvoiceLineOutput, 'InvoiceLine') {
   @Field(() => Int)
   totalCount: number;
 }
@@ -117,23 +102,8 @@ export class InvoiceOutput {
   lineCount: number;
 }
 
-@ObjectType('InvoiceEdge')
-export class InvoiceEdge {
-  @Field(() => String, { description: 'Opaque cursor; pass as `after` to continue after this edge.' })
-  cursor: string;
-
-  @Field(() => InvoiceOutput)
-  node: InvoiceOutput;
-}
-
 @ObjectType('InvoiceConnection', { description: 'Newest first' })
-export class InvoiceConnection {
-  @Field(() => [InvoiceEdge])
-  edges: InvoiceEdge[];
-
-  @Field(() => PageInfoOutput)
-  pageInfo: PageInfoOutput;
-
+export class InvoiceConnection extends Paginated(InvoiceOutput, 'Invoice') {
   @Field(() => Int, { description: 'Invoices matching the filter (all pages)' })
   totalCount: number;
 }

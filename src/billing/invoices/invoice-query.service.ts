@@ -11,6 +11,8 @@ import { Database } from '../../platform/database/transaction';
 import { BadInputError, NotFoundError } from '../../platform/errors/app-error';
 import { assertUuid } from '../../platform/errors/validation';
 import { MAX_PAGE_SIZE } from '../../platform/graphql/limits';
+import { CursorParts, defineCursor } from '../../platform/paging/cursor';
+import { Page, pageOf } from '../../platform/paging/page';
 import { InvoiceEntity, InvoiceKind, InvoiceLineEntity, InvoiceLineKind, InvoiceStatus } from '../billing.entity';
 import { parsePeriod } from '../billing-period';
 
@@ -18,9 +20,7 @@ export interface InvoiceRow extends InvoiceEntity {
   lineCount: number;
 }
 
-export interface InvoicePage {
-  rows: InvoiceRow[];
-  hasNextPage: boolean;
+export interface InvoicePage extends Page<InvoiceRow> {
   totalCount: number;
 }
 
@@ -30,19 +30,10 @@ export interface InvoiceFilter {
   period?: string | null;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-export const encodeInvoiceCursor = (id: string): string => Buffer.from(`invoice:${id}`).toString('base64url');
-export const encodeLineCursor = (position: number): string => Buffer.from(`invoice-line:${position}`).toString('base64url');
-
-function decode(prefix: string, cursor: string, valid: RegExp): string {
-  const invalid = () => new BadInputError([{ field: 'after', message: 'invalid cursor' }]);
-  if (!/^[A-Za-z0-9_-]{1,200}$/.test(cursor)) throw invalid();
-  const raw = Buffer.from(cursor, 'base64url').toString('utf8');
-  if (!raw.startsWith(`${prefix}:`)) throw invalid();
-  const value = raw.slice(prefix.length + 1);
-  if (!valid.test(value)) throw invalid();
-  return value;
-}
+/** Newest first: the id of the last invoice (its created_at is looked up). */
+export const INVOICE_CURSOR = defineCursor('invoice', [CursorParts.uuid]);
+/** By position within one invoice. */
+export const INVOICE_LINE_CURSOR = defineCursor('invoice-line', [CursorParts.position]);
 
 const checkFirst = (first: number) => {
   if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE_SIZE) {
@@ -62,7 +53,7 @@ export class InvoiceQueryService {
   async list(principal: Principal, q: { organizationId: string; filter: InvoiceFilter; first: number; after: string | null }): Promise<InvoicePage> {
     checkFirst(q.first);
     assertUuid('organizationId', q.organizationId);
-    const afterId = q.after == null ? null : decode('invoice', q.after, UUID);
+    const afterId = q.after == null ? null : INVOICE_CURSOR.decode(q.after)[0];
     const period = q.filter.period == null ? null : parsePeriod(q.filter.period, 'filter.period').period;
     const em = this.db.reader;
     if (!principal.isAdmin) await this.access.requireOrganization(em, principal, q.organizationId, 'read');
@@ -81,7 +72,7 @@ export class InvoiceQueryService {
         ORDER BY i.created_at DESC, i.id DESC LIMIT $${params.push(q.first + 1)}`,
       params,
     );
-    return { rows: rows.slice(0, q.first).map(toRow), hasNextPage: rows.length > q.first, totalCount: n };
+    return { ...pageOf(rows, q.first, toRow), totalCount: n };
   }
 
   async get(principal: Principal, id: string): Promise<InvoiceRow> {
@@ -93,7 +84,7 @@ export class InvoiceQueryService {
   }
 
   /** Lines of an invoice the caller could already read, by position. */
-  async lines(invoiceId: string, first: number, after: string | null): Promise<{ rows: InvoiceLineEntity[]; hasNextPage: boolean }> {
+  async lines(invoiceId: string, first: number, after: string | null): Promise<Page<InvoiceLineEntity>> {
     return (await this.linesOfMany([invoiceId], first, after))[0];
   }
 
@@ -101,9 +92,9 @@ export class InvoiceQueryService {
    * The same page of lines (first, after) for many invoices in one query — a
    * page of invoices with their lines costs one query for all the lines.
    */
-  async linesOfMany(invoiceIds: readonly string[], first: number, after: string | null): Promise<{ rows: InvoiceLineEntity[]; hasNextPage: boolean }[]> {
+  async linesOfMany(invoiceIds: readonly string[], first: number, after: string | null): Promise<Page<InvoiceLineEntity>[]> {
     checkFirst(first);
-    const afterPosition = after == null ? 0 : Number(decode('invoice-line', after, /^[1-9][0-9]{0,8}$/));
+    const afterPosition = after == null ? 0 : Number(INVOICE_LINE_CURSOR.decode(after)[0]);
     const raw: Array<{
       invoice_id: string; position: number; kind: InvoiceLineKind; agreement_id: string; vendor_organization_id: string; model_id: string;
       usage_period: string | null; quantity: string | null; unit_price_minor: string | null; amount_minor: string; overage_tokens: string; description: string;
@@ -135,10 +126,7 @@ export class InvoiceQueryService {
     );
     const byInvoice = new Map<string, InvoiceLineEntity[]>();
     for (const r of rows) byInvoice.set(r.invoiceId, [...(byInvoice.get(r.invoiceId) ?? []), r]);
-    return invoiceIds.map((id) => {
-      const list = byInvoice.get(id) ?? [];
-      return { rows: list.slice(0, first), hasNextPage: list.length > first };
-    });
+    return invoiceIds.map((id) => pageOf(byInvoice.get(id) ?? [], first));
   }
 
   private async canRead(em: EntityManager, principal: Principal, organizationId: string): Promise<boolean> {

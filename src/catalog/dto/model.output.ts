@@ -1,6 +1,6 @@
 import { createUnionType, Field, Float, ID, Int, ObjectType, registerEnumType } from '@nestjs/graphql';
 import { OrganizationOutput } from '../../identity/dto/identity.output';
-import { PageInfoOutput } from '../../platform/graphql/pagination';
+import { Paginated } from '../../platform/graphql/pagination';
 import { BusinessError } from '../../platform/errors/business-error.type';
 import type { CatalogFilter } from '../catalog-query.service';
 import { ModelStatus } from '../model.entity';
@@ -149,23 +149,8 @@ export const CreateTeacherModelResult = createUnionType({
   types: () => [TeacherModelOutput, SlugTakenError] as const,
 });
 
-@ObjectType('TeacherModelEdge')
-export class TeacherModelEdge {
-  @Field(() => String, { description: 'Opaque cursor; pass as `after` to continue after this edge.' })
-  cursor: string;
-
-  @Field(() => TeacherModelOutput)
-  node: TeacherModelOutput;
-}
-
 @ObjectType('TeacherModelConnection')
-export class TeacherModelConnection {
-  @Field(() => [TeacherModelEdge])
-  edges: TeacherModelEdge[];
-
-  @Field(() => PageInfoOutput)
-  pageInfo: PageInfoOutput;
-
+export class TeacherModelConnection extends Paginated(TeacherModelOutput, 'TeacherModel') {
   @Field(() => Int, { description: 'Number of models matching the filter (all pages); counted only when selected.' })
   totalCount?: number;
 

@@ -1,7 +1,7 @@
 /** The ledger as admins read it. Amounts are Money; an entry's sign says its side (positive debit, negative credit). */
 import { Field, ID, ObjectType, registerEnumType } from '@nestjs/graphql';
 import GraphQLJSON from '../../platform/graphql/json.scalar';
-import { PageInfoOutput } from '../../platform/graphql/pagination';
+import { Paginated } from '../../platform/graphql/pagination';
 import { AccountKind, LedgerSide } from '../accounts';
 import { MoneyOutput } from './money.output';
 
@@ -71,23 +71,8 @@ export class LedgerTransactionOutput {
   entries: LedgerEntryOutput[];
 }
 
-@ObjectType('LedgerTransactionEdge')
-export class LedgerTransactionEdge {
-  @Field(() => String, { description: 'Opaque cursor; pass as `after` to continue after this edge.' })
-  cursor: string;
-
-  @Field(() => LedgerTransactionOutput)
-  node: LedgerTransactionOutput;
-}
-
 @ObjectType('LedgerTransactionConnection', { description: 'Newest first (by occurredAt, then id)' })
-export class LedgerTransactionConnection {
-  @Field(() => [LedgerTransactionEdge])
-  edges: LedgerTransactionEdge[];
-
-  @Field(() => PageInfoOutput)
-  pageInfo: PageInfoOutput;
-}
+export class LedgerTransactionConnection extends Paginated(LedgerTransactionOutput, 'LedgerTransaction') {}
 
 @ObjectType('LedgerAccountBalance', { description: "An account's balance in one currency" })
 export class LedgerAccountBalanceOutput {
@@ -131,23 +116,8 @@ export class LedgerAccountEntryOutput {
   occurredAt: Date;
 }
 
-@ObjectType('LedgerAccountEntryEdge')
-export class LedgerAccountEntryEdge {
-  @Field(() => String, { description: 'Opaque cursor; pass as `after` to continue after this edge.' })
-  cursor: string;
-
-  @Field(() => LedgerAccountEntryOutput)
-  node: LedgerAccountEntryOutput;
-}
-
 @ObjectType('LedgerAccountEntryConnection', { description: 'Most recently recorded first' })
-export class LedgerAccountEntryConnection {
-  @Field(() => [LedgerAccountEntryEdge])
-  edges: LedgerAccountEntryEdge[];
-
-  @Field(() => PageInfoOutput)
-  pageInfo: PageInfoOutput;
-}
+export class LedgerAccountEntryConnection extends Paginated(LedgerAccountEntryOutput, 'LedgerAccountEntry') {}
 
 @ObjectType('LedgerAccount', { description: 'A ledger account code and its balances in every currency it holds' })
 export class LedgerAccountOutput {

@@ -1,5 +1,5 @@
 import { Field, ID, Int, ObjectType } from '@nestjs/graphql';
-import { PageInfoOutput } from '../../platform/graphql/pagination';
+import { Paginated } from '../../platform/graphql/pagination';
 import { LicensePricingOutput, LicenseTermsOutput } from './license-terms.output';
 import { AgreementStatus } from './licensing.enums';
 
@@ -63,23 +63,8 @@ export class LicenseAgreementOutput {
   endsAt: Date | null;
 }
 
-@ObjectType('LicenseAgreementEdge')
-export class LicenseAgreementEdge {
-  @Field(() => String, { description: 'Opaque cursor; pass as `after` to continue after this edge.' })
-  cursor: string;
-
-  @Field(() => LicenseAgreementOutput)
-  node: LicenseAgreementOutput;
-}
-
 @ObjectType('LicenseAgreementConnection', { description: 'Newest first' })
-export class LicenseAgreementConnection {
-  @Field(() => [LicenseAgreementEdge])
-  edges: LicenseAgreementEdge[];
-
-  @Field(() => PageInfoOutput)
-  pageInfo: PageInfoOutput;
-
+export class LicenseAgreementConnection extends Paginated(LicenseAgreementOutput, 'LicenseAgreement') {
   @Field(() => Int, { description: 'Agreements matching the filter (all pages)' })
   totalCount: number;
 }

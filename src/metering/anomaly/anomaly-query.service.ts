@@ -13,7 +13,8 @@ import { Database, Tx } from '../../platform/database/transaction';
 import { BadInputError, NotFoundError } from '../../platform/errors/app-error';
 import { assertUuid } from '../../platform/errors/validation';
 import { MAX_PAGE_SIZE } from '../../platform/graphql/limits';
-import { decodeKeysetCursor, encodeKeysetCursor, keyOf } from '../usage/usage-query.service';
+import { CursorParts, defineCursor, timeKeySql } from '../../platform/paging/cursor';
+import { Page, pageOf } from '../../platform/paging/page';
 import { AnomalyKind } from './anomaly-flag.kinds';
 
 export interface AnomalyFlagRow {
@@ -65,10 +66,10 @@ interface RawFlag {
 
 const COLUMNS = `f.id, f.agreement_id, f.vendor_organization_id, f.distiller_organization_id, f.kind, f.window_start,
   f.occurrences, f.observed_tokens::text, f.baseline_tokens::text, f.detail, f.created_at, f.updated_at,
-  f.acknowledged_at, f.acknowledged_by_user_id, f.acknowledgement_note, ${keyOf('f.created_at')} AS time_key`;
+  f.acknowledged_at, f.acknowledged_by_user_id, f.acknowledgement_note, ${timeKeySql('f.created_at')} AS time_key`;
 
-const FLAG_CURSOR = 'anomaly-flag';
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** Newest first by (created_at to the microsecond, id). */
+const FLAG_CURSOR = defineCursor('anomaly-flag', [CursorParts.timeKey, CursorParts.uuid]);
 
 function toRow(r: RawFlag): AnomalyFlagRow {
   return {
@@ -87,7 +88,7 @@ function toRow(r: RawFlag): AnomalyFlagRow {
     acknowledgedAt: r.acknowledged_at === null ? null : new Date(r.acknowledged_at),
     acknowledgedByUserId: r.acknowledged_by_user_id,
     acknowledgementNote: r.acknowledgement_note,
-    cursor: encodeKeysetCursor(FLAG_CURSOR, r.time_key, r.id),
+    cursor: FLAG_CURSOR.encode([r.time_key, r.id]),
   };
 }
 
@@ -99,11 +100,11 @@ export class AnomalyQueryService {
     private readonly audit: AuditService,
   ) {}
 
-  async list(principal: Principal, q: AnomalyFlagQuery): Promise<{ rows: AnomalyFlagRow[]; hasNextPage: boolean }> {
+  async list(principal: Principal, q: AnomalyFlagQuery): Promise<Page<AnomalyFlagRow>> {
     if (!Number.isInteger(q.first) || q.first < 1 || q.first > MAX_PAGE_SIZE) {
       throw new BadInputError([{ field: 'first', message: `first must be between 1 and ${MAX_PAGE_SIZE}` }]);
     }
-    const after = q.after == null ? null : decodeKeysetCursor(FLAG_CURSOR, q.after, UUID);
+    const after = q.after == null ? null : FLAG_CURSOR.decode(q.after);
     const em = this.db.reader;
     const org = q.organizationId?.toLowerCase() ?? null;
     if (org === null && !principal.isAdmin) {
@@ -130,7 +131,7 @@ export class AnomalyQueryService {
     if (q.acknowledged === true) where.push('f.acknowledged_at IS NOT NULL');
     if (q.acknowledged === false) where.push('f.acknowledged_at IS NULL');
     if (after) {
-      where.push(`(f.created_at, f.id) < ($${params.push(after.timeKey)}::timestamp AT TIME ZONE 'UTC', $${params.push(after.id)}::uuid)`);
+      where.push(`(f.created_at, f.id) < ($${params.push(after[0])}::timestamp AT TIME ZONE 'UTC', $${params.push(after[1])}::uuid)`);
     }
     const rows: RawFlag[] = await em.query(
       `SELECT ${COLUMNS} FROM anomaly_flags f
@@ -139,7 +140,7 @@ export class AnomalyQueryService {
         LIMIT $${params.push(q.first + 1)}`,
       params,
     );
-    return { rows: rows.slice(0, q.first).map(toRow), hasNextPage: rows.length > q.first };
+    return pageOf(rows, q.first, toRow);
   }
 
   /**

@@ -1,6 +1,7 @@
 import { Args, Mutation, Query, Resolver } from '@nestjs/graphql';
 import { CurrentPrincipal } from '../../platform/auth/decorators';
 import { Principal } from '../../platform/auth/principal';
+import { toConnection } from '../../platform/paging/page';
 import { PageArgs } from '../../platform/graphql/pagination';
 import { AnomalyFlagRow, AnomalyQueryService } from './anomaly-query.service';
 import { AcknowledgeAnomalyFlagInput, AnomalyFlagFilter } from './dto/anomaly-flag.input';
@@ -38,7 +39,7 @@ export class AnomalyResolver {
     @Args('filter', { type: () => AnomalyFlagFilter, nullable: true }) filter: AnomalyFlagFilter | null,
     @Args() page: PageArgs,
   ): Promise<AnomalyFlagConnection> {
-    const { rows, hasNextPage } = await this.anomalies.list(principal, {
+    const flags = await this.anomalies.list(principal, {
       organizationId: filter?.organizationId ?? null,
       agreementId: filter?.agreementId ?? null,
       kinds: filter?.kinds ?? null,
@@ -46,8 +47,7 @@ export class AnomalyResolver {
       first: page.first,
       after: page.after ?? null,
     });
-    const edges = rows.map((r) => ({ cursor: r.cursor, node: toOutput(r) }));
-    return { edges, pageInfo: { hasNextPage, endCursor: edges.length ? edges[edges.length - 1].cursor : null } };
+    return toConnection(flags, (r) => r.cursor, toOutput);
   }
 
   @Mutation(() => AnomalyFlagOutput, {

@@ -13,6 +13,8 @@ import { Principal } from '../../platform/auth/principal';
 import { Database } from '../../platform/database/transaction';
 import { BadInputError, NotFoundError } from '../../platform/errors/app-error';
 import { assertUuid } from '../../platform/errors/validation';
+import { CursorParts, defineCursor, timeKeySql } from '../../platform/paging/cursor';
+import { Page, pageOf } from '../../platform/paging/page';
 import { USAGE_EVENTS_MAX_PAGE, UsageGranularity } from './dto/usage.input';
 
 const HOUR_MS = 3_600_000;
@@ -67,44 +69,10 @@ export interface UsageEventRow {
   cursor: string;
 }
 
-export interface UsageEventPage {
-  rows: UsageEventRow[];
-  hasNextPage: boolean;
-}
+export type UsageEventPage = Page<UsageEventRow>;
 
-// ---------------------------------------------------------------- keyset cursors
-
-/**
- * A keyset cursor: a timestamp exactly as PostgreSQL holds it (microseconds,
- * UTC, rendered by `KEY_SQL`) and a tie-breaking key, base64url-encoded behind
- * a prefix naming the list it belongs to.
- */
-export const keyOf = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US')`;
-const TIME_KEY = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})\.\d{6}$/;
-
-export const encodeKeysetCursor = (prefix: string, timeKey: string, id: string): string =>
-  Buffer.from(`${prefix}:${timeKey}|${id}`).toString('base64url');
-
-/** `{ timeKey, id }`, or BAD_USER_INPUT (field `after`) for anything this service did not produce. */
-export function decodeKeysetCursor(prefix: string, cursor: string, id: RegExp): { timeKey: string; id: string } {
-  const invalid = () => new BadInputError([{ field: 'after', message: 'invalid cursor' }]);
-  if (!/^[A-Za-z0-9_-]{1,400}$/.test(cursor)) throw invalid();
-  const raw = Buffer.from(cursor, 'base64url').toString('utf8');
-  if (!raw.startsWith(`${prefix}:`)) throw invalid();
-  const rest = raw.slice(prefix.length + 1);
-  const timeKey = rest.slice(0, 26);
-  const m = TIME_KEY.exec(timeKey);
-  if (!m || rest[26] !== '|') throw invalid();
-  // A real calendar instant (Date would roll 2026-02-30 over to March).
-  const t = new Date(`${m[1]}Z`);
-  if (Number.isNaN(t.getTime()) || t.toISOString().slice(0, 19) !== m[1]) throw invalid();
-  const key = rest.slice(27);
-  if (!id.test(key)) throw invalid();
-  return { timeKey, id: key };
-}
-
-const USAGE_CURSOR = 'usage-event';
-const EVENT_ID = /^[\x21-\x7e]{1,128}$/;
+/** Newest first by (occurred_at to the microsecond, event_id). */
+const USAGE_CURSOR = defineCursor('usage-event', [CursorParts.timeKey, CursorParts.printable]);
 
 // ---------------------------------------------------------------- service
 
@@ -225,13 +193,13 @@ export class UsageQueryService {
     if (!Number.isInteger(q.first) || q.first < 1 || q.first > USAGE_EVENTS_MAX_PAGE) {
       throw new BadInputError([{ field: 'first', message: `first must be between 1 and ${USAGE_EVENTS_MAX_PAGE}` }]);
     }
-    const after = q.after == null ? null : decodeKeysetCursor(USAGE_CURSOR, q.after, EVENT_ID);
+    const after = q.after == null ? null : USAGE_CURSOR.decode(q.after);
     const em = this.db.reader;
     const agreement = await this.requireReadable(em, principal, q.agreementId);
     const params: unknown[] = [agreement.id, q.first + 1];
     let keyset = '';
     if (after) {
-      params.push(after.timeKey, after.id);
+      params.push(...after);
       keyset = `AND (e.occurred_at, e.event_id) < ($3::timestamp AT TIME ZONE 'UTC', $4::text)`;
     }
     const rows: Array<{
@@ -239,16 +207,14 @@ export class UsageQueryService {
       output_tokens: string; overage_tokens: string; estimated: boolean; metadata: Record<string, unknown> | null; time_key: string;
     }> = await em.query(
       `SELECT e.event_id, e.source, e.occurred_at, e.received_at, e.input_tokens::text, e.output_tokens::text,
-              e.overage_tokens::text, e.estimated, e.metadata, ${keyOf('e.occurred_at')} AS time_key
+              e.overage_tokens::text, e.estimated, e.metadata, ${timeKeySql('e.occurred_at')} AS time_key
          FROM usage_events e
         WHERE e.agreement_id = $1 ${keyset}
         ORDER BY e.occurred_at DESC, e.event_id DESC
         LIMIT $2`,
       params,
     );
-    return {
-      hasNextPage: rows.length > q.first,
-      rows: rows.slice(0, q.first).map((r) => ({
+    return pageOf(rows, q.first, (r) => ({
         eventId: r.event_id,
         source: r.source,
         occurredAt: new Date(r.occurred_at),
@@ -258,9 +224,8 @@ export class UsageQueryService {
         overageTokens: BigInt(r.overage_tokens),
         estimated: r.estimated,
         metadata: r.metadata,
-        cursor: encodeKeysetCursor(USAGE_CURSOR, r.time_key, r.event_id),
-      })),
-    };
+        cursor: USAGE_CURSOR.encode([r.time_key, r.event_id]),
+      }));
   }
 
   /** from < to, both plausible, the range not longer than the granularity allows; aligned down to the bucket. */

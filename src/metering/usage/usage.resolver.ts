@@ -1,6 +1,7 @@
 import { Args, Query, Resolver } from '@nestjs/graphql';
 import { CurrentPrincipal } from '../../platform/auth/decorators';
 import { Principal } from '../../platform/auth/principal';
+import { toConnection } from '../../platform/paging/page';
 import { UsageEventsArgs, UsageSummaryArgs } from './dto/usage.input';
 import {
   UsageEventConnection,
@@ -64,21 +65,17 @@ export class UsageResolver {
   })
   async usageEvents(@CurrentPrincipal() principal: Principal, @Args() args: UsageEventsArgs): Promise<UsageEventConnection> {
     const page = await this.usage.events(principal, { agreementId: args.agreementId, first: args.first, after: args.after ?? null });
-    const edges = page.rows.map((r) => ({
-      cursor: r.cursor,
-      node: {
-        eventId: r.eventId,
-        source: r.source as UsageEventSource,
-        occurredAt: r.occurredAt,
-        receivedAt: r.receivedAt,
-        inputTokens: r.inputTokens.toString(),
-        outputTokens: r.outputTokens.toString(),
-        overageTokens: r.overageTokens.toString(),
-        status: r.overageTokens > 0n ? UsageEventStatus.OVERAGE : UsageEventStatus.WITHIN_QUOTA,
-        estimated: r.estimated,
-        metadata: r.metadata,
-      },
+    return toConnection(page, (r) => r.cursor, (r) => ({
+      eventId: r.eventId,
+      source: r.source as UsageEventSource,
+      occurredAt: r.occurredAt,
+      receivedAt: r.receivedAt,
+      inputTokens: r.inputTokens.toString(),
+      outputTokens: r.outputTokens.toString(),
+      overageTokens: r.overageTokens.toString(),
+      status: r.overageTokens > 0n ? UsageEventStatus.OVERAGE : UsageEventStatus.WITHIN_QUOTA,
+      estimated: r.estimated,
+      metadata: r.metadata,
     }));
-    return { edges, pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.length ? edges[edges.length - 1].cursor : null } };
   }
 }

@@ -1,7 +1,14 @@
-/** Shared Relay-style paging: the `first` / `after` arguments and PageInfo. */
+/**
+ * Relay-style paging for every list: the `first` / `after` arguments, PageInfo
+ * and the generic Connection/Edge (`Paginated`). A new connection is one class:
+ * `@ObjectType('InvoiceConnection') class InvoiceConnection extends Paginated(InvoiceOutput, 'Invoice') {}`
+ * (extra fields such as `totalCount` are declared on it).
+ */
+import { Type } from '@nestjs/common';
 import { ArgsType, Field, Int, ObjectType } from '@nestjs/graphql';
 import { Transform } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import type { Connection, Edge } from '../paging/page';
 import { MAX_PAGE_SIZE } from './limits';
 
 @ArgsType()
@@ -27,4 +34,30 @@ export class PageInfoOutput {
 
   @Field(() => String, { nullable: true })
   endCursor: string | null;
+}
+
+/**
+ * The abstract base of `<Name>Connection`, with its `<Name>Edge` type (`name`
+ * is the node's GraphQL type name). Each call makes its own classes: the edge
+ * must be a distinct GraphQL type per node.
+ */
+export function Paginated<TNode>(node: Type<TNode>, name: string): Type<Connection<TNode>> {
+  @ObjectType(`${name}Edge`)
+  class EdgeType implements Edge<TNode> {
+    @Field(() => String, { description: 'Opaque cursor; pass as `after` to continue after this edge.' })
+    cursor: string;
+
+    @Field(() => node)
+    node: TNode;
+  }
+
+  @ObjectType({ isAbstract: true })
+  abstract class ConnectionType implements Connection<TNode> {
+    @Field(() => [EdgeType])
+    edges: EdgeType[];
+
+    @Field(() => PageInfoOutput)
+    pageInfo: PageInfoOutput;
+  }
+  return ConnectionType as Type<Connection<TNode>>;
 }

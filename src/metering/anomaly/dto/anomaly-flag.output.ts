@@ -1,6 +1,6 @@
 import { Field, ID, Int, ObjectType } from '@nestjs/graphql';
 import GraphQLJSON from '../../../platform/graphql/json.scalar';
-import { PageInfoOutput } from '../../../platform/graphql/pagination';
+import { Paginated } from '../../../platform/graphql/pagination';
 import { AnomalyKind } from '../anomaly-flag.kinds';
 
 @ObjectType('AnomalyFlag', { description: "Unusual usage of an agreement, for its vendor and platform admins (never shown to the distiller)" })
@@ -51,20 +51,5 @@ export class AnomalyFlagOutput {
   acknowledgementNote: string | null;
 }
 
-@ObjectType('AnomalyFlagEdge')
-export class AnomalyFlagEdge {
-  @Field(() => String, { description: 'Opaque cursor; pass as `after` to continue after this edge.' })
-  cursor: string;
-
-  @Field(() => AnomalyFlagOutput)
-  node: AnomalyFlagOutput;
-}
-
 @ObjectType('AnomalyFlagConnection', { description: 'Newest first (by createdAt)' })
-export class AnomalyFlagConnection {
-  @Field(() => [AnomalyFlagEdge])
-  edges: AnomalyFlagEdge[];
-
-  @Field(() => PageInfoOutput)
-  pageInfo: PageInfoOutput;
-}
+export class AnomalyFlagConnection extends Paginated(AnomalyFlagOutput, 'AnomalyFlag') {}

@@ -2,7 +2,7 @@
 import { Field, ID, ObjectType, registerEnumType } from '@nestjs/graphql';
 import { LicenseLimitsOutput } from '../../../licensing/dto/license-terms.output';
 import GraphQLJSON from '../../../platform/graphql/json.scalar';
-import { PageInfoOutput } from '../../../platform/graphql/pagination';
+import { Paginated } from '../../../platform/graphql/pagination';
 import { UsageGranularity } from './usage.input';
 
 export enum UsageEventSource {
@@ -143,20 +143,5 @@ export class UsageEventOutput {
   metadata: Record<string, unknown> | null;
 }
 
-@ObjectType('UsageEventEdge')
-export class UsageEventEdge {
-  @Field(() => String, { description: 'Opaque cursor; pass as `after` to continue after this edge.' })
-  cursor: string;
-
-  @Field(() => UsageEventOutput)
-  node: UsageEventOutput;
-}
-
 @ObjectType('UsageEventConnection', { description: 'Newest first (by occurredAt, then eventId)' })
-export class UsageEventConnection {
-  @Field(() => [UsageEventEdge])
-  edges: UsageEventEdge[];
-
-  @Field(() => PageInfoOutput)
-  pageInfo: PageInfoOutput;
-}
+export class UsageEventConnection extends Paginated(UsageEventOutput, 'UsageEvent') {}
