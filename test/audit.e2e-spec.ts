@@ -41,6 +41,11 @@ describe('audit log', () => {
     expect(filtered.data!.auditLog.entries).toHaveLength(4);
     const bad = await t.gql(`{ auditLog(first: 0) { entries { seq } } }`, {}, admin.token);
     expect(bad.errors![0].extensions.code).toBe('BAD_USER_INPUT');
+    // Cursors are opaque: anything the server did not hand out is refused on `after`.
+    for (const after of ['garbage!', '5', Buffer.from('ltx:1').toString('base64url')]) {
+      const r = await t.gql(`query($a: String) { auditLog(after: $a) { entries { seq } } }`, { a: after }, admin.token);
+      expect(r.errors![0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', fields: [{ field: 'after', message: 'invalid cursor' }] });
+    }
   });
 
   it('is for admins only', async () => {

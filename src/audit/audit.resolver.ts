@@ -1,7 +1,8 @@
 import { Args, Int, Query, Resolver } from '@nestjs/graphql';
 import { AdminOnly } from '../platform/auth/decorators';
 import { BadInputError } from '../platform/errors/app-error';
-import { AuditService } from './audit.service';
+import { pageOf } from '../platform/paging/page';
+import { AUDIT_CURSOR, AuditService } from './audit.service';
 import { AuditLogFilter } from './dto/audit-filter.input';
 import { AuditEntryOutput, AuditLogPage, AuditVerificationOutput } from './dto/audit.output';
 
@@ -17,12 +18,12 @@ export class AuditResolver {
     @Args('after', { type: () => String, nullable: true }) after: string | null,
   ): Promise<AuditLogPage> {
     if (first < 1 || first > 100) throw new BadInputError([{ field: 'first', message: 'must be between 1 and 100' }]);
-    if (after != null && !/^\d{1,19}$/.test(after)) throw new BadInputError([{ field: 'after', message: 'invalid cursor' }]);
-    const rows = await this.audit.list(filter ?? {}, first, after == null ? null : BigInt(after));
-    const page = rows.slice(0, first);
+    const afterSeq = after == null ? null : BigInt(AUDIT_CURSOR.decode(after)[0]);
+    const page = pageOf(await this.audit.list(filter ?? {}, first, afterSeq), first);
+    const last = page.rows.at(-1);
     return {
-      entries: page.map((r): AuditEntryOutput => ({ ...r, seq: r.seq.toString() })),
-      nextCursor: rows.length > first ? page[page.length - 1].seq.toString() : null,
+      entries: page.rows.map((r): AuditEntryOutput => ({ ...r, seq: r.seq.toString() })),
+      nextCursor: page.hasNextPage && last ? AUDIT_CURSOR.encode([last.seq.toString()]) : null,
     };
   }
 

@@ -7,10 +7,14 @@
 import { Injectable } from '@nestjs/common';
 import { actorOf, Principal } from '../platform/auth/principal';
 import { Database, Tx } from '../platform/database/transaction';
+import { CursorParts, defineCursor } from '../platform/paging/cursor';
 import { AuditEntryEntity } from './audit-entry.entity';
 import { auditHash, GENESIS_HASH } from './audit-hash';
 
 const AUDIT_LOCK_KEY = 7_340_001; // pg_advisory_xact_lock key owned by the audit log
+
+/** Newest first by seq. */
+export const AUDIT_CURSOR = defineCursor('audit', [CursorParts.bigserial]);
 
 export interface AuditEvent {
   action: string;
