@@ -231,12 +231,7 @@ export class CatalogService {
   private async loadForWrite(tx: Tx, principal: Principal, id: string): Promise<ModelEntity> {
     const ref = await tx.findOne(ModelEntity, { where: { id }, select: { id: true, organizationId: true } });
     if (!ref) throw new NotFoundError(ENTITY, id);
-    try {
-      await this.access.requireOrganization(tx, principal, ref.organizationId, 'write', ENTITY);
-    } catch (err) {
-      if (err instanceof NotFoundError) throw new NotFoundError(ENTITY, id);
-      throw err;
-    }
+    await this.access.requireOrganization(tx, principal, ref.organizationId, 'write', { entity: ENTITY, id });
     return tx.findOneOrFail(ModelEntity, { where: { id }, lock: { mode: 'pessimistic_write' } });
   }
 }

@@ -88,9 +88,7 @@ export class ApiKeyService {
     const revoked = await this.db.transaction(async (tx) => {
       const key = await tx.findOne(ApiKeyEntity, { where: { id }, lock: { mode: 'pessimistic_write' } });
       if (!key) throw new NotFoundError('ApiKey', id);
-      await this.access.requireOrganization(tx, principal, key.organizationId, 'owner', 'ApiKey').catch((e) => {
-        throw e instanceof NotFoundError ? new NotFoundError('ApiKey', id) : e;
-      });
+      await this.access.requireOrganization(tx, principal, key.organizationId, 'owner', { entity: 'ApiKey', id });
       if (key.revokedAt) return key;
       key.revokedAt = new Date();
       await tx.update(ApiKeyEntity, { id }, { revokedAt: key.revokedAt });

@@ -402,29 +402,15 @@ export class LicenseAgreementService implements AgreementDirectory {
 
   /** Vendor members with write access, or a platform admin; the distiller gets FORBIDDEN, anyone else NOT_FOUND. */
   private async requireVendorOrAdmin(tx: Tx, principal: Principal, a: LicenseAgreementEntity): Promise<void> {
-    if (principal.isAdmin) return;
-    try {
-      await this.access.requireOrganization(tx, principal, a.vendorOrganizationId, 'write', 'LicenseAgreement');
-      return;
-    } catch (e) {
-      if (!(e instanceof NotFoundError)) throw e;
-    }
+    if (principal.isAdmin || (await this.access.hasAccess(tx, principal, [a.vendorOrganizationId], 'write'))) return;
     if (await this.access.isMember(tx, principal, a.distillerOrganizationId)) {
       throw new ForbiddenError('Only the vendor or a platform admin may change the status of an agreement');
     }
     throw new NotFoundError('LicenseAgreement', a.id);
   }
 
-  private async isParty(em: EntityManager, principal: Principal, a: LicenseAgreementEntity): Promise<boolean> {
-    for (const org of [a.distillerOrganizationId, a.vendorOrganizationId]) {
-      try {
-        await this.access.requireOrganization(em, principal, org, 'read');
-        return true;
-      } catch (e) {
-        if (!(e instanceof NotFoundError)) throw e;
-      }
-    }
-    return false;
+  private isParty(em: EntityManager, principal: Principal, a: LicenseAgreementEntity): Promise<boolean> {
+    return this.access.hasAccess(em, principal, [a.distillerOrganizationId, a.vendorOrganizationId], 'read');
   }
 
   private whereEffectiveStatus(qb: ReturnType<EntityManager['createQueryBuilder']>, status: AgreementStatus): void {

@@ -208,19 +208,10 @@ export class LicenseOfferService {
 
   /** Write access to the vendor organization; a non-member gets NOT_FOUND for the object they named. */
   private async requireVendor(tx: EntityManager, principal: Principal, organizationId: string, entity: string, id: string): Promise<void> {
-    await this.access.requireOrganization(tx, principal, organizationId, 'write', entity).catch((e: unknown) => {
-      throw e instanceof NotFoundError ? new NotFoundError(entity, id) : e;
-    });
+    await this.access.requireOrganization(tx, principal, organizationId, 'write', { entity, id });
   }
 
   private async canReadVendor(em: EntityManager, principal: Principal | null, organizationId: string): Promise<boolean> {
-    if (!principal) return false;
-    try {
-      await this.access.requireOrganization(em, principal, organizationId, 'read');
-      return true;
-    } catch (e) {
-      if (e instanceof NotFoundError) return false;
-      throw e;
-    }
+    return principal !== null && this.access.hasAccess(em, principal, [organizationId], 'read');
   }
 }

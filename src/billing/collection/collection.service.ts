@@ -67,10 +67,7 @@ export class CollectionService {
     assertUuid('id', invoiceId);
     const inv = await invoiceRow(this.db.reader, invoiceId);
     if (!inv) throw new NotFoundError('Invoice', invoiceId);
-    await this.access.requireOrganization(this.db.reader, principal, inv.distiller_organization_id, 'write', 'Invoice').catch((e) => {
-      if (e instanceof NotFoundError) throw new NotFoundError('Invoice', invoiceId);
-      throw e;
-    });
+    await this.access.requireOrganization(this.db.reader, principal, inv.distiller_organization_id, 'write', { entity: 'Invoice', id: invoiceId });
     if (inv.status === InvoiceStatus.PAID) return { kind: 'already-paid', invoiceId };
     if (inv.status !== InvoiceStatus.OPEN && inv.status !== InvoiceStatus.UNCOLLECTIBLE) {
       throw new ConflictError(`Invoice ${inv.number} is ${inv.status} and cannot be paid`, { status: inv.status });

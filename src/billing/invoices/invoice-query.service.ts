@@ -130,14 +130,7 @@ export class InvoiceQueryService {
   }
 
   private async canRead(em: EntityManager, principal: Principal, organizationId: string): Promise<boolean> {
-    if (principal.isAdmin) return true;
-    try {
-      await this.access.requireOrganization(em, principal, organizationId, 'read');
-      return true;
-    } catch (e) {
-      if (e instanceof NotFoundError) return false;
-      throw e;
-    }
+    return principal.isAdmin || this.access.hasAccess(em, principal, [organizationId], 'read');
   }
 }
 

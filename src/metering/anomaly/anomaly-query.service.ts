@@ -197,11 +197,6 @@ export class AnomalyQueryService {
   /** Members of the vendor organization (write) or platform admins; anyone else: NOT_FOUND for the flag. */
   private async requireVendorWriter(tx: Tx, principal: Principal, vendorId: string, flagId: string): Promise<void> {
     if (principal.isAdmin) return;
-    try {
-      await this.access.requireOrganization(tx, principal, vendorId, 'write');
-    } catch (e) {
-      if (e instanceof NotFoundError) throw new NotFoundError('AnomalyFlag', flagId);
-      throw e;
-    }
+    await this.access.requireOrganization(tx, principal, vendorId, 'write', { entity: 'AnomalyFlag', id: flagId });
   }
 }

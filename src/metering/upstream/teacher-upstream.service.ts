@@ -265,12 +265,7 @@ export class TeacherUpstreamService {
   private async loadModel(em: EntityManager, principal: Principal, modelId: string, level: AccessLevel, opts: { lock?: boolean } = {}): Promise<ModelRef> {
     const model = await this.catalog.findModelRef(em, modelId, opts);
     if (!model) throw new NotFoundError(ENTITY, modelId);
-    try {
-      await this.access.requireOrganization(em, principal, model.organizationId, level, ENTITY);
-    } catch (err) {
-      if (err instanceof NotFoundError) throw new NotFoundError(ENTITY, modelId);
-      throw err;
-    }
+    await this.access.requireOrganization(em, principal, model.organizationId, level, { entity: ENTITY, id: modelId });
     return model;
   }
 }

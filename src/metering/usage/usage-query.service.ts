@@ -100,16 +100,8 @@ export class UsageQueryService {
     assertUuid('agreementId', agreementId);
     const id = agreementId.toLowerCase();
     const view = (await this.agreements.meteringViews(em, [id])).get(id);
-    if (view && principal.isAdmin) return view;
-    if (view) {
-      for (const org of [view.distillerOrganizationId, view.vendorOrganizationId]) {
-        try {
-          await this.access.requireOrganization(em, principal, org, 'read');
-          return view;
-        } catch (e) {
-          if (!(e instanceof NotFoundError)) throw e;
-        }
-      }
+    if (view && (principal.isAdmin || (await this.access.hasAccess(em, principal, [view.distillerOrganizationId, view.vendorOrganizationId], 'read')))) {
+      return view;
     }
     throw new NotFoundError('LicenseAgreement', agreementId);
   }

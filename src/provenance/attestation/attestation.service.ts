@@ -43,12 +43,7 @@ export class AttestationService {
       const model = (await this.catalog.findModels(tx, [modelId])).get(modelId);
       if (!model) throw new NotFoundError('TeacherModel', modelId);
       if (!principal.isAdmin) {
-        try {
-          await this.access.requireOrganization(tx, principal, model.organizationId, 'write', 'TeacherModel');
-        } catch (err) {
-          if (err instanceof NotFoundError) throw new NotFoundError('TeacherModel', modelId);
-          throw err;
-        }
+        await this.access.requireOrganization(tx, principal, model.organizationId, 'write', { entity: 'TeacherModel', id: modelId });
       }
       const lineage = await this.lineage.load(tx, model);
       const cert = await this.certifications.statusOf(tx, model.id);

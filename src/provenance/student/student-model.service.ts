@@ -126,12 +126,7 @@ export class StudentModelService {
       const model = await this.db.transaction(async (tx) => {
         const ref = await this.catalog.findModelRef(tx, input.modelId);
         if (!ref) throw new NotFoundError('TeacherModel', input.modelId);
-        try {
-          await this.access.requireOrganization(tx, principal, ref.organizationId, 'write', 'TeacherModel');
-        } catch (err) {
-          if (err instanceof NotFoundError) throw new NotFoundError('TeacherModel', input.modelId);
-          throw err;
-        }
+        await this.access.requireOrganization(tx, principal, ref.organizationId, 'write', { entity: 'TeacherModel', id: input.modelId });
         await tx.query('SELECT pg_advisory_xact_lock($1)', [LINEAGE_LOCK_KEY]);
         const model = (await this.catalog.findModels(tx, [input.modelId])).get(input.modelId)!;
         const already = await tx.find(LineageEdgeEntity, { where: { childModelId: model.id }, select: { parentModelId: true } });

@@ -91,12 +91,7 @@ export class WatermarkService {
   private async loadModel(em: EntityManager, principal: Principal, modelId: string, level: AccessLevel): Promise<ModelRef> {
     const model = await this.catalog.findModelRef(em, modelId);
     if (!model) throw new NotFoundError(MODEL, modelId);
-    try {
-      await this.access.requireOrganization(em, principal, model.organizationId, level, MODEL);
-    } catch (err) {
-      if (err instanceof NotFoundError) throw new NotFoundError(MODEL, modelId);
-      throw err;
-    }
+    await this.access.requireOrganization(em, principal, model.organizationId, level, { entity: MODEL, id: modelId });
     return model;
   }
 }
