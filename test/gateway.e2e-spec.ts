@@ -316,8 +316,9 @@ describe('distillation gateway (e2e)', () => {
         expect(r.json.error.code).toBe('model_not_found');
       }
       expect(upstream.requests.length).toBe(before);
-      // Its own agreement or model id is fine.
+      // Its own agreement or model id is fine, in either case (UUIDs are case-insensitive on input).
       expect((await call(p.gatewayKey, chat('hi', { model: p.modelId, max_tokens: 1 }))).status).toBe(200);
+      expect((await call(p.gatewayKey, chat('hi', { model: p.modelId.toUpperCase(), max_tokens: 1 }))).status).toBe(200);
     });
 
     it('refuses a suspended agreement with 403, flags the attempt, and serves again once reinstated', async () => {

@@ -38,7 +38,7 @@ import { contentChars, readUsage, SseUsageScanner, TokenUsage } from './sse-usag
 import { AdmissionLeases } from './admission-leases';
 import { GatewayUsageBatcher } from './usage-batcher';
 import { assertPublicHost, NonPublicUpstreamError, publicOnlyLookup } from './upstream-address-guard';
-import { isUuid } from '../../platform/validation/uuid';
+import { isUuid, normalizeUuid } from '../../platform/validation/uuid';
 
 /** A reservation outlives any sane request; it only matters if this process dies mid-request. */
 const RESERVATION_TTL_MS = 15 * 60_000;
@@ -135,7 +135,7 @@ export class GatewayService implements OnModuleDestroy {
     const view = await this.agreements.meteringView(key.agreementId);
     if (!view) throw new RestError(404, 'not_found_error', 'agreement_not_found', `Agreement ${key.agreementId} not found`);
     const model = chat.body.model;
-    if (typeof model === 'string' && isUuid(model) && model !== view.id && model !== view.modelId) {
+    if (isUuid(model) && normalizeUuid(model) !== view.id && normalizeUuid(model) !== view.modelId) {
       throw new RestError(404, 'not_found_error', 'model_not_found', `This API key is bound to agreement ${view.id} (model ${view.modelId}); it cannot reach ${model}`, 'model');
     }
     await this.requireActive(view, startedAt);
