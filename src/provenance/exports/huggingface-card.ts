@@ -48,6 +48,7 @@
 import { createHash } from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
 import type { ModelCard } from '../../catalog/model.entity';
+import { isUuid } from '../../platform/validation/uuid';
 import { indexLineage } from '../lineage/royalty-stack';
 import type { Lineage, LineageEdgeView, LineageModel, LineageNode, RoyaltyStack } from '../lineage/lineage.types';
 import { LineageRelation } from '../provenance.entity';
@@ -454,7 +455,7 @@ const PLAIN_CHARS = /^[A-Za-z0-9](?:[A-Za-z0-9 _.,()/+>'-]|:(?=[A-Za-z0-9_./>-])
  * both versions.
  */
 export function plainIsString(value: string): boolean {
-  if ((value.length >= 6 && SAFE_PLAIN.test(value)) || UUID.test(value)) return true;
+  if ((value.length >= 6 && SAFE_PLAIN.test(value)) || isUuid(value as unknown)) return true; // (unknown: the type guard must not narrow `value` below)
   if (!PLAIN_CHARS.test(value) || value.endsWith(' ') || value.includes('  ')) return false;
   try {
     return parseYaml(value, { version: '1.1' }) === value && parseYaml(value, { version: '1.2' }) === value;
@@ -464,7 +465,6 @@ export function plainIsString(value: string): boolean {
 }
 
 const SAFE_PLAIN = /^[A-Za-z](?:[A-Za-z0-9_./>-]|[ :](?=[A-Za-z0-9_./>-]))*$/;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function doubleQuoted(value: string): string {
   let out = '"';
