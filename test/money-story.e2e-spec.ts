@@ -129,7 +129,7 @@ describe('the money story in the sandbox (e2e)', () => {
 
     // 6. An admin refunds 10.00 USD of the upfront fee and sees the reversal.
     const refund = await gql(
-      `mutation($id: ID!) { refundInvoice(id: $id, amountMinor: "1000", reason: "Goodwill") { outcome invoice { amountRefunded { formatted } } } }`,
+      `mutation($id: ID!) { refundInvoice(id: $id, amountMinor: "1000", reason: "Goodwill") { ... on InvoiceRefund { outcome invoice { amountRefunded { formatted } } } } }`,
       { id: upfront.id },
       admin.token,
     );

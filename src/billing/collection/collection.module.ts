@@ -10,6 +10,7 @@ import { InvoicePaymentResolver } from './invoice-payment.resolver';
 import { InvoiceSettlementService } from './invoice-settlement.service';
 import { PaymentEvents } from './payment-events';
 import { PaymentReversalService } from './payment-reversal.service';
+import { RefundRepository } from './refund.repository';
 import { RefundService } from './refund.service';
 
 /**
@@ -24,6 +25,7 @@ import { RefundService } from './refund.service';
     InvoiceSettlementService,
     PaymentReversalService,
     CollectionService,
+    RefundRepository,
     RefundService,
     BalancesService,
     PaymentEvents,
