@@ -7,7 +7,10 @@ import { PeriodCloseRepository } from './close/period-close.repository';
 import { PeriodCloseService } from './close/period-close.service';
 import { InvoiceQueryService } from './invoices/invoice-query.service';
 import { InvoiceWriter } from './invoices/invoice-writer.service';
+import { InvoiceRepository } from './invoices/invoice.repository';
 import { UpfrontInvoiceService } from './invoices/upfront-invoice.service';
+import { BillingRepository } from './billing.repository';
+import { VendorFeeRepository } from './vendor-fee.repository';
 import { VendorFeeService } from './vendor-fee.service';
 
 /**
@@ -21,6 +24,9 @@ import { VendorFeeService } from './vendor-fee.service';
   imports: [LedgerModule],
   providers: [
     BillingClock,
+    BillingRepository,
+    InvoiceRepository,
+    VendorFeeRepository,
     InvoiceWriter,
     UpfrontInvoiceService,
     PeriodCloseRepository,
@@ -30,6 +36,6 @@ import { VendorFeeService } from './vendor-fee.service';
     VendorFeeService,
     BillingResolver,
   ],
-  exports: [VendorFeeService, PeriodCloseService, InvoiceQueryService],
+  exports: [VendorFeeService, PeriodCloseService, InvoiceQueryService, InvoiceRepository, BillingRepository],
 })
 export class BillingModule {}

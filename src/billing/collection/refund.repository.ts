@@ -1,4 +1,4 @@
-/** The SQL of admin refunds (invoice_refunds) and what a refund checks first on the invoice's collection. */
+/** The SQL of admin refunds (invoice_refunds). */
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 
@@ -27,17 +27,6 @@ export interface NewAdminRefund {
 
 @Injectable()
 export class RefundRepository {
-  /** The processor's PaymentIntent that paid the invoice (null: not paid through the processor). */
-  async paymentIntentOf(em: EntityManager, invoiceId: string): Promise<string | null> {
-    const [c]: { payment_intent_id: string | null }[] = await em.query(`SELECT payment_intent_id FROM invoice_collections WHERE invoice_id = $1`, [invoiceId]);
-    return c?.payment_intent_id ?? null;
-  }
-
-  async hasOpenDispute(em: EntityManager, invoiceId: string): Promise<boolean> {
-    const [r]: { open: boolean }[] = await em.query(`SELECT EXISTS (SELECT 1 FROM invoice_disputes WHERE invoice_id = $1 AND status = 'OPEN') AS open`, [invoiceId]);
-    return r.open;
-  }
-
   /** The admin refund of the invoice still in flight (at most one: UQ_invoice_refunds_one_pending). */
   async pendingAdminRefund(em: EntityManager, invoiceId: string): Promise<RefundRow | null> {
     const [r]: RefundRow[] = await em.query(`SELECT ${REFUND_COLUMNS} FROM invoice_refunds WHERE invoice_id = $1 AND status = 'PENDING' AND source = 'ADMIN'`, [

@@ -24,7 +24,8 @@ import { assertUuid } from '../../platform/errors/validation';
 import { PaymentsUnavailableError } from '../../payments/payments.errors';
 import { PAYMENTS_PORT, PaymentsPort, RefundResult } from '../../payments/payments.port';
 import { InvoiceStatus } from '../billing.entity';
-import { invoiceRow, InvoiceRow } from './collection.sql';
+import { InvoiceRepository, InvoiceRow } from '../invoices/invoice.repository';
+import { CollectionRepository } from './collection.repository';
 import { PaymentReversalService } from './payment-reversal.service';
 import { RefundRepository, RefundRow } from './refund.repository';
 
@@ -66,6 +67,8 @@ export class RefundService {
     @Inject(PAYMENTS_PORT) private readonly port: PaymentsPort,
     private readonly reversals: PaymentReversalService,
     private readonly refunds: RefundRepository,
+    private readonly invoices: InvoiceRepository,
+    private readonly collections: CollectionRepository,
     private readonly audit: AuditService,
   ) {}
 
@@ -86,7 +89,7 @@ export class RefundService {
 
   /** Under the invoice's lock: the request's own refund (new, or the one its key names), or why there is none. */
   private async claim(tx: Tx, principal: Principal, req: RefundRequest): Promise<Claim> {
-    const inv = await invoiceRow(tx, req.invoiceId, true);
+    const inv = await this.invoices.byId(tx, req.invoiceId, { lock: true });
     if (!inv) throw new NotFoundError('Invoice', req.invoiceId);
     const facts = (r: RefundRow): RefundFacts => ({ invoiceId: inv.id, refundId: r.id, amountMinor: BigInt(r.amount_minor), currency: inv.currency });
 
@@ -101,9 +104,9 @@ export class RefundService {
     }
 
     if (inv.status !== InvoiceStatus.PAID) throw new ConflictError(`Invoice ${inv.number} is ${inv.status}: only a PAID invoice can be refunded`, { status: inv.status });
-    const paymentIntentId = await this.refunds.paymentIntentOf(tx, inv.id);
+    const paymentIntentId = await this.collections.paymentIntentOf(tx, inv.id);
     if (!paymentIntentId) throw new ConflictError(`Invoice ${inv.number} was not paid through the payment processor`);
-    if (await this.refunds.hasOpenDispute(tx, inv.id)) throw new ConflictError(`Invoice ${inv.number} has an open dispute: it cannot be refunded until the dispute closes`);
+    if (await this.collections.hasOpenDispute(tx, inv.id)) throw new ConflictError(`Invoice ${inv.number} has an open dispute: it cannot be refunded until the dispute closes`);
 
     const pending = await this.refunds.pendingAdminRefund(tx, inv.id);
     if (pending) {
@@ -116,7 +119,7 @@ export class RefundService {
       return { kind: 'answered', outcome: { kind: 'in-progress', invoiceNumber: inv.number, ...facts(pending) } };
     }
 
-    const remaining = BigInt(inv.amount_paid_minor) - BigInt(inv.amount_refunded_minor);
+    const remaining = inv.amountPaidMinor - inv.amountRefundedMinor;
     const amount = req.amountMinor ?? remaining;
     if (remaining <= 0n) throw new ConflictError(`Invoice ${inv.number} is already fully refunded`);
     if (amount > remaining) {
@@ -128,7 +131,7 @@ export class RefundService {
         invoiceId: inv.id,
         clientIdempotencyKey: req.idempotencyKey,
         amountMinor: amount,
-        refundedBeforeMinor: BigInt(inv.amount_refunded_minor),
+        refundedBeforeMinor: inv.amountRefundedMinor,
         reason: req.reason,
         requestedByUserId: principal.kind === 'user' ? principal.userId : null,
       });
@@ -141,7 +144,7 @@ export class RefundService {
       action: 'billing.invoice.refund_requested',
       targetType: 'Invoice',
       targetId: inv.id,
-      organizationId: inv.distiller_organization_id,
+      organizationId: inv.distillerOrganizationId,
       data: { number: inv.number, amountMinor: amount.toString(), currency: inv.currency, reason: req.reason, refundId: refund.id },
     });
     return { kind: 'call', refund, inv, paymentIntentId };
@@ -151,7 +154,7 @@ export class RefundService {
   private async replay(tx: Tx, earlier: RefundRow, inv: InvoiceRow, facts: RefundFacts): Promise<Claim> {
     if (earlier.status === 'SUCCEEDED') return { kind: 'answered', outcome: { kind: 'refunded', ...facts } };
     if (earlier.status === 'FAILED') throw new ConflictError(`The payment processor did not refund: ${earlier.failure_message ?? 'failed'}`, { refundId: earlier.id });
-    const paymentIntentId = await this.refunds.paymentIntentOf(tx, inv.id);
+    const paymentIntentId = await this.collections.paymentIntentOf(tx, inv.id);
     return { kind: 'call', refund: earlier, inv, paymentIntentId: paymentIntentId! };
   }
 
