@@ -1,5 +1,5 @@
 /**
- * The money story end to end, in the sandbox (issue 5 "done when"): a
+ * The money story end to end, in the sandbox: a
  * distiller accepts a paid offer, pays the upfront invoice (the gateway
  * refuses until then), distils through the gateway, the month closes and its
  * usage invoice is collected, every line explains itself; the vendor sees its

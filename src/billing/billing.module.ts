@@ -14,7 +14,7 @@ import { VendorFeeRepository } from './vendor-fee.repository';
 import { VendorFeeService } from './vendor-fee.service';
 
 /**
- * Billing (DESIGN.md §4, issue 5): monthly UTC billing periods, rating from
+ * Billing: monthly UTC billing periods, rating from
  * the usage rollups, invoices (upfront fee on acceptance, one per distiller
  * and currency at the close of a period) with the ledger's INVOICE_ISSUED
  * posting, invoice reads, and per-vendor platform-fee overrides. Collection

@@ -1,5 +1,5 @@
 /**
- * The SQL of the period close, kept visible (DESIGN.md: hot queries are
+ * The SQL of the period close, kept visible (hot queries are
  * reviewed as SQL). Every query reads the agreement-level rollups
  * (usage_period_totals, one row per agreement and month) and billing's own
  * tables — never usage_events — so a close costs per agreement, not per event.

@@ -1,5 +1,5 @@
 /**
- * Charging invoices (issue 5 §4). An OPEN invoice is charged off session with
+ * Charging invoices. An OPEN invoice is charged off session with
  * the distiller's saved payment method; the idempotency key is derived from
  * the invoice and the attempt (`invoice:<id>:attempt:<n>`).
  *

@@ -5,7 +5,7 @@
  * invoice never regresses, and the ledger's unique references make a repeat
  * write nothing.
  *
- * Settling a payment allocates it (DESIGN.md §4): per vendor, the sum of that
+ * Settling a payment allocates it: per vendor, the sum of that
  * vendor's lines is split by the one allocation rule into the platform fee
  * (config or the vendor's override, in basis points) and the vendor's payable;
  * one ledger transaction records cash in, the receivable cleared, and
