@@ -390,7 +390,7 @@ const Q = {
   invoices: `query($organizationId: ID!) { invoices(organizationId: $organizationId) { totalCount edges { node { id } } } }`,
   invoice: `query($id: ID!) { invoice(id: $id) { id status total { amountMinor } } }`,
   payInvoice: `mutation($id: ID!) { payInvoice(id: $id) { outcome invoice { id status } } }`,
-  refundInvoice: `mutation($id: ID!, $reason: String!) { refundInvoice(id: $id, reason: $reason) { outcome } }`,
+  refundInvoice: `mutation($id: ID!, $reason: String!) { refundInvoice(id: $id, reason: $reason) { __typename } }`,
   voidInvoice: `mutation($id: ID!, $reason: String!) { voidInvoice(id: $id, reason: $reason) { id status } }`,
   balances: `query($organizationId: ID!) { balances(organizationId: $organizationId) { currency payable { amountMinor } } }`,
   setVendorFeeOverride: `mutation($vendorOrganizationId: ID!, $feeBps: Int) { setVendorFeeOverride(vendorOrganizationId: $vendorOrganizationId, feeBps: $feeBps) { feeBps } }`,

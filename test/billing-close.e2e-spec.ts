@@ -57,6 +57,8 @@ describe('billing period close (e2e)', () => {
   const sql = (q: string, params: unknown[] = []) => t.dataSource.query(q, params);
   /** d3's true-up: 100000 × 3 covered days / days in the month, half-up (9677 for a 31-day month). */
   const partialTrueUp = () => (2n * 100_000n * 3n + BigInt(P.days)) / (2n * BigInt(P.days));
+  /** P closed (closing is idempotent): the tests about a closed P do not depend on an earlier test having closed it. */
+  const closedP = () => closePeriod(t, admin.token, P.period);
 
   beforeAll(async () => {
     t = await startTestApp();
@@ -196,6 +198,7 @@ describe('billing period close (e2e)', () => {
   });
 
   it('bills exactly the rollups: usage lines equal usage_period_totals, and this month is untouched', async () => {
+    await closedP();
     const rows = await sql(
       `SELECT t.agreement_id, t.input_tokens::text AS i, t.output_tokens::text AS o,
               (SELECT sum(quantity)::text FROM invoice_lines l WHERE l.agreement_id = t.agreement_id AND l.usage_period = $1 AND l.kind = 'USAGE_INPUT') AS bi,
@@ -210,15 +213,18 @@ describe('billing period close (e2e)', () => {
   });
 
   it('closing again returns the same invoices and writes nothing', async () => {
+    const first = await closedP();
     const before = await billingCounts(t);
     const again = await closePeriod(t, admin.token, P.period);
     expect(again).toMatchObject({ __typename: 'BillingPeriodClose', alreadyClosed: true, invoicesCreated: 0, invoiceCount: 4 });
+    expect(again.totals).toEqual(first.totals);
     expect(await billingCounts(t)).toEqual(before);
     const [{ n }] = await sql(`SELECT count(*)::int AS n FROM audit_log WHERE action = 'billing.period.closed' AND target_id = $1`, [P.period]);
     expect(n).toBe(1);
   });
 
   it('pages lines within invoices, for a whole page of invoices at once', async () => {
+    await closedP();
     const page = (after: string | null) =>
       t.gql(
         `query($o: ID!, $after: String) { invoices(organizationId: $o, filter: { kind: PERIOD }) { edges { node { currency
@@ -246,6 +252,7 @@ describe('billing period close (e2e)', () => {
   });
 
   it('another organization, a vendor of the lines and anonymous callers cannot read the invoices; an admin can', async () => {
+    await closedP();
     const [inv] = await invoicesOf(t, d1.token, d1.organizationId, { period: P.period });
     for (const who of [d2, v1]) {
       expect((await t.gql(INVOICE, { id: inv.id }, who.token)).errors?.[0].extensions.code).toBe('NOT_FOUND');
@@ -257,6 +264,7 @@ describe('billing period close (e2e)', () => {
   });
 
   it('late events of a closed period are billed once, as adjustments, at the next close', async () => {
+    await closedP();
     // Late usage of P, reported after P closed: a1 gets 2,000,000 input tokens; a3 (over quota, true-up 83000 billed) 100,000.
     await report(t, key1, [{ agreementId: a1, at: inPeriod(P, 10), input: 2_000_000, output: 0 }]);
     await report(t, key2, [{ agreementId: a3, at: inPeriod(P, 5), input: 100_000, output: 0 }]);

@@ -17,7 +17,7 @@ import { makeAdmin, signUp, TestUser } from './support/users';
 
 const PAY = `mutation($id: ID!) { payInvoice(id: $id) { outcome failureCode message nextAttemptAt invoice { id status amountPaid { amountMinor } } } }`;
 const REFUND = `mutation($id: ID!, $amount: String, $reason: String!) { refundInvoice(id: $id, amountMinor: $amount, reason: $reason) {
-  outcome refundId amount { amountMinor currency } invoice { id status amountRefunded { amountMinor } } } }`;
+  ... on InvoiceRefund { outcome refundId amount { amountMinor currency } invoice { id status amountRefunded { amountMinor } } } } }`;
 const BALANCES = `query($org: ID!) { balances(organizationId: $org) { currency receivable { amountMinor } payable { amountMinor } held { amountMinor } paid { amountMinor } } }`;
 const PAYMENT = `query($id: ID!) { invoice(id: $id) { id status payment { paymentIntentId chargeId attempts failures lastFailureCode nextAttemptAt
   processingFee { amountMinor currency } disputes { id status amount { amountMinor } } } } }`;

@@ -1,7 +1,9 @@
-/** Expected outcomes of closing a billing period that are not a close: union members implementing BusinessError. */
-import { createUnionType, Field, ObjectType } from '@nestjs/graphql';
+/** Expected billing outcomes that are not a success (closing a period, refunding): union members implementing BusinessError. */
+import { createUnionType, Field, ID, ObjectType } from '@nestjs/graphql';
+import { MoneyOutput } from '../ledger/dto/money.output';
 import { BusinessError } from '../platform/errors/business-error.type';
 import { BillingPeriodCloseOutput } from './dto/billing.output';
+import { InvoiceRefundOutput } from './dto/collection.output';
 
 @ObjectType({ implements: () => [BusinessError] })
 export class BillingPeriodNotEndedError implements BusinessError {
@@ -48,4 +50,33 @@ export class EarlierBillingPeriodOpenError implements BusinessError {
 export const CloseBillingPeriodResult = createUnionType({
   name: 'CloseBillingPeriodResult',
   types: () => [BillingPeriodCloseOutput, BillingPeriodNotEndedError, EarlierBillingPeriodOpenError] as const,
+});
+
+@ObjectType({
+  implements: () => [BusinessError],
+  description: 'Another refund of the invoice is in flight: this request was not carried out and nothing was recorded; ask again once it completes.',
+})
+export class RefundInProgressError implements BusinessError {
+  @Field(() => String)
+  code = 'REFUND_IN_PROGRESS';
+
+  @Field(() => String)
+  message: string;
+
+  @Field(() => ID, { description: 'The refund in flight' })
+  refundId: string;
+
+  @Field(() => MoneyOutput, { description: 'Its amount' })
+  amount: MoneyOutput;
+
+  constructor(invoiceNumber: string, refundId: string, amount: MoneyOutput) {
+    this.refundId = refundId;
+    this.amount = amount;
+    this.message = `A refund of ${amount.formatted} on invoice ${invoiceNumber} is in progress; this request was not carried out — ask again once it completes`;
+  }
+}
+
+export const RefundInvoiceResult = createUnionType({
+  name: 'RefundInvoiceResult',
+  types: () => [InvoiceRefundOutput, RefundInProgressError] as const,
 });

@@ -6,7 +6,7 @@ import { BillingPeriodNotEndedError, CloseBillingPeriodResult, EarlierBillingPer
 import { CloseOutcome } from './close/period-close.service';
 import { BillingPeriodCloseOutput, VendorFeeOutput } from './dto/billing.output';
 import { InvoiceLineOutput, InvoiceOutput } from './dto/invoice.output';
-import { InvoiceRow } from './invoices/invoice-query.service';
+import { InvoiceRow } from './invoices/invoice.repository';
 import { VendorFee } from './vendor-fee.service';
 
 export function toInvoiceOutput(i: InvoiceRow, currency = i.currency): InvoiceOutput {

@@ -7,11 +7,14 @@ import { PeriodCloseRepository } from './close/period-close.repository';
 import { PeriodCloseService } from './close/period-close.service';
 import { InvoiceQueryService } from './invoices/invoice-query.service';
 import { InvoiceWriter } from './invoices/invoice-writer.service';
+import { InvoiceRepository } from './invoices/invoice.repository';
 import { UpfrontInvoiceService } from './invoices/upfront-invoice.service';
+import { BillingRepository } from './billing.repository';
+import { VendorFeeRepository } from './vendor-fee.repository';
 import { VendorFeeService } from './vendor-fee.service';
 
 /**
- * Billing (DESIGN.md §4, issue 5): monthly UTC billing periods, rating from
+ * Billing: monthly UTC billing periods, rating from
  * the usage rollups, invoices (upfront fee on acceptance, one per distiller
  * and currency at the close of a period) with the ledger's INVOICE_ISSUED
  * posting, invoice reads, and per-vendor platform-fee overrides. Collection
@@ -21,6 +24,9 @@ import { VendorFeeService } from './vendor-fee.service';
   imports: [LedgerModule],
   providers: [
     BillingClock,
+    BillingRepository,
+    InvoiceRepository,
+    VendorFeeRepository,
     InvoiceWriter,
     UpfrontInvoiceService,
     PeriodCloseRepository,
@@ -30,6 +36,6 @@ import { VendorFeeService } from './vendor-fee.service';
     VendorFeeService,
     BillingResolver,
   ],
-  exports: [VendorFeeService, PeriodCloseService, InvoiceQueryService],
+  exports: [VendorFeeService, PeriodCloseService, InvoiceQueryService, InvoiceRepository, BillingRepository],
 })
 export class BillingModule {}

@@ -1,5 +1,5 @@
 /**
- * The SQL of the period close, kept visible (DESIGN.md: hot queries are
+ * The SQL of the period close, kept visible (hot queries are
  * reviewed as SQL). Every query reads the agreement-level rollups
  * (usage_period_totals, one row per agreement and month) and billing's own
  * tables — never usage_events — so a close costs per agreement, not per event.
@@ -8,6 +8,7 @@ import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { AgreementStatus } from '../../licensing/license-agreement.entity';
 import { PeriodRange } from '../billing-period';
+import { BillingPeriodStatus } from '../billing.entity';
 import { AgreementToRate, EarlierPeriod } from './period-rating';
 
 /** One pg_advisory_xact_lock key for every close transaction of every period (see PeriodCloseService). */
@@ -19,8 +20,40 @@ export interface CurrencyTotal {
   totalMinor: bigint;
 }
 
+export interface PeriodStatusRow {
+  status: BillingPeriodStatus;
+  closedAt: Date | null;
+}
+
 @Injectable()
 export class PeriodCloseRepository {
+  /** Serializes every close transaction of every period (see PeriodCloseService). */
+  async lockCloses(tx: EntityManager): Promise<void> {
+    await tx.query('SELECT pg_advisory_xact_lock($1)', [BILLING_CLOSE_LOCK]);
+  }
+
+  async periodStatus(em: EntityManager, period: string): Promise<PeriodStatusRow | null> {
+    const [row]: { status: BillingPeriodStatus; closed_at: Date | null }[] = await em.query(`SELECT status, closed_at FROM billing_periods WHERE period = $1`, [period]);
+    return row ? { status: row.status, closedAt: row.closed_at ? new Date(row.closed_at) : null } : null;
+  }
+
+  /** The period's row, once (a concurrent or earlier call may have written it). */
+  async startClose(em: EntityManager, p: PeriodRange): Promise<void> {
+    await em.query(
+      `INSERT INTO billing_periods (period, period_start, period_end, close_started_at) VALUES ($1, $2, $3, now())
+       ON CONFLICT (period) DO NOTHING`,
+      [p.period, p.start.toISOString(), p.end.toISOString()],
+    );
+  }
+
+  async markClosed(em: EntityManager, period: string, closedByUserId: string | null, invoiceCount: number): Promise<void> {
+    await em.query(
+      `UPDATE billing_periods SET status = 'CLOSED', closed_at = now(), closed_by_user_id = $2, invoice_count = $3, updated_at = now()
+        WHERE period = $1`,
+      [period, closedByUserId, invoiceCount],
+    );
+  }
+
   /**
    * Distillers with something that may be billed at the close of `p`: an
    * agreement with usage in `p` or in an earlier month (late events of a closed

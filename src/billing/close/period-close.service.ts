@@ -26,7 +26,7 @@ import { BillingClock } from '../billing-clock';
 import { BillingPeriodStatus, InvoiceKind } from '../billing.entity';
 import { nextPeriod, parsePeriod, PeriodRange, periodOf } from '../billing-period';
 import { InvoiceDraft, InvoiceWriter } from '../invoices/invoice-writer.service';
-import { BILLING_CLOSE_LOCK, CurrencyTotal, PeriodCloseRepository } from './period-close.repository';
+import { CurrencyTotal, PeriodCloseRepository, PeriodStatusRow } from './period-close.repository';
 import { rateAgreement } from './period-rating';
 
 /** Distillers per transaction: bounds a transaction's size and lock time whatever the platform's size. */
@@ -76,13 +76,7 @@ export class PeriodCloseService {
     const open = await this.firstOpenBefore(p);
     if (open) return { kind: 'earlier-open', period: p.period, openPeriod: open };
 
-    await this.db.transaction((tx) =>
-      tx.query(
-        `INSERT INTO billing_periods (period, period_start, period_end, close_started_at) VALUES ($1, $2, $3, now())
-         ON CONFLICT (period) DO NOTHING`,
-        [p.period, p.start.toISOString(), p.end.toISOString()],
-      ),
-    );
+    await this.db.transaction((tx) => this.repo.startClose(tx, p));
 
     const distillers = await this.repo.candidateDistillers(this.db.reader, p);
     let created = 0;
@@ -103,11 +97,7 @@ export class PeriodCloseService {
       if (row?.status === BillingPeriodStatus.CLOSED) return false;
       const totals = await this.repo.totalsOf(tx, p.period);
       const count = totals.reduce((s, t) => s + t.invoiceCount, 0);
-      await tx.query(
-        `UPDATE billing_periods SET status = 'CLOSED', closed_at = now(), closed_by_user_id = $2, invoice_count = $3, updated_at = now()
-          WHERE period = $1`,
-        [p.period, actor?.kind === 'user' ? actor.userId : null, count],
-      );
+      await this.repo.markClosed(tx, p.period, actor?.kind === 'user' ? actor.userId : null, count);
       await this.audit.record(tx, actor, {
         action: 'billing.period.closed',
         targetType: 'BillingPeriod',
@@ -186,16 +176,12 @@ export class PeriodCloseService {
     return null;
   }
 
-  private async lock(tx: Tx): Promise<void> {
-    await tx.query('SELECT pg_advisory_xact_lock($1)', [BILLING_CLOSE_LOCK]);
+  private lock(tx: Tx): Promise<void> {
+    return this.repo.lockCloses(tx);
   }
 
-  private async periodStatus(em: Tx, period: string): Promise<{ status: BillingPeriodStatus; closed_at: Date | null } | null> {
-    const [row]: { status: BillingPeriodStatus; closed_at: Date | null }[] = await em.query(
-      `SELECT status, closed_at FROM billing_periods WHERE period = $1`,
-      [period],
-    );
-    return row ?? null;
+  private periodStatus(em: Tx, period: string): Promise<PeriodStatusRow | null> {
+    return this.repo.periodStatus(em, period);
   }
 
   private async summary(period: string, created: number): Promise<CloseSummary> {
@@ -205,7 +191,7 @@ export class PeriodCloseService {
     return {
       period,
       status: row?.status ?? BillingPeriodStatus.OPEN,
-      closedAt: row?.closed_at ? new Date(row.closed_at) : null,
+      closedAt: row?.closedAt ?? null,
       invoicesCreated: created,
       invoiceCount: totals.reduce((s, t) => s + t.invoiceCount, 0),
       totals,

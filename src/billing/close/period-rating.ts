@@ -8,7 +8,7 @@
  *   metering (the rollup's overage_tokens); they are marked on the lines —
  *   split between input and output by the allocation rule, in proportion to
  *   the tokens — and billed at the licence price like any other token: the
- *   licence sets no overage price, and DESIGN.md §7 bills over-quota usage as
+ *   licence sets no overage price, and the platform bills over-quota usage as
  *   overage rather than refusing it.
  * - Minimum commitment: when the usage amount of the period is below the
  *   agreement's minimumCommitmentMinor, one true-up line for the difference.

@@ -13,6 +13,7 @@ import type { Principal } from '../../platform/auth/principal';
 import { Database } from '../../platform/database/transaction';
 import { NotFoundError } from '../../platform/errors/app-error';
 import { assertUuid } from '../../platform/errors/validation';
+import { BillingRepository } from '../billing.repository';
 
 export interface CurrencyBalances {
   currency: string;
@@ -28,14 +29,14 @@ export class BalancesService {
     private readonly db: Database,
     private readonly ledger: LedgerService,
     private readonly access: AccessService,
+    private readonly billing: BillingRepository,
   ) {}
 
   async balances(principal: Principal, organizationId: string): Promise<CurrencyBalances[]> {
     assertUuid('organizationId', organizationId);
     const em = this.db.reader;
     if (principal.isAdmin) {
-      const [org]: { id: string }[] = await em.query(`SELECT id FROM organizations WHERE id = $1`, [organizationId]);
-      if (!org) throw new NotFoundError('Organization', organizationId);
+      if (!(await this.billing.organizationExists(em, organizationId))) throw new NotFoundError('Organization', organizationId);
     } else {
       await this.access.requireOrganization(em, principal, organizationId, 'read');
     }

@@ -4,16 +4,20 @@ import { PaymentsModule } from '../../payments/payments.module';
 import { BillingModule } from '../billing.module';
 import { BalancesService } from './balances.service';
 import { CollectionJob } from './collection.job';
+import { CollectionRepository } from './collection.repository';
 import { CollectionResolver } from './collection.resolver';
 import { CollectionService } from './collection.service';
 import { InvoicePaymentResolver } from './invoice-payment.resolver';
+import { InvoicePaymentService } from './invoice-payment.service';
 import { InvoiceSettlementService } from './invoice-settlement.service';
+import { PaymentAttemptRepository } from './payment-attempt.repository';
 import { PaymentEvents } from './payment-events';
 import { PaymentReversalService } from './payment-reversal.service';
+import { RefundRepository } from './refund.repository';
 import { RefundService } from './refund.service';
 
 /**
- * Collection (issue 5 §4–6): charging invoices through the payments port with
+ * Collection: charging invoices through the payments port with
  * retries and write-off, settling payments into the ledger (platform fee and
  * vendor payables), refunds and disputes reversing that allocation, the
  * webhook handlers for payment events, and organizations' balances.
@@ -21,9 +25,13 @@ import { RefundService } from './refund.service';
 @Module({
   imports: [LedgerModule, PaymentsModule, BillingModule],
   providers: [
+    CollectionRepository,
+    PaymentAttemptRepository,
     InvoiceSettlementService,
+    InvoicePaymentService,
     PaymentReversalService,
     CollectionService,
+    RefundRepository,
     RefundService,
     BalancesService,
     PaymentEvents,

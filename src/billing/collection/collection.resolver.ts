@@ -4,7 +4,8 @@ import { AdminOnly, CurrentPrincipal } from '../../platform/auth/decorators';
 import { Principal } from '../../platform/auth/principal';
 import { BadInputError } from '../../platform/errors/app-error';
 import { toInvoiceOutput } from '../billing.mapper';
-import { CurrencyBalancesOutput, PayInvoiceResultOutput, PaymentOutcome, RefundInvoiceArgs, RefundInvoiceResultOutput, RefundOutcomeKind } from '../dto/collection.output';
+import { RefundInProgressError, RefundInvoiceResult } from '../billing.errors';
+import { CurrencyBalancesOutput, InvoiceRefundOutput, PayInvoiceResultOutput, PaymentOutcome, RefundInvoiceArgs, RefundOutcomeKind } from '../dto/collection.output';
 import { InvoiceOutput } from '../dto/invoice.output';
 import { InvoiceQueryService } from '../invoices/invoice-query.service';
 import { InvoiceSettlementService } from './invoice-settlement.service';
@@ -50,24 +51,26 @@ export class CollectionResolver {
   }
 
   @AdminOnly()
-  @Mutation(() => RefundInvoiceResultOutput, {
+  @Mutation(() => RefundInvoiceResult, {
     description:
       'Platform admins. Refunds a PAID invoice (all that is left, or amountMinor) through the payment processor and reverses the ' +
-      "payment's allocation proportionally in the ledger (platform fee and each vendor's payable). Audited.",
+      "payment's allocation proportionally in the ledger (platform fee and each vendor's payable). One refund of an invoice at a time: " +
+      'while one is in flight, another request is answered RefundInProgressError and nothing is recorded. Audited.',
   })
-  async refundInvoice(@CurrentPrincipal() principal: Principal, @Args() args: RefundInvoiceArgs): Promise<RefundInvoiceResultOutput> {
+  async refundInvoice(@CurrentPrincipal() principal: Principal, @Args() args: RefundInvoiceArgs): Promise<typeof RefundInvoiceResult> {
     let amount: bigint | null = null;
     if (args.amountMinor !== undefined && args.amountMinor !== null) {
       if (!MINOR.test(args.amountMinor)) throw new BadInputError([{ field: 'amountMinor', message: 'must be a positive integer of minor units, as a decimal string' }]);
       amount = BigInt(args.amountMinor);
     }
-    const r = await this.refunds.refundInvoice(principal, args.id, amount, args.reason);
-    return {
+    const r = await this.refunds.refundInvoice(principal, { invoiceId: args.id, amountMinor: amount, reason: args.reason, idempotencyKey: args.idempotencyKey ?? null });
+    if (r.kind === 'in-progress') return new RefundInProgressError(r.invoiceNumber, r.refundId, moneyOutput(r.amountMinor, r.currency));
+    return Object.assign(new InvoiceRefundOutput(), {
       outcome: r.kind === 'refunded' ? RefundOutcomeKind.REFUNDED : RefundOutcomeKind.PENDING,
       refundId: r.refundId,
       amount: moneyOutput(r.amountMinor, r.currency),
       invoice: toInvoiceOutput(await this.invoices.get(principal, args.id)),
-    };
+    });
   }
 
   @AdminOnly()

@@ -1,5 +1,5 @@
 /**
- * Charging invoices (issue 5 §4). An OPEN invoice is charged off session with
+ * Charging invoices. An OPEN invoice is charged off session with
  * the distiller's saved payment method; the idempotency key is derived from
  * the invoice and the attempt (`invoice:<id>:attempt:<n>`).
  *
@@ -23,8 +23,10 @@ import { PaymentsUnavailableError } from '../../payments/payments.errors';
 import { PAYMENTS_PORT, PaymentIntentResult, PaymentsPort } from '../../payments/payments.port';
 import { PaymentsService } from '../../payments/payments.service';
 import { InvoiceStatus } from '../billing.entity';
-import { invoiceRow } from './collection.sql';
+import { InvoiceRepository } from '../invoices/invoice.repository';
+import { CollectionRepository } from './collection.repository';
 import { InvoiceSettlementService } from './invoice-settlement.service';
+import { AttemptRow, PaymentAttemptRepository } from './payment-attempt.repository';
 
 /** How long one worker owns an attempt while it calls the processor. */
 const LEASE_SECONDS = 120;
@@ -38,15 +40,6 @@ export type CollectOutcome =
   | { kind: 'pending'; invoiceId: string; reason: string }
   | { kind: 'skipped'; invoiceId: string; reason: string };
 
-interface Attempt {
-  id: string;
-  attempt_no: number;
-  idempotency_key: string;
-  amount_minor: string;
-  currency: string;
-  payment_intent_id: string | null;
-}
-
 @Injectable()
 export class CollectionService {
   private readonly log = new Logger('Collection');
@@ -57,6 +50,9 @@ export class CollectionService {
     private readonly payments: PaymentsService,
     private readonly settlement: InvoiceSettlementService,
     private readonly access: AccessService,
+    private readonly invoices: InvoiceRepository,
+    private readonly collections: CollectionRepository,
+    private readonly attempts: PaymentAttemptRepository,
   ) {}
 
   /**
@@ -65,9 +61,9 @@ export class CollectionService {
    */
   async payInvoice(principal: Principal, invoiceId: string): Promise<CollectOutcome> {
     assertUuid('id', invoiceId);
-    const inv = await invoiceRow(this.db.reader, invoiceId);
+    const inv = await this.invoices.byId(this.db.reader, invoiceId);
     if (!inv) throw new NotFoundError('Invoice', invoiceId);
-    await this.access.requireOrganization(this.db.reader, principal, inv.distiller_organization_id, 'write', { entity: 'Invoice', id: invoiceId });
+    await this.access.requireOrganization(this.db.reader, principal, inv.distillerOrganizationId, 'write', { entity: 'Invoice', id: invoiceId });
     if (inv.status === InvoiceStatus.PAID) return { kind: 'already-paid', invoiceId };
     if (inv.status !== InvoiceStatus.OPEN && inv.status !== InvoiceStatus.UNCOLLECTIBLE) {
       throw new ConflictError(`Invoice ${inv.number} is ${inv.status} and cannot be paid`, { status: inv.status });
@@ -77,15 +73,9 @@ export class CollectionService {
 
   /** Charges every OPEN invoice whose (first or next) attempt is due; returns what happened to each. */
   async collectDue(limit = 100): Promise<{ attempted: number; paid: number; failed: number; pending: number }> {
-    const due: { id: string }[] = await this.db.reader.query(
-      `SELECT i.id FROM invoices i LEFT JOIN invoice_collections c ON c.invoice_id = i.id
-        WHERE i.status = 'OPEN' AND i.total_minor > 0
-          AND (c.invoice_id IS NULL OR (c.settled_at IS NULL AND (c.next_attempt_at IS NULL AND c.failures = 0 OR c.next_attempt_at <= now())))
-        ORDER BY coalesce(c.next_attempt_at, i.issued_at), i.id LIMIT $1`,
-      [limit],
-    );
+    const due = await this.collections.dueInvoiceIds(this.db.reader, limit);
     const out = { attempted: 0, paid: 0, failed: 0, pending: 0 };
-    for (const { id } of due) {
+    for (const id of due) {
       const r = await this.collect(id, { includeUncollectible: false }).catch((err: unknown) => {
         this.log.error({ err, invoiceId: id }, 'collection run failed for an invoice');
         return null;
@@ -103,20 +93,16 @@ export class CollectionService {
   async collect(invoiceId: string, opts: { includeUncollectible: boolean }): Promise<CollectOutcome> {
     const customer = await this.customerOf(invoiceId);
     const claim = await this.db.transaction(async (tx) => {
-      const inv = await invoiceRow(tx, invoiceId, true);
+      const inv = await this.invoices.byId(tx, invoiceId, { lock: true });
       if (!inv) throw new NotFoundError('Invoice', invoiceId);
       if (inv.status === InvoiceStatus.PAID) return { kind: 'already-paid' as const };
       const collectable = inv.status === InvoiceStatus.OPEN || (opts.includeUncollectible && inv.status === InvoiceStatus.UNCOLLECTIBLE);
-      if (!collectable || BigInt(inv.total_minor) <= 0n) return { kind: 'skip' as const, reason: `invoice is ${inv.status}` };
-      const [pending]: (Attempt & { leased: boolean })[] = await tx.query(
-        `SELECT id, attempt_no, idempotency_key, amount_minor::text, currency, payment_intent_id, claimed_until > now() AS leased
-           FROM invoice_payment_attempts WHERE invoice_id = $1 AND status = 'PENDING'`,
-        [inv.id],
-      );
+      if (!collectable || inv.totalMinor <= 0n) return { kind: 'skip' as const, reason: `invoice is ${inv.status}` };
+      const pending = await this.attempts.pendingOf(tx, inv.id);
       if (pending?.leased) return { kind: 'skip' as const, reason: 'another worker is charging this invoice' };
       if (pending) {
-        await tx.query(`UPDATE invoice_payment_attempts SET claimed_until = now() + make_interval(secs => $2) WHERE id = $1`, [pending.id, LEASE_SECONDS]);
-        return { kind: 'attempt' as const, attempt: pending, number: inv.number, org: inv.distiller_organization_id };
+        await this.attempts.lease(tx, pending.id, LEASE_SECONDS);
+        return { kind: 'attempt' as const, attempt: pending as AttemptRow, number: inv.number, org: inv.distillerOrganizationId };
       }
       if (!customer?.defaultPaymentMethodId) {
         const failure = { code: 'payment_method_missing', message: 'No saved payment method: add one with createPaymentSetup' };
@@ -124,18 +110,13 @@ export class CollectionService {
         if (inv.status !== InvoiceStatus.OPEN) return { kind: 'no-method' as const, failure, outcome: null };
         return { kind: 'no-method' as const, failure, outcome: await this.settlement.recordFailure(tx, inv.id, failure, null) };
       }
-      const [{ n }]: { n: number }[] = await tx.query(
-        `SELECT coalesce(max(attempt_no), 0) + 1 AS n FROM invoice_payment_attempts WHERE invoice_id = $1`,
-        [inv.id],
-      );
-      const amount = BigInt(inv.total_minor) - BigInt(inv.amount_paid_minor);
-      const [attempt]: Attempt[] = await tx.query(
-        `INSERT INTO invoice_payment_attempts (invoice_id, attempt_no, idempotency_key, amount_minor, currency, claimed_until)
-         VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6))
-         RETURNING id, attempt_no, idempotency_key, amount_minor::text, currency, payment_intent_id`,
-        [inv.id, n, `invoice:${inv.id}:attempt:${n}`, amount.toString(), inv.currency, LEASE_SECONDS],
-      );
-      return { kind: 'attempt' as const, attempt, number: inv.number, org: inv.distiller_organization_id };
+      const attempt = await this.attempts.insertLeased(tx, {
+        invoiceId: inv.id,
+        amountMinor: inv.totalMinor - inv.amountPaidMinor,
+        currency: inv.currency,
+        leaseSeconds: LEASE_SECONDS,
+      });
+      return { kind: 'attempt' as const, attempt, number: inv.number, org: inv.distillerOrganizationId };
     });
 
     if (claim.kind === 'already-paid') return { kind: 'already-paid', invoiceId };
@@ -156,10 +137,7 @@ export class CollectionService {
       // The customer disappeared (e.g. payments switched between sandbox and Stripe): this attempt cannot be sent.
       const failure = { code: 'payment_method_missing', message: 'No customer at the payment processor: add a payment method with createPaymentSetup' };
       const outcome = await this.db.transaction(async (tx) => {
-        await tx.query(
-          `UPDATE invoice_payment_attempts SET status = 'FAILED', completed_at = now(), claimed_until = NULL, failure_code = $2, failure_message = $3 WHERE id = $1`,
-          [attempt.id, failure.code, failure.message],
-        );
+        await this.attempts.markFailed(tx, attempt.id, failure);
         return this.settlement.recordFailure(tx, invoiceId, failure, null);
       });
       return { kind: 'failed', invoiceId, ...failure, nextAttemptAt: outcome.kind === 'retry-scheduled' ? outcome.nextAttemptAt : null, uncollectible: outcome.kind === 'uncollectible' };
@@ -182,12 +160,8 @@ export class CollectionService {
       const code = err instanceof PaymentsUnavailableError ? err.code : 'processor_error';
       // Outcome unknown: keep the attempt PENDING (same key next time) and ask again soon.
       await this.db.transaction(async (tx) => {
-        await tx.query(`UPDATE invoice_payment_attempts SET claimed_until = NULL, failure_message = $2 WHERE id = $1`, [attempt.id, message.slice(0, 500)]);
-        await tx.query(
-          `INSERT INTO invoice_collections (invoice_id, next_attempt_at) VALUES ($1, now() + make_interval(secs => $2))
-           ON CONFLICT (invoice_id) DO UPDATE SET next_attempt_at = excluded.next_attempt_at, updated_at = now()`,
-          [invoiceId, UNKNOWN_RETRY_SECONDS],
-        );
+        await this.attempts.release(tx, attempt.id, message);
+        await this.collections.askAgainIn(tx, invoiceId, UNKNOWN_RETRY_SECONDS);
       });
       this.log.warn({ invoiceId, attempt: attempt.attempt_no, code, message }, 'charge outcome unknown; will ask again with the same key');
       return { kind: 'pending', invoiceId, reason: code };
@@ -195,7 +169,7 @@ export class CollectionService {
     return this.record(invoiceId, attempt, result);
   }
 
-  private async record(invoiceId: string, attempt: Attempt, result: PaymentIntentResult): Promise<CollectOutcome> {
+  private async record(invoiceId: string, attempt: AttemptRow, result: PaymentIntentResult): Promise<CollectOutcome> {
     if (result.status === 'succeeded') {
       const outcome = await this.db.transaction(async (tx) => {
         await this.settlement.linkAttempt(tx, attempt.id, result.id);
@@ -223,12 +197,8 @@ export class CollectionService {
     // processing / requires_action …: the webhook (or the next sweep's retrieve) will tell.
     await this.db.transaction(async (tx) => {
       await this.settlement.linkAttempt(tx, attempt.id, result.id);
-      await tx.query(`UPDATE invoice_payment_attempts SET claimed_until = NULL WHERE id = $1`, [attempt.id]);
-      await tx.query(
-        `INSERT INTO invoice_collections (invoice_id, next_attempt_at) VALUES ($1, now() + make_interval(secs => $2))
-         ON CONFLICT (invoice_id) DO UPDATE SET next_attempt_at = excluded.next_attempt_at, updated_at = now()`,
-        [invoiceId, UNKNOWN_RETRY_SECONDS],
-      );
+      await this.attempts.release(tx, attempt.id);
+      await this.collections.askAgainIn(tx, invoiceId, UNKNOWN_RETRY_SECONDS);
     });
     return { kind: 'pending', invoiceId, reason: result.status };
   }
@@ -246,18 +216,14 @@ export class CollectionService {
 
   /** Paid invoices whose processing fee is not booked yet (a webhook settled them, or the fee read failed). */
   async bookMissingProcessingFees(limit = 100): Promise<number> {
-    const rows: { invoice_id: string; charge_id: string }[] = await this.db.reader.query(
-      `SELECT invoice_id, charge_id FROM invoice_collections
-        WHERE settled_at IS NOT NULL AND charge_id IS NOT NULL AND processing_fee_minor IS NULL ORDER BY settled_at LIMIT $1`,
-      [limit],
-    );
-    for (const r of rows) await this.bookProcessingFee(r.invoice_id, r.charge_id);
+    const rows = await this.collections.missingProcessingFees(this.db.reader, limit);
+    for (const r of rows) await this.bookProcessingFee(r.invoiceId, r.chargeId);
     return rows.length;
   }
 
   private async customerOf(invoiceId: string) {
-    const inv = await invoiceRow(this.db.reader, invoiceId);
+    const inv = await this.invoices.byId(this.db.reader, invoiceId);
     if (!inv) throw new NotFoundError('Invoice', invoiceId);
-    return this.payments.customerFor(inv.distiller_organization_id);
+    return this.payments.customerFor(inv.distillerOrganizationId);
   }
 }

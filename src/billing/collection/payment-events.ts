@@ -14,9 +14,12 @@ import type { Tx } from '../../platform/database/transaction';
 import { fromStripeAmount } from '../../platform/money/stripe-units';
 import { failureCodeOf } from '../../payments/stripe-shapes';
 import { StripeEventLike, WebhookHandlers } from '../../payments/webhooks/webhook-handlers';
+import { isUuid } from '../../platform/errors/validation';
 import { InvoiceStatus } from '../billing.entity';
-import { invoiceIdFor, invoiceRow } from './collection.sql';
+import { InvoiceRepository } from '../invoices/invoice.repository';
+import { CollectionRepository } from './collection.repository';
 import { InvoiceSettlementService } from './invoice-settlement.service';
+import { PaymentAttemptRepository } from './payment-attempt.repository';
 import { DisputeInfo, PaymentReversalService } from './payment-reversal.service';
 
 export class UnmatchedPaymentEventError extends Error {}
@@ -29,6 +32,9 @@ export class PaymentEvents implements OnModuleInit {
     private readonly handlers: WebhookHandlers,
     private readonly settlement: InvoiceSettlementService,
     private readonly reversals: PaymentReversalService,
+    private readonly invoices: InvoiceRepository,
+    private readonly collections: CollectionRepository,
+    private readonly attempts: PaymentAttemptRepository,
   ) {}
 
   onModuleInit(): void {
@@ -41,7 +47,7 @@ export class PaymentEvents implements OnModuleInit {
 
   private async succeeded(tx: Tx, e: StripeEventLike): Promise<void> {
     const pi = e.data.object;
-    const invoiceId = await invoiceIdFor(tx, { paymentIntentId: pi.id, metadataInvoiceId: pi.metadata?.invoice_id });
+    const invoiceId = await this.invoiceIdFor(tx, { paymentIntentId: pi.id, metadataInvoiceId: pi.metadata?.invoice_id });
     if (!invoiceId) return this.notOurs(e, pi.id);
     await this.settlement.linkAttempt(tx, pi.metadata?.attempt_id, pi.id);
     // The processing fee is read by the collection job's fee sweep (no processor call inside a transaction).
@@ -50,7 +56,7 @@ export class PaymentEvents implements OnModuleInit {
 
   private async failed(tx: Tx, e: StripeEventLike): Promise<void> {
     const pi = e.data.object;
-    const invoiceId = await invoiceIdFor(tx, { paymentIntentId: pi.id, metadataInvoiceId: pi.metadata?.invoice_id });
+    const invoiceId = await this.invoiceIdFor(tx, { paymentIntentId: pi.id, metadataInvoiceId: pi.metadata?.invoice_id });
     if (!invoiceId) return this.notOurs(e, pi.id);
     await this.settlement.linkAttempt(tx, pi.metadata?.attempt_id, pi.id);
     const err = pi.last_payment_error ?? {};
@@ -100,7 +106,7 @@ export class PaymentEvents implements OnModuleInit {
 
   /** A refunded or disputed charge was paid: settle the invoice if its success has not arrived yet. */
   private async ensureSettled(tx: Tx, invoiceId: string, paymentIntentId: string | null, chargeId: string | null): Promise<void> {
-    const inv = await invoiceRow(tx, invoiceId);
+    const inv = await this.invoices.byId(tx, invoiceId);
     if (inv?.status === InvoiceStatus.PAID) return;
     if (!paymentIntentId) throw new UnmatchedPaymentEventError(`invoice ${invoiceId} is not settled and the event names no payment intent`);
     await this.settlement.settle(tx, invoiceId, { paymentIntentId, chargeId });
@@ -111,14 +117,29 @@ export class PaymentEvents implements OnModuleInit {
     e: StripeEventLike,
     ref: { chargeId?: string | null; paymentIntentId?: string | null; metadataInvoiceId?: string | null },
   ): Promise<string | null> {
-    const id = await invoiceIdFor(tx, ref);
+    const id = await this.invoiceIdFor(tx, ref);
     if (id) return id;
     // Ours but not recorded yet only if a charge attempt is still waiting for its answer:
     // then the inbox retries it with backoff; otherwise the payment is not one of ours.
-    const [inFlight]: unknown[] = await tx.query(
-      `SELECT 1 FROM invoice_payment_attempts WHERE status = 'PENDING' AND payment_intent_id IS NULL LIMIT 1`,
-    );
-    if (inFlight) throw new UnmatchedPaymentEventError(`${e.type} ${e.id}: no invoice for charge ${ref.chargeId ?? '-'} / payment ${ref.paymentIntentId ?? '-'} yet`);
+    if (await this.attempts.anyUnanswered(tx)) throw new UnmatchedPaymentEventError(`${e.type} ${e.id}: no invoice for charge ${ref.chargeId ?? '-'} / payment ${ref.paymentIntentId ?? '-'} yet`);
+    return null;
+  }
+
+  /** Finds our invoice for a processor object: by charge, then payment intent, then our metadata. */
+  private async invoiceIdFor(
+    tx: Tx,
+    ref: { chargeId?: string | null; paymentIntentId?: string | null; metadataInvoiceId?: string | null },
+  ): Promise<string | null> {
+    if (ref.chargeId) {
+      const id = await this.collections.invoiceOfCharge(tx, ref.chargeId);
+      if (id) return id;
+    }
+    if (ref.paymentIntentId) {
+      const id = (await this.attempts.invoiceOfIntent(tx, ref.paymentIntentId)) ?? (await this.collections.invoiceOfIntent(tx, ref.paymentIntentId));
+      if (id) return id;
+    }
+    const id = ref.metadataInvoiceId;
+    if (isUuid(id) && (await this.invoices.exists(tx, id))) return id;
     return null;
   }
 

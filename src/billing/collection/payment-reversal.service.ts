@@ -19,7 +19,8 @@ import { LedgerService } from '../../ledger/ledger.service';
 import type { Tx } from '../../platform/database/transaction';
 import { allocate } from '../../platform/money/allocation';
 import { InvoiceStatus } from '../billing.entity';
-import { allocationsOf, AllocationRow, invoiceRow } from './collection.sql';
+import { InvoiceRepository } from '../invoices/invoice.repository';
+import { AllocationRow, CollectionRepository } from './collection.repository';
 
 export const REFUND = 'REFUND';
 export const DISPUTE_HOLD = 'DISPUTE_HOLD';
@@ -46,6 +47,8 @@ export class PaymentReversalService {
   constructor(
     private readonly ledger: LedgerService,
     private readonly audit: AuditService,
+    private readonly invoices: InvoiceRepository,
+    private readonly collections: CollectionRepository,
   ) {}
 
   /**
@@ -54,15 +57,15 @@ export class PaymentReversalService {
    * reversal. Returns the amount booked now (0 when already there).
    */
   async applyRefundedTotal(tx: Tx, invoiceId: string, refundedTotal: bigint, meta: { source: 'ADMIN' | 'PROCESSOR'; refundId?: string | null }): Promise<bigint> {
-    const inv = await invoiceRow(tx, invoiceId, true);
+    const inv = await this.invoices.byId(tx, invoiceId, { lock: true });
     if (!inv) throw new Error(`invoice ${invoiceId} not found`);
     if (inv.status !== InvoiceStatus.PAID) throw new Error(`invoice ${inv.number} is ${inv.status}: a refund needs a settled payment`);
-    const paid = BigInt(inv.amount_paid_minor);
-    const current = BigInt(inv.amount_refunded_minor);
+    const paid = inv.amountPaidMinor;
+    const current = inv.amountRefundedMinor;
     const target = refundedTotal > paid ? paid : refundedTotal;
     if (target <= current) return 0n;
     const delta = target - current;
-    const parts = this.split(await allocationsOf(tx, inv.id), delta);
+    const parts = this.split(await this.collections.allocationsOf(tx, inv.id), delta);
     await this.ledger.post(tx, {
       reference: `invoice:${inv.id}:refunded-to:${target}`,
       kind: REFUND,
@@ -73,12 +76,12 @@ export class PaymentReversalService {
       ],
       metadata: { invoiceId: inv.id, invoiceNumber: inv.number, source: meta.source, ...(meta.refundId ? { refundId: meta.refundId } : {}) },
     });
-    await tx.query(`UPDATE invoices SET amount_refunded_minor = $2 WHERE id = $1`, [inv.id, target.toString()]);
+    await this.invoices.setRefundedTotal(tx, inv.id, target);
     await this.audit.record(tx, null, {
       action: 'billing.invoice.refunded',
       targetType: 'Invoice',
       targetId: inv.id,
-      organizationId: inv.distiller_organization_id,
+      organizationId: inv.distillerOrganizationId,
       data: { number: inv.number, amountMinor: delta.toString(), refundedTotalMinor: target.toString(), currency: inv.currency, source: meta.source, refundId: meta.refundId ?? null },
     });
     return delta;
@@ -86,15 +89,18 @@ export class PaymentReversalService {
 
   /** Records the dispute (once) and holds the vendors' shares of the disputed amount. */
   async disputeOpened(tx: Tx, invoiceId: string, d: DisputeInfo): Promise<void> {
-    const inv = await invoiceRow(tx, invoiceId, true);
+    const inv = await this.invoices.byId(tx, invoiceId, { lock: true });
     if (!inv) throw new Error(`invoice ${invoiceId} not found`);
     if (inv.status !== InvoiceStatus.PAID) throw new Error(`invoice ${inv.number} is ${inv.status}: a dispute needs a settled payment`);
-    const created: { dispute_id: string }[] = await tx.query(
-      `INSERT INTO invoice_disputes (dispute_id, invoice_id, charge_id, amount_minor, currency, status, reason)
-       VALUES ($1, $2, $3, $4, $5, 'OPEN', $6) ON CONFLICT (dispute_id) DO NOTHING RETURNING dispute_id`,
-      [d.disputeId, inv.id, d.chargeId, d.amountMinor.toString(), inv.currency, d.reason],
-    );
-    const held = this.vendorParts(await allocationsOf(tx, inv.id), d.amountMinor);
+    const created = await this.collections.insertDispute(tx, {
+      disputeId: d.disputeId,
+      invoiceId: inv.id,
+      chargeId: d.chargeId,
+      amountMinor: d.amountMinor,
+      currency: inv.currency,
+      reason: d.reason,
+    });
+    const held = this.vendorParts(await this.collections.allocationsOf(tx, inv.id), d.amountMinor);
     if (held.length > 0) {
       await this.ledger.post(tx, {
         reference: `dispute:${d.disputeId}:hold`,
@@ -107,12 +113,12 @@ export class PaymentReversalService {
         metadata: { invoiceId: inv.id, disputeId: d.disputeId },
       });
     }
-    if (created.length > 0) {
+    if (created) {
       await this.audit.record(tx, null, {
         action: 'billing.dispute.opened',
         targetType: 'Invoice',
         targetId: inv.id,
-        organizationId: inv.distiller_organization_id,
+        organizationId: inv.distillerOrganizationId,
         data: { number: inv.number, disputeId: d.disputeId, amountMinor: d.amountMinor.toString(), currency: inv.currency, reason: d.reason },
       });
     }
@@ -121,14 +127,10 @@ export class PaymentReversalService {
   /** Closes the dispute (opening it first if its creation has not arrived yet); a closed dispute never reopens. */
   async disputeClosed(tx: Tx, invoiceId: string, d: DisputeInfo, outcome: DisputeOutcome): Promise<void> {
     await this.disputeOpened(tx, invoiceId, d);
-    const [rows] = (await tx.query(
-      `UPDATE invoice_disputes SET status = $2, closed_at = now() WHERE dispute_id = $1 AND status = 'OPEN' RETURNING amount_minor::text`,
-      [d.disputeId, outcome === 'won' ? 'WON' : 'LOST'],
-    )) as [{ amount_minor: string }[], number];
-    if (rows.length === 0) return;
-    const inv = (await invoiceRow(tx, invoiceId))!;
-    const amount = BigInt(rows[0].amount_minor);
-    const allocations = await allocationsOf(tx, inv.id);
+    const amount = await this.collections.closeDispute(tx, d.disputeId, outcome === 'won' ? 'WON' : 'LOST');
+    if (amount === null) return;
+    const inv = (await this.invoices.byId(tx, invoiceId))!;
+    const allocations = await this.collections.allocationsOf(tx, inv.id);
     const held = this.vendorParts(allocations, amount);
     if (outcome === 'won') {
       if (held.length > 0) {
@@ -167,7 +169,7 @@ export class PaymentReversalService {
       action: `billing.dispute.${outcome}`,
       targetType: 'Invoice',
       targetId: inv.id,
-      organizationId: inv.distiller_organization_id,
+      organizationId: inv.distillerOrganizationId,
       data: { number: inv.number, disputeId: d.disputeId, amountMinor: amount.toString(), currency: inv.currency },
     });
   }

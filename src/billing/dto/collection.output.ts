@@ -23,7 +23,9 @@ export enum RefundOutcomeKind {
 }
 registerEnumType(RefundOutcomeKind, {
   name: 'RefundOutcome',
-  description: 'REFUNDED: done and reversed in the ledger. PENDING: the processor has not confirmed yet; asking again resumes the same refund.',
+  description:
+    'REFUNDED: done and reversed in the ledger. PENDING: the processor has not confirmed yet; asking again with the same idempotencyKey ' +
+    '(or, without one, the same amount and reason) resumes the same refund.',
 });
 
 @ObjectType('PayInvoiceResult')
@@ -44,8 +46,8 @@ export class PayInvoiceResultOutput {
   invoice: InvoiceOutput;
 }
 
-@ObjectType('RefundInvoiceResult')
-export class RefundInvoiceResultOutput {
+@ObjectType('InvoiceRefund', { description: 'The refund this request asked for (or, with an idempotencyKey used before, the one that request asked for)' })
+export class InvoiceRefundOutput {
   @Field(() => RefundOutcomeKind)
   outcome: RefundOutcomeKind;
 
@@ -91,6 +93,16 @@ export class RefundInvoiceArgs {
   @Field(() => String, { description: '1..500 characters; recorded with the refund and in the audit log' })
   @IsString()
   reason: string;
+
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'Up to 255 printable ASCII characters, unique per refund request: asking again with the same key (same invoice, amount and reason) ' +
+      'returns that request\'s refund instead of refunding again; another request with the key is BAD_USER_INPUT.',
+  })
+  @IsOptional()
+  @IsString()
+  idempotencyKey?: string | null;
 }
 
 @ObjectType('InvoiceDispute')

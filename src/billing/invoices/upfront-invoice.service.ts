@@ -12,7 +12,8 @@ import type { CanonicalPricing } from '../../licensing/terms/terms.types';
 import { Principal } from '../../platform/auth/principal';
 import { Tx } from '../../platform/database/transaction';
 import { Money } from '../../platform/money/money';
-import { InvoiceKind, InvoiceLineKind } from '../billing.entity';
+import { InvoiceKind, InvoiceLineKind, InvoiceStatus } from '../billing.entity';
+import { InvoiceRepository } from './invoice.repository';
 import { InvoiceWriter, IssuedInvoice } from './invoice-writer.service';
 
 /** The agreement is unusable until paid: the upfront invoice is due at once. */
@@ -23,26 +24,20 @@ export class UpfrontInvoiceService implements OnModuleInit {
   constructor(
     private readonly hooks: AgreementHooks,
     private readonly writer: InvoiceWriter,
+    private readonly invoices: InvoiceRepository,
     private readonly audit: AuditService,
   ) {}
 
   onModuleInit(): void {
     this.hooks.onAccepted((tx, agreement, actor) => this.onAccepted(tx, agreement, actor).then(() => undefined));
-    this.hooks.answerUpfrontPaid(async (tx, agreementId) => {
-      const rows: { status: string }[] = await tx.query(`SELECT status FROM invoices WHERE kind = 'UPFRONT' AND agreement_id = $1`, [agreementId]);
-      return rows[0]?.status === 'PAID';
-    });
+    this.hooks.answerUpfrontPaid(async (tx, agreementId) => (await this.invoices.upfrontStatus(tx, agreementId)) === InvoiceStatus.PAID);
   }
 
   async onAccepted(tx: Tx, agreement: LicenseAgreementEntity, actor: Principal | null): Promise<IssuedInvoice | null> {
     const pricing = agreement.pricingSnapshot as unknown as CanonicalPricing;
     const fee = BigInt(pricing.upfrontFeeMinor);
     if (fee <= 0n) return null;
-    const [names]: Array<{ offer_name: string; version: number; model_name: string }> = await tx.query(
-      `SELECT o.name AS offer_name, o.version, m.name AS model_name
-         FROM license_offers o JOIN models m ON m.id = o.model_id WHERE o.id = $1`,
-      [agreement.offerId],
-    );
+    const names = await this.invoices.offerNames(tx, agreement.offerId);
     const fmt = Money.of(fee, pricing.currency).format();
     const [invoice] = await this.writer.issue(tx, [
       {
@@ -63,7 +58,7 @@ export class UpfrontInvoiceService implements OnModuleInit {
             unitPrice: null,
             amount: fee,
             overage: 0n,
-            description: `Upfront licence fee — ${names?.model_name ?? 'model'}, offer "${names?.offer_name ?? '?'}" v${names?.version ?? '?'}: ${fmt}`,
+            description: `Upfront licence fee — ${names?.modelName ?? 'model'}, offer "${names?.offerName ?? '?'}" v${names?.version ?? '?'}: ${fmt}`,
           },
         ],
       },
