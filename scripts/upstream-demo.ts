@@ -1,11 +1,11 @@
 /**
  * `npm run upstream:demo`: the deterministic OpenAI-compatible demo upstream
- * (src/metering/demo-upstream) on PORT (default 8787) and HOST (default
+ * (tools/demo-upstream) on PORT (default 8787) and HOST (default
  * 127.0.0.1); DEMO_UPSTREAM_API_KEY, when set, is required as a bearer token.
  * A standalone dev tool, so it reads its three variables itself instead of
  * going through the app's configuration.
  */
-import { DEMO_MODEL, startDemoUpstream } from '../src/metering/demo-upstream/demo-upstream';
+import { DEMO_MODEL, startDemoUpstream } from '../tools/demo-upstream/demo-upstream';
 
 async function main(): Promise<void> {
   const port = Number(process.env.PORT ?? 8787);
@@ -15,7 +15,7 @@ async function main(): Promise<void> {
   const up = await startDemoUpstream({ port, host: process.env.HOST || undefined, apiKey, record: false });
   console.log(
     `demo upstream listening: configure baseUrl=${up.url} upstreamModel=${DEMO_MODEL} apiKey=${apiKey ? '<DEMO_UPSTREAM_API_KEY>' : '<any>'}` +
-      ' (directives in the last user message: #demo:status=<code> #demo:delay=<ms> #demo:chunk-delay=<ms> #demo:malformed #demo:no-usage #demo:tokens=<n>)',
+      ' (directives in the last user message: #demo:status=<code> #demo:delay=<ms> #demo:chunk-delay=<ms> #demo:malformed #demo:no-usage #demo:tokens=<n> #demo:stall-after=<events> #demo:echo-auth #demo:stream-error)',
   );
   let stopping = false;
   const stop = (signal: string) => {

@@ -5,7 +5,7 @@
  * limit, and nothing left reserved once a lease has run out.
  */
 import { AdmissionLeases } from '../src/metering/gateway/admission-leases';
-import { DemoUpstream, startDemoUpstream } from '../src/metering/demo-upstream/demo-upstream';
+import { DemoUpstream, startDemoUpstream } from '../tools/demo-upstream/demo-upstream';
 import { UsageRecorder } from '../src/metering/usage/usage-recorder.service';
 import { startTestApp, TestApp } from './support/app';
 import { configureUpstream, meteringParties, MeteringParties } from './support/metering';

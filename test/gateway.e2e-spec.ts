@@ -3,7 +3,7 @@
  * demo upstream on another, and requests go through undici like a client's.
  */
 import { request as httpRequest } from 'undici';
-import { demoCompletion, DemoUpstream, startDemoUpstream } from '../src/metering/demo-upstream/demo-upstream';
+import { demoCompletion, DemoUpstream, startDemoUpstream } from '../tools/demo-upstream/demo-upstream';
 import { startTestApp, TestApp } from './support/app';
 import { configureUpstream, createApiKey, meteringParties, MeteringParties } from './support/metering';
 

@@ -9,7 +9,7 @@
 import { BillingClock } from '../src/billing/billing-clock';
 import { nextPeriod, periodOf } from '../src/billing/billing-period';
 import { CollectionService } from '../src/billing/collection/collection.service';
-import { DemoUpstream, startDemoUpstream } from '../src/metering/demo-upstream/demo-upstream';
+import { DemoUpstream, startDemoUpstream } from '../tools/demo-upstream/demo-upstream';
 import { WebhookInboxService } from '../src/payments/webhooks/webhook-inbox.service';
 import { startTestApp, TestApp } from './support/app';
 import { closePeriod, INVOICE_FIELDS, invoicesOf } from './support/billing';

@@ -7,6 +7,9 @@ import type { EntityManager } from 'typeorm';
 export const AGREEMENT_DIRECTORY = Symbol('AGREEMENT_DIRECTORY');
 
 export interface AgreementDirectory {
-  /** True when the agreement exists and `organizationId` is its distiller. */
-  isAgreementOfDistiller(em: EntityManager, agreementId: string, organizationId: string): Promise<boolean>;
+  /**
+   * The agreement when it exists and `organizationId` is its distiller (else
+   * null): `ended` when it is terminated, expired or past its end date.
+   */
+  agreementOfDistiller(em: EntityManager, agreementId: string, organizationId: string): Promise<{ status: string; ended: boolean } | null>;
 }

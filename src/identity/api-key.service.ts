@@ -52,8 +52,15 @@ export class ApiKeyService {
     return this.db.transaction(async (tx) => {
       await this.access.requireOrganization(tx, principal, input.organizationId, 'owner');
       if (input.agreementId) {
-        const ok = await this.agreements?.isAgreementOfDistiller(tx, input.agreementId, input.organizationId);
-        if (!ok) throw new NotFoundError('LicenseAgreement', input.agreementId);
+        const agreement = await this.agreements?.agreementOfDistiller(tx, input.agreementId, input.organizationId);
+        if (!agreement) throw new NotFoundError('LicenseAgreement', input.agreementId);
+        // A key for an agreement that can never serve again would only fail at the gateway, later and
+        // less clearly. Suspended or awaiting payment may still become active: those keys are allowed.
+        if (agreement.ended && needsAgreement) {
+          throw new BadInputError([
+            { field: 'agreementId', message: `agreement ${input.agreementId} has ended (${agreement.status}); a GATEWAY key needs an agreement that is not terminated or expired` },
+          ]);
+        }
       }
       const prefix = `bm_${randomBytes(9).toString('base64url')}`;
       const secret = `${prefix}_${randomBytes(32).toString('base64url')}`;

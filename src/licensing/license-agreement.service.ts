@@ -380,8 +380,11 @@ export class LicenseAgreementService implements AgreementDirectory {
   }
 
   /** AgreementDirectory (for identity: binding GATEWAY keys). */
-  async isAgreementOfDistiller(em: EntityManager, agreementId: string, organizationId: string): Promise<boolean> {
-    return (await em.count(LicenseAgreementEntity, { where: { id: agreementId, distillerOrganizationId: organizationId } })) > 0;
+  async agreementOfDistiller(em: EntityManager, agreementId: string, organizationId: string): Promise<{ status: string; ended: boolean } | null> {
+    const a = await em.findOne(LicenseAgreementEntity, { where: { id: agreementId, distillerOrganizationId: organizationId } });
+    if (!a) return null;
+    const ended = a.status === AgreementStatus.TERMINATED || a.status === AgreementStatus.EXPIRED || (a.endsAt !== null && a.endsAt <= new Date());
+    return { status: a.status, ended };
   }
 
   /** What a vendor's request means for this agreement: the cause, and the status it would move to. */

@@ -13,99 +13,57 @@
  *    event as it arrives.
  * 4. The usage the upstream reports is recorded as one event whose id is this
  *    request's id (returned in `x-request-id`), releasing the reservation.
- *    Upstream failures are not billed; an answer without usage is recorded as
- *    ESTIMATED (and flagged), never free; a client that leaves mid-stream
- *    aborts the upstream request and what was reported or streamed is recorded.
+ *    An answer without usage is recorded as ESTIMATED (and flagged), never
+ *    free. A request that fails — the upstream errs, goes silent for its
+ *    `timeoutMs`, passes GATEWAY_MAX_REQUEST_MS, or the client leaves — is
+ *    billed for what was delivered and nothing more (see gateway-errors.ts).
+ * 5. What the upstream writes in an error never reaches the distiller: it gets
+ *    a status, a code and the request id; the vendor's upstream error log gets
+ *    the detail, with the credential and the header values sent redacted.
  */
-import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { once } from 'node:events';
-import { errors as undiciErrors, Pool } from 'undici';
 import { ApiKeyService } from '../../identity/api-key.service';
 import { AgreementStatus } from '../../licensing/license-agreement.entity';
 import { AgreementMeteringView, LicenseAgreementService } from '../../licensing/license-agreement.service';
 import { ApiKeyPrincipal, ApiKeyScope } from '../../platform/auth/principal';
 import { AppConfig } from '../../platform/config/app-config';
 import { Database } from '../../platform/database/transaction';
+import { RestError } from '../../platform/http/rest-errors';
 import { AnomalyFlagService } from '../anomaly/anomaly-flag.service';
 import { AnomalyKind, AnomalySignal, hourOf } from '../anomaly/anomaly-flag.kinds';
 import { requireApiKey } from '../http/api-key-auth';
-import { RestError } from '../http/rest-errors';
 import { GatewayUpstream, TeacherUpstreamService } from '../upstream/teacher-upstream.service';
+import { UpstreamErrorLog } from '../upstream/upstream-error-log.service';
 import { usagePayloadHash } from '../usage/usage-event.validation';
 import { Preauthorization, UsageRecorder } from '../usage/usage-recorder.service';
-import { contentChars, readUsage, SseUsageScanner, TokenUsage } from './sse-usage-scanner';
 import { AdmissionLeases } from './admission-leases';
+import { ChatRequest, estimateTokens, parseChatRequest } from './chat-request';
+import { distillerError, FailureBilling } from './gateway-errors';
+import { Redactor, secretRedactor } from './redact';
+import { contentChars, readUsage, SseUsageScanner, TokenUsage } from './sse-usage-scanner';
+import { AbortReason, UpstreamClient, UpstreamFailure } from './upstream-client';
 import { GatewayUsageBatcher } from './usage-batcher';
-import { assertPublicHost, NonPublicUpstreamError, publicOnlyLookup } from './upstream-address-guard';
 import { isUuid, normalizeUuid } from '../../platform/validation/uuid';
+
+export { estimateTokens } from './chat-request';
 
 /** A reservation outlives any sane request; it only matters if this process dies mid-request. */
 const RESERVATION_TTL_MS = 15 * 60_000;
-const MAX_TOKENS_PARAM = 1_000_000_000;
+/** How much of an upstream's error body is kept for the vendor. */
+const ERROR_BODY_MAX_CHARS = 2000;
 
-interface ChatRequest {
-  body: Record<string, unknown>;
-  stream: boolean;
-  clientWantsUsage: boolean;
-  promptChars: number;
-  maxTokens: number | null;
-}
-
-/** Rough tokens for text when an upstream does not count: ~4 characters per token, rounded up. */
-export const estimateTokens = (chars: number): bigint => BigInt(Math.ceil(chars / 4));
-
-function textOf(content: unknown): number {
-  if (typeof content === 'string') return content.length;
-  if (Array.isArray(content)) {
-    let n = 0;
-    for (const p of content) if (p && typeof (p as { text?: unknown }).text === 'string') n += (p as { text: string }).text.length;
-    return n;
-  }
-  return 0;
-}
-
-function parseChatRequest(raw: unknown): ChatRequest {
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-    throw new RestError(400, 'invalid_request_error', 'invalid_body', 'The body must be a JSON object (an OpenAI chat-completions request)');
-  }
-  const body = raw as Record<string, unknown>;
-  if (!Array.isArray(body.messages) || body.messages.length === 0) {
-    throw new RestError(400, 'invalid_request_error', 'missing_messages', 'messages must be a non-empty array', 'messages');
-  }
-  let promptChars = 0;
-  for (const m of body.messages) {
-    if (m === null || typeof m !== 'object' || typeof (m as { role?: unknown }).role !== 'string') {
-      throw new RestError(400, 'invalid_request_error', 'invalid_message', 'each message must be an object with a role', 'messages');
-    }
-    promptChars += textOf((m as { content?: unknown }).content);
-  }
-  if (body.stream !== undefined && typeof body.stream !== 'boolean') {
-    throw new RestError(400, 'invalid_request_error', 'invalid_stream', 'stream must be a boolean', 'stream');
-  }
-  let maxTokens: number | null = null;
-  for (const param of ['max_completion_tokens', 'max_tokens'] as const) {
-    const v = body[param];
-    if (v === undefined || v === null) continue;
-    if (!Number.isSafeInteger(v) || (v as number) < 1 || (v as number) > MAX_TOKENS_PARAM) {
-      throw new RestError(400, 'invalid_request_error', 'invalid_max_tokens', `${param} must be a positive integer`, param);
-    }
-    maxTokens = v as number;
-    break;
-  }
-  const streamOptions = body.stream_options as { include_usage?: unknown } | undefined;
-  return {
-    body,
-    stream: body.stream === true,
-    clientWantsUsage: streamOptions?.include_usage === true,
-    promptChars,
-    maxTokens,
-  };
+/** A model in OpenAI's list shape (`GET /v1/gateway/models`). */
+export interface GatewayModel {
+  id: string;
+  object: 'model';
+  created: number;
+  owned_by: string;
 }
 
 @Injectable()
-export class GatewayService implements OnModuleDestroy {
-  private readonly pools = new Map<string, Pool>();
+export class GatewayService {
   private readonly logger = new Logger('Gateway');
 
   constructor(
@@ -118,22 +76,23 @@ export class GatewayService implements OnModuleDestroy {
     private readonly flags: AnomalyFlagService,
     private readonly batcher: GatewayUsageBatcher,
     private readonly admissions: AdmissionLeases,
+    private readonly client: UpstreamClient,
+    private readonly errorLog: UpstreamErrorLog,
   ) {}
 
-  async onModuleDestroy(): Promise<void> {
-    await Promise.all([...this.pools.values()].map((p) => p.close().catch(() => undefined)));
-    this.pools.clear();
+  /**
+   * The models a GATEWAY key may call: its agreement's teacher, by model id.
+   * (Any `model` is accepted by chat completions; a UUID must be this one.)
+   */
+  async models(req: FastifyRequest): Promise<GatewayModel[]> {
+    const { view } = await this.keyAndAgreement(req);
+    return [{ id: view.modelId, object: 'model', created: Math.floor(view.startsAt.getTime() / 1000), owned_by: view.vendorOrganizationId }];
   }
 
   async chatCompletions(req: FastifyRequest, reply: FastifyReply): Promise<void> {
     const startedAt = new Date();
-    const key = await requireApiKey(this.apiKeys, req, ApiKeyScope.GATEWAY);
-    if (!key.agreementId) {
-      throw new RestError(403, 'permission_error', 'key_not_bound', 'This API key is not bound to an agreement; create a GATEWAY key for one of your agreements');
-    }
+    const { key, view } = await this.keyAndAgreement(req);
     const chat = parseChatRequest(req.body);
-    const view = await this.agreements.meteringView(key.agreementId);
-    if (!view) throw new RestError(404, 'not_found_error', 'agreement_not_found', `Agreement ${key.agreementId} not found`);
     const model = chat.body.model;
     if (isUuid(model) && normalizeUuid(model) !== view.id && normalizeUuid(model) !== view.modelId) {
       throw new RestError(404, 'not_found_error', 'model_not_found', `This API key is bound to agreement ${view.id} (model ${view.modelId}); it cannot reach ${model}`, 'model');
@@ -158,7 +117,16 @@ export class GatewayService implements OnModuleDestroy {
       done = admission.done;
     }
 
-    const call = { req, reply, key, view, chat, upstream, startedAt, reservationId };
+    // The upstream's `timeoutMs` bounds silences; this bounds the whole request, however the upstream trickles.
+    const ac = new AbortController();
+    const call: Call = {
+      req, reply, key, view, chat, upstream, startedAt, reservationId, ac, abortReason: null,
+      redact: secretRedactor(this.client.secretsOf(upstream)),
+    };
+    const deadline = setTimeout(() => {
+      call.abortReason ??= 'DEADLINE';
+      ac.abort();
+    }, this.config.gatewayMaxRequestMs);
     try {
       if (chat.stream) await this.forwardStream(call);
       else await this.forward(call);
@@ -166,8 +134,19 @@ export class GatewayService implements OnModuleDestroy {
       if (reservationId) await this.recorder.release(this.db.reader, reservationId).catch(() => undefined);
       throw e;
     } finally {
+      clearTimeout(deadline);
       done();
     }
+  }
+
+  private async keyAndAgreement(req: FastifyRequest): Promise<{ key: ApiKeyPrincipal; view: AgreementMeteringView }> {
+    const key = await requireApiKey(this.apiKeys, req, ApiKeyScope.GATEWAY);
+    if (!key.agreementId) {
+      throw new RestError(403, 'permission_error', 'key_not_bound', 'This API key is not bound to an agreement; create a GATEWAY key for one of your agreements');
+    }
+    const view = await this.agreements.meteringView(key.agreementId);
+    if (!view) throw new RestError(404, 'not_found_error', 'agreement_not_found', `Agreement ${key.agreementId} not found`);
+    return { key, view };
   }
 
   private async requireActive(view: AgreementMeteringView, now: Date): Promise<void> {
@@ -237,97 +216,49 @@ export class GatewayService implements OnModuleDestroy {
     );
   }
 
-  private pool(baseUrl: string): { pool: Pool; path: string } {
-    const url = new URL(baseUrl);
-    let pool = this.pools.get(url.origin);
-    if (!pool) {
-      const publicOnly = !this.config.gatewayAllowPrivateUpstreams;
-      if (publicOnly) assertPublicHost(url.hostname);
-      pool = new Pool(url.origin, {
-        connections: 128,
-        keepAliveTimeout: 30_000,
-        keepAliveMaxTimeout: 600_000,
-        connect: publicOnly ? { lookup: publicOnlyLookup } : undefined,
-      });
-      this.pools.set(url.origin, pool);
-    }
-    return { pool, path: `${url.pathname.replace(/\/+$/, '')}/chat/completions` };
+  /**
+   * An upstream failure before anything was delivered: logged and kept for the
+   * vendor with the detail redacted; the distiller gets a status and a code.
+   */
+  private async failed(c: Call, f: UpstreamFailure, billing: FailureBilling): Promise<RestError> {
+    const detail = c.redact(f.detail);
+    this.logger.warn({ requestId: c.req.id, agreementId: c.view.id, modelId: c.upstream.modelId, kind: f.kind, upstreamStatus: f.upstreamStatus, detail }, 'gateway upstream request failed');
+    const err = distillerError(f, c.upstream, this.config.gatewayMaxRequestMs, billing);
+    await this.errorLog
+      .record({ agreementId: c.view.id, requestId: c.req.id, streamed: c.chat.stream, upstreamStatus: f.upstreamStatus, code: err.code, detail })
+      .catch((e: unknown) => this.logger.error({ err: e, requestId: c.req.id }, 'could not store an upstream error for the vendor'));
+    return err;
   }
 
-  private async send(
-    upstream: GatewayUpstream,
-    chat: ChatRequest,
-    signal: AbortSignal,
-  ): Promise<Awaited<ReturnType<Pool['request']>>> {
-    let target: { pool: Pool; path: string };
+  private async send(c: Call): Promise<UpstreamResponseOf> {
+    let res: UpstreamResponseOf;
     try {
-      target = this.pool(upstream.baseUrl);
+      res = await this.client.send(c.upstream, c.chat, c.ac.signal, () => c.abortReason);
     } catch (e) {
-      throw this.upstreamFailure(e, upstream);
+      throw await this.failed(c, this.client.failure(e, c.upstream, c.abortReason), { kind: 'NOTHING' });
     }
-    const { pool, path } = target;
-    const body: Record<string, unknown> = { ...chat.body, model: upstream.upstreamModel };
-    if (chat.stream) body.stream_options = { ...(chat.body.stream_options as object | undefined), include_usage: true };
-    try {
-      return await pool.request({
-        path,
-        method: 'POST',
-        headers: {
-          authorization: `Bearer ${upstream.apiKey}`,
-          'content-type': 'application/json',
-          accept: chat.stream ? 'text/event-stream' : 'application/json',
-        },
-        body: JSON.stringify(body),
-        headersTimeout: upstream.timeoutMs,
-        bodyTimeout: upstream.timeoutMs,
-        signal,
-      });
-    } catch (e) {
-      throw this.upstreamFailure(e, upstream);
+    if (res.statusCode >= 400) {
+      const text = await res.body.text().catch(() => '');
+      const f = new UpstreamFailure('STATUS', `HTTP ${res.statusCode}: ${text.slice(0, ERROR_BODY_MAX_CHARS)}`, res.statusCode);
+      throw await this.failed(c, f, { kind: 'NOTHING' });
     }
-  }
-
-  private upstreamFailure(e: unknown, upstream: GatewayUpstream): RestError {
-    if (e instanceof RestError) return e;
-    if (e instanceof NonPublicUpstreamError || (e as { code?: unknown } | null)?.code === 'UPSTREAM_ADDRESS_NOT_PUBLIC') {
-      this.logger.warn({ modelId: upstream.modelId, baseUrl: upstream.baseUrl }, 'gateway refused a non-public upstream address');
-      return new RestError(502, 'upstream_error', 'upstream_address_not_public', "The teacher's upstream resolves to a private address, which the gateway does not call; nothing was billed");
-    }
-    if (e instanceof undiciErrors.HeadersTimeoutError || e instanceof undiciErrors.BodyTimeoutError) {
-      return new RestError(504, 'upstream_error', 'upstream_timeout', `The teacher's upstream did not answer within ${upstream.timeoutMs} ms; nothing was billed`);
-    }
-    this.logger.warn({ err: e, modelId: upstream.modelId }, 'gateway upstream request failed');
-    return new RestError(502, 'upstream_error', 'upstream_unreachable', "The teacher's upstream could not be reached; nothing was billed");
-  }
-
-  private async upstreamStatusError(res: Awaited<ReturnType<Pool['request']>>): Promise<RestError> {
-    const text = await res.body.text().catch(() => '');
-    let detail = '';
-    try {
-      const m = (JSON.parse(text) as { error?: { message?: unknown } }).error?.message;
-      if (typeof m === 'string') detail = `: ${m.slice(0, 300)}`;
-    } catch {
-      /* not JSON: the status says enough */
-    }
-    return new RestError(502, 'upstream_error', 'upstream_error', `The teacher's upstream answered ${res.statusCode}${detail}; nothing was billed`);
+    return res;
   }
 
   private async forward(c: Call): Promise<void> {
-    const ac = new AbortController();
-    const res = await this.send(c.upstream, c.chat, ac.signal);
-    if (res.statusCode >= 400) throw await this.upstreamStatusError(res);
+    const res = await this.send(c);
     let text: string;
     try {
-      text = await res.body.text();
+      text = c.redact(await res.body.text());
     } catch (e) {
-      throw this.upstreamFailure(e, c.upstream);
+      throw await this.failed(c, this.client.failure(e, c.upstream, c.abortReason), { kind: 'NOTHING' });
     }
     let json: { usage?: unknown; choices?: unknown };
     try {
       json = JSON.parse(text) as typeof json;
       if (json === null || typeof json !== 'object' || !Array.isArray(json.choices)) throw new Error('not a chat completion');
     } catch {
-      throw new RestError(502, 'upstream_error', 'upstream_malformed', "The teacher's upstream sent an answer that is not a chat completion; nothing was billed");
+      throw await this.failed(c, new UpstreamFailure('MALFORMED', `answer is not a chat completion: ${text.slice(0, 300)}`), { kind: 'NOTHING' });
     }
     const reported = readUsage(json.usage);
     await this.recordUsage(c, reported, contentChars(json.choices), reported ? null : 'UPSTREAM_REPORTED_NO_USAGE');
@@ -335,13 +266,11 @@ export class GatewayService implements OnModuleDestroy {
   }
 
   private async forwardStream(c: Call): Promise<void> {
-    const ac = new AbortController();
-    const res = await this.send(c.upstream, c.chat, ac.signal);
-    if (res.statusCode >= 400) throw await this.upstreamStatusError(res);
+    const res = await this.send(c);
     const type = String(res.headers['content-type'] ?? '');
     if (!type.startsWith('text/event-stream')) {
       await res.body.dump().catch(() => undefined);
-      throw new RestError(502, 'upstream_error', 'upstream_malformed', "The teacher's upstream did not answer with an event stream; nothing was billed");
+      throw await this.failed(c, new UpstreamFailure('MALFORMED', `answered content-type "${type}" to a streamed request`), { kind: 'NOTHING' });
     }
     // From here on the answer is ours to write: headers now, events as they come.
     c.reply.hijack();
@@ -352,39 +281,58 @@ export class GatewayService implements OnModuleDestroy {
       'x-accel-buffering': 'no',
       'x-request-id': c.req.id,
     });
-    let clientGone = false;
     const onClose = () => {
       if (!raw.writableFinished) {
-        clientGone = true;
-        ac.abort();
+        c.abortReason ??= 'CLIENT_DISCONNECTED';
+        c.ac.abort();
       }
     };
     raw.on('close', onClose);
-    const scanner = new SseUsageScanner(c.chat.clientWantsUsage);
-    let failure: 'CLIENT_DISCONNECTED' | 'UPSTREAM_FAILED' | null = null;
+    const clientGone = () => c.abortReason === 'CLIENT_DISCONNECTED';
+    const scanner = new SseUsageScanner(c.chat.clientWantsUsage, c.redact);
+    let failure: UpstreamFailure | null = null;
     try {
       for await (const chunk of res.body) {
         const out = scanner.push(chunk as Buffer);
-        if (out !== '' && !clientGone && !raw.write(out)) {
+        if (out !== '' && !clientGone() && !raw.write(out)) {
           await Promise.race([once(raw, 'drain'), once(raw, 'close')]);
         }
+        if (scanner.upstreamError !== null) break;
       }
-      const rest = scanner.end();
-      if (rest !== '' && !clientGone) raw.write(rest);
+      const rest = scanner.upstreamError === null ? scanner.end() : '';
+      if (rest !== '' && !clientGone()) raw.write(rest);
     } catch (e) {
-      failure = clientGone ? 'CLIENT_DISCONNECTED' : 'UPSTREAM_FAILED';
-      if (!clientGone) {
-        const err = this.upstreamFailure(e, c.upstream);
-        raw.write(`data: ${JSON.stringify({ error: { message: err.message, type: err.type, code: err.code, param: null } })}\n\n`);
-      }
+      if (!clientGone()) failure = this.client.failure(e, c.upstream, c.abortReason);
     } finally {
       raw.off('close', onClose);
-      if (clientGone && failure === null) failure = 'CLIENT_DISCONNECTED';
+    }
+    if (scanner.upstreamError !== null) {
+      failure = new UpstreamFailure('STREAM_ERROR', `error event in the stream: ${scanner.upstreamError.slice(0, ERROR_BODY_MAX_CHARS)}`);
+      if (!res.body.destroyed) res.body.destroy();
+    }
+
+    // A cut-short answer is billed for what was delivered, and the error event says exactly what that is.
+    const cutShort = failure !== null || clientGone();
+    const billing = cutShort ? this.billingOfPartial(c, scanner) : null;
+    if (failure && !clientGone()) {
+      const err = await this.failed(c, failure, billing!);
+      raw.write(`data: ${JSON.stringify({ error: { message: err.message, type: err.type, code: err.code, param: null, request_id: c.req.id } })}\n\n`);
     }
     // Every byte has been passed on: end the answer now, then record (a failure is logged with the event).
     if (!raw.writableEnded) raw.end();
-    const reason = scanner.usage ? null : failure ?? 'UPSTREAM_REPORTED_NO_USAGE';
+    if (billing?.kind === 'NOTHING') {
+      if (c.reservationId) await this.recorder.release(this.db.reader, c.reservationId).catch(() => undefined);
+      return;
+    }
+    const reason = scanner.usage ? null : failure ? (failure.kind === 'DEADLINE' || failure.kind === 'IDLE_TIMEOUT' ? 'UPSTREAM_TIMED_OUT' : 'UPSTREAM_FAILED') : clientGone() ? 'CLIENT_DISCONNECTED' : 'UPSTREAM_REPORTED_NO_USAGE';
     await this.recordUsage(c, scanner.usage, scanner.contentChars, reason);
+  }
+
+  /** The one rule for a stream cut short: what the upstream reported, else what was delivered (estimated), else nothing. */
+  private billingOfPartial(c: Call, scanner: SseUsageScanner): FailureBilling {
+    if (scanner.usage) return { kind: 'REPORTED', ...scanner.usage };
+    if (scanner.contentChars === 0) return { kind: 'NOTHING' };
+    return { kind: 'ESTIMATED', inputTokens: estimateTokens(c.chat.promptChars), outputTokens: estimateTokens(scanner.contentChars) };
   }
 
   /**
@@ -427,6 +375,8 @@ export class GatewayService implements OnModuleDestroy {
   }
 }
 
+type UpstreamResponseOf = Awaited<ReturnType<UpstreamClient['send']>>;
+
 interface Call {
   req: FastifyRequest;
   reply: FastifyReply;
@@ -436,4 +386,9 @@ interface Call {
   upstream: GatewayUpstream;
   startedAt: Date;
   reservationId: string | null;
+  ac: AbortController;
+  /** Set when the gateway aborts the upstream request itself, so the abort is not mistaken for an upstream failure. */
+  abortReason: AbortReason | null;
+  /** Removes the upstream credential and the header values sent from anything passed on or stored. */
+  redact: Redactor;
 }

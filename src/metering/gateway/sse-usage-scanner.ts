@@ -3,7 +3,8 @@
  * gateway: forwards every event unchanged, remembers the `usage` the upstream
  * reports, counts the characters of streamed content (for an estimate when no
  * usage comes), and drops the usage-only chunk when the client did not ask for
- * it (the gateway always asks the upstream for usage).
+ * it (the gateway always asks the upstream for usage). An `{"error": …}` event
+ * is held back (it may quote the request): the gateway writes its own.
  */
 import { StringDecoder } from 'node:string_decoder';
 
@@ -42,8 +43,14 @@ export class SseUsageScanner {
   malformed = 0;
   private readonly decoder = new StringDecoder('utf8');
   private buffer = '';
+  /** The data of an `{"error": …}` event the upstream sent (not forwarded). */
+  upstreamError: string | null = null;
 
-  constructor(private readonly forwardUsageChunk: boolean) {}
+  constructor(
+    private readonly forwardUsageChunk: boolean,
+    /** Applied to every event forwarded (the gateway removes its secrets). */
+    private readonly redact: (event: string) => string = (e) => e,
+  ) {}
 
   /** Bytes in; the text to forward now (complete events only). */
   push(chunk: Buffer): string {
@@ -54,7 +61,7 @@ export class SseUsageScanner {
       if (!m) break;
       const event = this.buffer.slice(0, m.index);
       this.buffer = this.buffer.slice(m.index + m[0].length);
-      if (this.inspect(event)) out += `${event}\n\n`;
+      if (this.inspect(event)) out += `${this.redact(event)}\n\n`;
     }
     return out;
   }
@@ -64,7 +71,7 @@ export class SseUsageScanner {
     const rest = this.buffer + this.decoder.end();
     this.buffer = '';
     if (rest.trim() === '') return '';
-    return this.inspect(rest) ? `${rest}\n\n` : '';
+    return this.inspect(rest) ? `${this.redact(rest)}\n\n` : '';
   }
 
   /** True when the event should be forwarded. */
@@ -75,12 +82,16 @@ export class SseUsageScanner {
       if (line.startsWith('data:')) data += line.slice(line.startsWith('data: ') ? 6 : 5);
     }
     if (data === '' || data === '[DONE]') return true;
-    let json: { usage?: unknown; choices?: unknown };
+    let json: { usage?: unknown; choices?: unknown; error?: unknown };
     try {
       json = JSON.parse(data) as typeof json;
     } catch {
       this.malformed++;
       return true;
+    }
+    if (json !== null && typeof json === 'object' && json.error !== undefined && json.error !== null) {
+      this.upstreamError ??= data;
+      return false;
     }
     this.contentChars += contentChars(json.choices);
     const usage = readUsage(json.usage);

@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { ApiKeyService } from '../../identity/api-key.service';
 import { ApiKeyPrincipal, ApiKeyScope } from '../../platform/auth/principal';
-import { RestError } from './rest-errors';
+import { RestError } from '../../platform/http/rest-errors';
 
 /** The REST endpoints take API keys only (machines), with the scope named. */
 export async function requireApiKey(apiKeys: ApiKeyService, req: FastifyRequest, scope: ApiKeyScope): Promise<ApiKeyPrincipal> {

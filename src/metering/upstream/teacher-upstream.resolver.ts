@@ -3,11 +3,16 @@ import { CurrentPrincipal } from '../../platform/auth/decorators';
 import { Principal } from '../../platform/auth/principal';
 import { ConfigureTeacherUpstreamInput, TeacherUpstreamArgs } from './dto/teacher-upstream.input';
 import { TeacherUpstreamOutput, toTeacherUpstreamOutput } from './dto/teacher-upstream.output';
+import { TeacherUpstreamErrorOutput, TeacherUpstreamErrorsArgs, toTeacherUpstreamErrorOutput } from './dto/upstream-error.output';
 import { TeacherUpstreamService } from './teacher-upstream.service';
+import { UpstreamErrorLog } from './upstream-error-log.service';
 
 @Resolver(() => TeacherUpstreamOutput)
 export class TeacherUpstreamResolver {
-  constructor(private readonly upstreams: TeacherUpstreamService) {}
+  constructor(
+    private readonly upstreams: TeacherUpstreamService,
+    private readonly errors: UpstreamErrorLog,
+  ) {}
 
   @Mutation(() => TeacherUpstreamOutput, {
     description:
@@ -28,5 +33,17 @@ export class TeacherUpstreamResolver {
   async teacherUpstream(@CurrentPrincipal() principal: Principal, @Args() { modelId }: TeacherUpstreamArgs): Promise<TeacherUpstreamOutput | null> {
     const upstream = await this.upstreams.get(principal, modelId);
     return upstream ? toTeacherUpstreamOutput(upstream) : null;
+  }
+
+  @Query(() => [TeacherUpstreamErrorOutput], {
+    description:
+      "Vendor members (read) and admins. The agreement's most recent upstream errors (30 days), newest first, with details the distiller does not see " +
+      '(secrets redacted). NOT_FOUND for anyone else, the distiller included.',
+  })
+  async teacherUpstreamErrors(
+    @CurrentPrincipal() principal: Principal,
+    @Args() { agreementId, first }: TeacherUpstreamErrorsArgs,
+  ): Promise<TeacherUpstreamErrorOutput[]> {
+    return (await this.errors.recentForVendor(principal, agreementId, first)).map(toTeacherUpstreamErrorOutput);
   }
 }

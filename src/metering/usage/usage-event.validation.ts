@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
+import { pathWithNul } from '../../platform/http/json-limits';
 import { isUuid, normalizeUuid } from '../../platform/validation/uuid';
 
 export const MAX_EVENTS_PER_BATCH = 1000;
@@ -98,6 +99,11 @@ export function checkUsageEvent(raw: unknown, now: number): EventCheck {
     }
     if (Buffer.byteLength(JSON.stringify(e.metadata)) > MAX_METADATA_BYTES) {
       return reject(id, UsageRejection.INVALID_METADATA, `metadata must be at most ${MAX_METADATA_BYTES} bytes of JSON`);
+    }
+    // PostgreSQL's jsonb cannot hold U+0000: refused here rather than failing the whole batch's insert.
+    const nul = pathWithNul(e.metadata);
+    if (nul !== null) {
+      return reject(id, UsageRejection.INVALID_METADATA, `metadata must not contain NUL characters (found at metadata.${nul.replace(/\u0000/g, '\\u0000')})`);
     }
     metadata = e.metadata as Record<string, unknown>;
   }

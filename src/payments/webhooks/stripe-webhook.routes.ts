@@ -14,7 +14,7 @@ import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import Stripe from 'stripe';
-import { RestError, restErrorHandler, sendRestError } from '../../metering/http/rest-errors';
+import { RestError, restErrorHandler, sendRestError } from '../../platform/http/rest-errors';
 import { AppConfig } from '../../platform/config/app-config';
 import { Database } from '../../platform/database/transaction';
 import { WebhookInboxService } from './webhook-inbox.service';

@@ -266,6 +266,18 @@ export class AppConfig {
   @Min(0)
   gatewayAdmissionLeaseTokens = 50_000;
 
+  /**
+   * The longest a gateway request may take from start to end, whatever the
+   * upstream does. A teacher upstream's `timeoutMs` is an idle timeout (the
+   * longest silence); an upstream trickling a byte every second would never
+   * hit it, so this deadline bounds the whole request.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(3_600_000)
+  gatewayMaxRequestMs = 600_000;
+
   /** How long a lease admits requests (it stays reserved until those requests are recorded). */
   @Transform(toInt)
   @IsInt()
@@ -380,6 +392,7 @@ const ENV_MAP: Record<string, keyof AppConfig> = {
   ANOMALY_BURST_MIN_TOKENS: 'anomalyBurstMinTokens',
   GATEWAY_ADMISSION_LEASE_TOKENS: 'gatewayAdmissionLeaseTokens',
   GATEWAY_ADMISSION_LEASE_MS: 'gatewayAdmissionLeaseMs',
+  GATEWAY_MAX_REQUEST_MS: 'gatewayMaxRequestMs',
   STRIPE_SECRET_KEY: 'stripeSecretKey',
   STRIPE_WEBHOOK_SECRET: 'stripeWebhookSecret',
   STRIPE_API_BASE: 'stripeApiBase',

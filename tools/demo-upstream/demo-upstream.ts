@@ -1,6 +1,6 @@
 /**
- * A deterministic OpenAI-compatible chat-completions server (issue 3, item 7)
- * for tests, benchmarks and the demo story. Standalone on purpose: plain
+ * A deterministic OpenAI-compatible chat-completions server for tests,
+ * benchmarks and the demo story (a tool, not part of the service). Standalone on purpose: plain
  * `node:http`, no Nest, no database, so a gateway benchmark measures the
  * gateway and not this server.
  *
@@ -69,6 +69,12 @@ export interface DemoDirectives {
   malformed: boolean;
   noUsage: boolean;
   tokens?: number;
+  /** Stream: after this many events, stop sending and hold the connection open until the client leaves. */
+  stallAfter?: number;
+  /** Error bodies (and the stream error) quote the request's Authorization header, as some real servers do. */
+  echoAuth: boolean;
+  /** Stream: after the role chunk and the first word, an OpenAI-style `{"error": …}` event, then the end. */
+  streamError: boolean;
 }
 
 export interface DemoCompletion {
@@ -98,7 +104,7 @@ export class DemoRequestError extends Error {
 }
 
 /** The directives understood in the last user message. */
-export const DIRECTIVES = ['status', 'delay', 'chunk-delay', 'malformed', 'no-usage', 'tokens'] as const;
+export const DIRECTIVES = ['status', 'delay', 'chunk-delay', 'malformed', 'no-usage', 'tokens', 'stall-after', 'echo-auth', 'stream-error'] as const;
 
 // One "token" each; 64 entries so a byte of hash picks one.
 const VOCABULARY = [
@@ -195,6 +201,11 @@ export function* demoSseEvents(c: DemoCompletion): Generator<string> {
   yield chunk('{"role":"assistant","content":"","refusal":null}', 'null');
   if (c.directives.malformed) {
     yield `${head}{"index":0,"delta":{"content":"${c.words[0] ?? ''}\n\n`;
+    return;
+  }
+  if (c.directives.streamError) {
+    if (c.words.length > 0) yield chunk(`{"content":${JSON.stringify(c.words[0])}}`, 'null');
+    yield `data: ${demoErrorBody(500, 'The demo upstream failed mid-stream.')}\n\n`;
     return;
   }
   for (let i = 0; i < c.words.length; i++) {
@@ -316,16 +327,30 @@ async function chatCompletions(req: IncomingMessage, res: ServerResponse, raw: s
   if (closed) return;
   const status = d.status ?? 200;
   if (entry) entry.status = status;
+  // Like servers that log-and-echo the request: the caller's credential ends up in the error body.
+  const echo = d.echoAuth ? ` (request headers: authorization=${req.headers.authorization ?? ''})` : '';
   if (d.status !== undefined) {
     if (d.status === 429) res.setHeader('retry-after', '1');
-    return sendJson(res, d.status, demoErrorBody(d.status));
+    return sendJson(res, d.status, demoErrorBody(d.status, `Demo upstream error ${d.status}.${echo}`));
   }
   if (!c.stream) return sendJson(res, 200, demoResponseText(c));
 
   res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
   res.flushHeaders();
   const chunkDelay = d.chunkDelayMs ?? 0;
-  const events = demoSseEvents(c);
+  const events = echo ? [...demoSseEvents(c)].map((e) => (e.startsWith('data: {"error"') ? e.replace('mid-stream.', `mid-stream.${echo.replace(/"/g, "'")}`) : e)) : demoSseEvents(c);
+  if (d.stallAfter !== undefined) {
+    let sent = 0;
+    for (const event of events) {
+      if (sent++ === d.stallAfter) break;
+      if (closed) return;
+      if (!res.write(event)) await drained();
+    }
+    // Hang (headers and the first events sent) until the client gives up.
+    await sleep(MAX_DELAY_MS);
+    if (!closed) res.end();
+    return;
+  }
   if (chunkDelay > 0) {
     let first = true;
     for (const event of events) {
@@ -392,7 +417,7 @@ function sendJson(res: ServerResponse, status: number, text: string): void {
 }
 
 function parseDirectives(text: string): DemoDirectives {
-  const d: DemoDirectives = { malformed: false, noUsage: false };
+  const d: DemoDirectives = { malformed: false, noUsage: false, echoAuth: false, streamError: false };
   for (const m of text.matchAll(/#demo:([a-z-]+)(?:=(\S*))?/g)) {
     const [, name, value] = m;
     switch (name) {
@@ -413,6 +438,15 @@ function parseDirectives(text: string): DemoDirectives {
         break;
       case 'no-usage':
         d.noUsage = true;
+        break;
+      case 'stall-after':
+        d.stallAfter = directiveInt(name, value, 0, DEMO_TOKENS_DIRECTIVE_MAX);
+        break;
+      case 'echo-auth':
+        d.echoAuth = true;
+        break;
+      case 'stream-error':
+        d.streamError = true;
         break;
       default:
         throw new DemoRequestError(`Unknown demo directive #demo:${name} (known: ${DIRECTIVES.join(', ')}).`, 'messages');

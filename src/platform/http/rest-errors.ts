@@ -1,7 +1,8 @@
 /**
- * Errors of the REST endpoints (gateway and usage ingestion) in the shape
- * OpenAI clients already understand: `{"error": {message, type, code, param}}`,
- * with the request id to quote to support.
+ * Errors of the platform's REST endpoints (the metering gateway and usage
+ * ingestion, the payments webhook) in the shape OpenAI clients already
+ * understand: `{"error": {message, type, code, param}}`, with the request id
+ * to quote to support. Shared by feature modules, so it lives in platform/.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
