@@ -121,6 +121,49 @@ describe('usage ingestion (e2e)', () => {
     expect(await countEvents(t, p.agreementId)).toBe(before + 1);
   });
 
+  it('refuses a body nested deeper than the limit with a 400 naming it, and stores nothing', async () => {
+    const before = await countEvents(t, p.agreementId);
+    // 5,000 levels of metadata (about 30 KB): walking it recursively overflowed the stack (500).
+    // (Built as text: even JSON.stringify overflows on it.)
+    const deep = '{"a":'.repeat(5000) + '1' + '}'.repeat(5000);
+    const withDeep = (json: string) => json.replace('"__DEEP__"', deep);
+    const events = JSON.stringify({ events: [usageEvent(p.agreementId, 'deep', { metadata: '__DEEP__' }), usageEvent(p.agreementId, 'deep-neighbour')] });
+    const r = await reportUsage(t, p.reportKey, withDeep(events));
+    expect(r.status).toBe(400);
+    expect(r.body.error).toMatchObject({ type: 'invalid_request_error', code: 'json_too_deep' });
+    expect(r.body.error.message).toBe('The JSON body is nested more than 32 levels deep (the limit)');
+    expect(await countEvents(t, p.agreementId)).toBe(before);
+    // The gateway's body has the same limit.
+    const g = await t.request({
+      method: 'POST',
+      url: '/v1/gateway/chat/completions',
+      headers: { authorization: `Bearer ${p.gatewayKey}` },
+      body: withDeep(JSON.stringify({ messages: [{ role: 'user', content: 'hi' }], extra: '__DEEP__' })),
+    });
+    expect(g.status).toBe(400);
+    expect(g.body.error.code).toBe('json_too_deep');
+  });
+
+  it('refuses NUL characters in metadata (PostgreSQL cannot store them) and strings as token counts, naming the field', async () => {
+    const before = await countEvents(t, p.agreementId);
+    const r = await reportUsage(t, p.reportKey, {
+      events: [
+        usageEvent(p.agreementId, 'nul-value', { metadata: { job: 'run\u000042' } }),
+        usageEvent(p.agreementId, 'nul-key', { metadata: { nested: { ['k\u0000']: 1 } } }),
+        usageEvent(p.agreementId, 'string-tokens', { inputTokens: '5' }),
+        usageEvent(p.agreementId, 'nul-neighbour', { metadata: { job: 'clean' } }),
+      ],
+    });
+    expect(r.status).toBe(200);
+    expect(r.body.results.slice(0, 3)).toEqual([
+      { index: 0, id: 'nul-value', status: 'rejected', reason: 'INVALID_METADATA', message: 'metadata must not contain NUL characters (found at metadata.job)' },
+      { index: 1, id: 'nul-key', status: 'rejected', reason: 'INVALID_METADATA', message: 'metadata must not contain NUL characters (found at metadata.nested.k\\u0000)' },
+      { index: 2, id: 'string-tokens', status: 'rejected', reason: 'INVALID_TOKENS', message: 'inputTokens must be a JSON integer (got string)' },
+    ]);
+    expect(r.body.results[3]).toMatchObject({ status: 'accepted', id: 'nul-neighbour' });
+    expect(await countEvents(t, p.agreementId)).toBe(before + 1);
+  });
+
   it('rejects usage dated before the agreement started', async () => {
     const [a] = await t.dataSource.query(`SELECT starts_at FROM license_agreements WHERE id = $1`, [p.agreementId]);
     const r = await reportUsage(t, p.reportKey, {
