@@ -9,6 +9,7 @@ import { DemoUpstream, startDemoUpstream } from '../tools/demo-upstream/demo-ups
 import { UsageRecorder } from '../src/metering/usage/usage-recorder.service';
 import { startTestApp, TestApp } from './support/app';
 import { configureUpstream, meteringParties, MeteringParties } from './support/metering';
+import { preauthorizeBarrier, waitFor } from './support/race';
 
 const UPSTREAM_KEY = 'sk-lease-upstream';
 const LEASE_MS = 400;
@@ -42,7 +43,9 @@ describe('gateway admission leases (e2e)', () => {
   const reservations = async (agreementId: string) =>
     (await t.dataSource.query(`SELECT count(*)::int AS n, coalesce(sum(tokens), 0)::text AS tokens FROM usage_reservations WHERE agreement_id = $1`, [agreementId]))[0];
   const events = async (agreementId: string) => (await t.dataSource.query(`SELECT count(*)::int AS n FROM usage_events WHERE agreement_id = $1`, [agreementId]))[0].n;
-  const afterLease = () => new Promise((r) => setTimeout(r, LEASE_MS + 150));
+  /** Once the agreement's lease has run out and been released (polled, with a deadline). */
+  const afterLease = (agreementId: string) =>
+    waitFor(async () => (await reservations(agreementId)).n === 0 && !t.app.get(AdmissionLeases).snapshot().has(agreementId), LEASE_MS + 5000);
 
   it('admits many requests with one pre-authorisation, records each, and releases the lease when it runs out', async () => {
     const q = await parties({ tokensPerPeriod: '100000000', tokensPerMinute: '1000000' });
@@ -56,7 +59,7 @@ describe('gateway admission leases (e2e)', () => {
     expect(lease).toMatchObject({ granted: 50_000n, inflight: 0, retired: false });
     expect(lease.consumed).toBeGreaterThan(0n);
     expect(await events(q.agreementId)).toBe(10);
-    await afterLease();
+    await afterLease(q.agreementId);
     expect(await reservations(q.agreementId)).toEqual({ n: 0, tokens: '0' });
     expect(t.app.get(AdmissionLeases).snapshot().has(q.agreementId)).toBe(false);
   });
@@ -68,7 +71,7 @@ describe('gateway admission leases (e2e)', () => {
     expect(answers.every((a) => a.status === 200)).toBe(true);
     expect(preauth).toHaveBeenCalledTimes(1);
     expect(await events(q.agreementId)).toBe(20);
-    await afterLease();
+    await afterLease(q.agreementId);
     expect((await reservations(q.agreementId)).n).toBe(0);
   });
 
@@ -105,7 +108,7 @@ describe('gateway admission leases (e2e)', () => {
     expect(overage).toBe(0);
     // Some requests went through per-request reservations (the block no longer fit).
     expect(preauth.mock.calls.some((c) => (c[1] as { estimate: bigint }).estimate < 30n)).toBe(true);
-    await afterLease();
+    await afterLease(q.agreementId);
     expect((await reservations(q.agreementId)).n).toBe(0);
   });
 
@@ -122,8 +125,31 @@ describe('gateway admission leases (e2e)', () => {
     expect(used).toBeLessThanOrEqual(2000);
     expect(overage).toBe(0);
     expect(await events(q.agreementId)).toBe(ok);
-    await afterLease();
+    await afterLease(q.agreementId);
     expect((await reservations(q.agreementId)).n).toBe(0);
+  });
+
+  it('near the quota, simultaneous per-request admissions never exceed it, round after round', async () => {
+    // Quota 400: a block (1/20 = 20) fits no request, so each request reserves on its own. 10 callers are
+    // held at a barrier and released together; their pre-authorisations run on separate connections.
+    const CALLERS = 10;
+    for (let round = 0; round < 5; round++) {
+      const q = await parties({ tokensPerPeriod: '400', tokensPerMinute: null });
+      const barrier = preauthorizeBarrier(t.app.get(UsageRecorder), CALLERS);
+      let answers: Awaited<ReturnType<typeof chat>>[];
+      try {
+        answers = await Promise.all(Array.from({ length: CALLERS }, () => chat(q.gatewayKey, 90)));
+      } finally {
+        barrier.restore();
+      }
+      expect(barrier.arrived()).toBe(CALLERS);
+      // Each request reserves 8 (prompt) + 90 = 98 tokens: 4 fit in 400, the other 6 are refused.
+      const statuses = answers.map((a) => a.status).sort();
+      expect(statuses).toEqual([200, 200, 200, 200, 429, 429, 429, 429, 429, 429]);
+      const [{ overage }] = await t.dataSource.query(`SELECT coalesce(sum(overage_tokens), 0)::int AS overage FROM usage_events WHERE agreement_id = $1`, [q.agreementId]);
+      expect(overage).toBe(0);
+      expect(await events(q.agreementId)).toBe(4);
+    }
   });
 
   it('with leases off, every request pre-authorises on its own', async () => {

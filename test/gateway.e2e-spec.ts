@@ -4,8 +4,10 @@
  */
 import { request as httpRequest } from 'undici';
 import { demoCompletion, DemoUpstream, startDemoUpstream } from '../tools/demo-upstream/demo-upstream';
+import { UsageRecorder } from '../src/metering/usage/usage-recorder.service';
 import { startTestApp, TestApp } from './support/app';
 import { configureUpstream, createApiKey, meteringParties, MeteringParties } from './support/metering';
+import { preauthorizeBarrier, waitFor } from './support/race';
 
 const UPSTREAM_KEY = 'sk-vendor-secret-0123456789';
 
@@ -49,9 +51,9 @@ describe('distillation gateway (e2e)', () => {
     );
   const reservationsOf = async (agreementId: string) =>
     Number((await t.dataSource.query(`SELECT count(*) AS n FROM usage_reservations WHERE agreement_id = $1`, [agreementId]))[0].n);
-  /** Reservations left for the agreement once this process's admission lease (50 ms here) has run out. */
+  /** Reservations left once this process's admission lease (50 ms here) has run out: polled until none are left, or the deadline. */
   const reservationsAfterLease = async (agreementId: string) => {
-    await new Promise((r) => setTimeout(r, 120));
+    await waitFor(async () => (await reservationsOf(agreementId)) === 0).catch(() => undefined);
     return reservationsOf(agreementId);
   };
 
@@ -254,16 +256,28 @@ describe('distillation gateway (e2e)', () => {
   });
 
   describe('pre-authorisation', () => {
-    it('lets only one of two requests racing for the last of a quota through', async () => {
-      // 10 tokens reserved for the prompt estimate + max_tokens 60 = 70 per request; 100 left.
-      const q = await partiesWithUpstream({ tokensPerPeriod: '100', tokensPerMinute: null });
-      const body = chat('x'.repeat(40) + ' #demo:delay=300', { max_tokens: 60 });
-      const [a, b] = await Promise.all([call(q.gatewayKey, body), call(q.gatewayKey, body)]);
-      expect([a.status, b.status].sort()).toEqual([200, 429]);
-      const refused = a.status === 429 ? a : b;
-      expect(refused.json.error.code).toBe('insufficient_quota');
-      expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
-      expect(await eventsOf(q.agreementId)).toHaveLength(1);
+    it('lets only one of many requests racing for the last of a quota through, round after round', async () => {
+      // 10 tokens reserved for the prompt estimate + max_tokens 60 = 70 per request; 100 left: one fits.
+      // Every pre-authorisation is held until all have arrived, then they run together on separate connections.
+      const CALLERS = 8;
+      for (let round = 0; round < 5; round++) {
+        const q = await partiesWithUpstream({ tokensPerPeriod: '100', tokensPerMinute: null });
+        const barrier = preauthorizeBarrier(t.app.get(UsageRecorder), CALLERS);
+        const body = chat('x'.repeat(40), { max_tokens: 60 });
+        let answers: GatewayAnswer[];
+        try {
+          answers = await Promise.all(Array.from({ length: CALLERS }, () => call(q.gatewayKey, body)));
+        } finally {
+          barrier.restore();
+        }
+        expect(barrier.arrived()).toBe(CALLERS);
+        const statuses = answers.map((a) => a.status).sort();
+        expect(statuses).toEqual([200, ...Array(CALLERS - 1).fill(429)]);
+        const refused = answers.find((a) => a.status === 429)!;
+        expect(refused.json.error.code).toBe('insufficient_quota');
+        expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+        expect(await eventsOf(q.agreementId)).toHaveLength(1);
+      }
     });
 
     it('refuses with 429 and Retry-After once the per-minute rate is used up', async () => {
@@ -343,6 +357,29 @@ describe('distillation gateway (e2e)', () => {
       expect(ended.json.error.code).toBe('agreement_ended');
     });
 
+    it('refuses to create a GATEWAY key for an agreement that has ended; a suspended one still gets one', async () => {
+      const q = await meteringParties(t);
+      const change = (name: string) =>
+        t.gql(`mutation($i: AgreementStatusChangeInput!) { ${name}(input: $i) { __typename } }`, { i: { id: q.agreementId, reason: 'review' } }, q.vendor.token);
+      const create = () =>
+        t.gql(
+          `mutation($i: CreateApiKeyInput!) { createApiKey(input: $i) { secret } }`,
+          { i: { organizationId: q.distiller.organizationId, name: 'late key', scopes: ['GATEWAY'], agreementId: q.agreementId } },
+          q.distiller.token,
+        );
+      await change('suspendAgreement');
+      expect((await create()).errors).toBeUndefined();
+      await change('terminateAgreement');
+      const keysBefore = await t.dataSource.query(`SELECT count(*)::int AS n FROM api_keys WHERE agreement_id = $1`, [q.agreementId]);
+      const r = await create();
+      expect(r.data).toBeNull();
+      expect(r.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT' });
+      expect(r.errors?.[0].message).toBe(
+        `agreementId: agreement ${q.agreementId} has ended (TERMINATED); a GATEWAY key needs an agreement that is not terminated or expired`,
+      );
+      expect(await t.dataSource.query(`SELECT count(*)::int AS n FROM api_keys WHERE agreement_id = $1`, [q.agreementId])).toEqual(keysBefore);
+    });
+
     it('explains a request that is not a chat completion', async () => {
       const noMessages = await call(p.gatewayKey, { model: 'x' });
       expect(noMessages.status).toBe(400);
@@ -354,16 +391,6 @@ describe('distillation gateway (e2e)', () => {
     });
   });
 });
-
-async function waitFor<T>(probe: () => T | Promise<T>, timeoutMs = 5000): Promise<NonNullable<T>> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v as NonNullable<T>;
-    if (Date.now() > until) throw new Error('waitFor: timed out');
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 describe('distillation gateway with public upstreams only (production default)', () => {
   it('refuses to call an upstream on a private address, and bills nothing', async () => {
@@ -382,8 +409,8 @@ describe('distillation gateway with public upstreams only (production default)',
       expect(r.body.error.code).toBe('upstream_address_not_public');
       expect(upstream.requests).toHaveLength(0);
       expect(await t.dataSource.query(`SELECT 1 FROM usage_events WHERE agreement_id = $1`, [q.agreementId])).toHaveLength(0);
-      await new Promise((r) => setTimeout(r, 120)); // the admission lease (50 ms) runs out and is released
-      expect(await t.dataSource.query(`SELECT 1 FROM usage_reservations WHERE agreement_id = $1`, [q.agreementId])).toHaveLength(0);
+      // The admission lease (50 ms) runs out and is released.
+      await waitFor(async () => (await t.dataSource.query(`SELECT 1 FROM usage_reservations WHERE agreement_id = $1`, [q.agreementId])).length === 0);
     } finally {
       await t.close();
       await upstream.close();
@@ -407,8 +434,8 @@ describe('distillation gateway with GATEWAY_USAGE_COMMIT=async', () => {
       expect(r.status).toBe(200);
       const rows = await t.dataSource.query(`SELECT event_id, input_tokens, output_tokens FROM usage_events WHERE agreement_id = $1`, [q.agreementId]);
       expect(rows).toEqual([{ event_id: r.headers['x-request-id'], input_tokens: String(r.body.usage.prompt_tokens), output_tokens: String(r.body.usage.completion_tokens) }]);
-      await new Promise((r) => setTimeout(r, 120)); // the admission lease (50 ms) runs out and is released
-      expect(await t.dataSource.query(`SELECT 1 FROM usage_reservations WHERE agreement_id = $1`, [q.agreementId])).toHaveLength(0);
+      // The admission lease (50 ms) runs out and is released.
+      await waitFor(async () => (await t.dataSource.query(`SELECT 1 FROM usage_reservations WHERE agreement_id = $1`, [q.agreementId])).length === 0);
     } finally {
       await t.close();
       await upstream.close();
