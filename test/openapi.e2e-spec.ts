@@ -28,11 +28,19 @@ describe('OpenAPI document (e2e)', () => {
 
   it('documents routes that exist', async () => {
     const paths = Object.entries(doc.paths as Record<string, Record<string, unknown>>);
-    expect(paths.map(([p]) => p).sort()).toEqual(['/openapi.json', '/v1/gateway/chat/completions', '/v1/stripe/webhooks', '/v1/usage/events']);
+    expect(paths.map(([p]) => p).sort()).toEqual([
+      '/openapi.json',
+      '/v1/gateway/chat/completions',
+      '/v1/gateway/models',
+      '/v1/gateway/models/{id}',
+      '/v1/stripe/webhooks',
+      '/v1/usage/events',
+    ]);
     for (const [path, methods] of paths) {
       for (const method of Object.keys(methods)) {
-        const r = await t.request({ method: method.toUpperCase() as 'GET' | 'POST', url: path, body: method === 'post' ? {} : undefined });
+        const r = await t.request({ method: method.toUpperCase() as 'GET' | 'POST', url: path.replace('{id}', 'some-model'), body: method === 'post' ? {} : undefined });
         expect([path, r.status]).not.toEqual([path, 404]);
+        expect([path, r.status]).not.toEqual([path, 405]);
       }
     }
   });

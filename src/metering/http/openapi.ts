@@ -3,6 +3,7 @@
  * test/openapi.e2e-spec.ts validates it against the OpenAPI schema and checks
  * that every documented path answers.
  */
+import { MAX_JSON_DEPTH } from '../../platform/http/json-limits';
 import {
   MAX_BATCH_BYTES,
   MAX_EVENT_ID_LENGTH,
@@ -53,7 +54,10 @@ export function openApiDocument(opts: { gatewayMaxBodyBytes: number }) {
             "agreement's or its model's id. Before forwarding, the request's worst case (prompt estimate + max_tokens, or the " +
             'configured default) is reserved against the period quota and the per-minute limit. With `stream: true` the answer is ' +
             'server-sent events passed through as they arrive. One usage event is recorded per request, its id returned in ' +
-            `x-request-id. Bodies up to ${opts.gatewayMaxBodyBytes} bytes.`,
+            `x-request-id. Bodies up to ${opts.gatewayMaxBodyBytes} bytes, nested at most ${MAX_JSON_DEPTH} levels. An upstream error is ` +
+            'answered with a status, a code and the request id (its body goes to the vendor only). A request cut short (upstream error, ' +
+            'silence longer than the upstream timeout, GATEWAY_MAX_REQUEST_MS) is billed for what was delivered, as estimated usage, and the ' +
+            'error says what was recorded; with nothing delivered, nothing is billed.',
           requestBody: {
             required: true,
             content: { 'application/json': { schema: { $ref: '#/components/schemas/ChatCompletionRequest' } } },
@@ -75,7 +79,30 @@ export function openApiDocument(opts: { gatewayMaxBodyBytes: number }) {
             '429': { ...errorResponse('Period quota (insufficient_quota) or per-minute rate limit (rate_limit_exceeded) reached'), headers: retryAfter },
             '502': errorResponse('The upstream failed or answered something that is not a chat completion; nothing billed'),
             '503': errorResponse('The vendor has not configured an upstream for this teacher'),
-            '504': errorResponse('The upstream did not answer in time; nothing billed'),
+            '504': errorResponse('The upstream went silent for its timeout, or the request passed the gateway limit per request; nothing billed'),
+          },
+        },
+      },
+      '/v1/gateway/models': {
+        get: {
+          operationId: 'gatewayListModels',
+          summary: "The models the key reaches (OpenAI's list shape): its agreement's teacher",
+          responses: {
+            '200': { description: '{"object": "list", "data": [model]}', headers: requestId, content: { 'application/json': { schema: { $ref: '#/components/schemas/ModelList' } } } },
+            '401': errorResponse('Missing, invalid or revoked API key'),
+            '403': errorResponse('Key without the GATEWAY scope'),
+          },
+        },
+      },
+      '/v1/gateway/models/{id}': {
+        get: {
+          operationId: 'gatewayRetrieveModel',
+          summary: 'One model the key reaches',
+          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: {
+            '200': { description: 'The model', headers: requestId, content: { 'application/json': { schema: { $ref: '#/components/schemas/Model' } } } },
+            '401': errorResponse('Missing, invalid or revoked API key'),
+            '404': errorResponse('Not a model this key reaches'),
           },
         },
       },
@@ -98,7 +125,7 @@ export function openApiDocument(opts: { gatewayMaxBodyBytes: number }) {
               headers: requestId,
               content: { 'application/json': { schema: { $ref: '#/components/schemas/UsageBatchResult' } } },
             },
-            '400': errorResponse('The body is not {"events": [...]}'),
+            '400': errorResponse(`The body is not {"events": [...]}, or is nested more than ${MAX_JSON_DEPTH} levels deep`),
             '401': errorResponse('Missing, invalid or revoked API key'),
             '403': errorResponse('Key without the USAGE_REPORT scope'),
             '413': errorResponse(`More than ${MAX_EVENTS_PER_BATCH} events or ${MAX_BATCH_BYTES} bytes`),
@@ -144,6 +171,21 @@ export function openApiDocument(opts: { gatewayMaxBodyBytes: number }) {
         apiKey: { type: 'http', scheme: 'bearer', bearerFormat: 'bm_<prefix>_<secret>', description: 'An API key created with createApiKey' },
       },
       schemas: {
+        Model: {
+          type: 'object',
+          required: ['id', 'object', 'created', 'owned_by'],
+          properties: {
+            id: { type: 'string', description: "The teacher model's id (a usable `model` value)" },
+            object: { const: 'model' },
+            created: { type: 'integer', description: 'When the agreement started (Unix seconds)' },
+            owned_by: { type: 'string', description: "The vendor organization's id" },
+          },
+        },
+        ModelList: {
+          type: 'object',
+          required: ['object', 'data'],
+          properties: { object: { const: 'list' }, data: { type: 'array', items: { $ref: '#/components/schemas/Model' } } },
+        },
         Error: {
           type: 'object',
           required: ['error'],
