@@ -349,6 +349,7 @@ const Q = {
   myModels: `query($organizationId: ID!) { myModels(organizationId: $organizationId) { id } }`,
   teacherModel: `query($id: ID!) { teacherModel(id: $id) { id status organizationId offers { id status } } }`,
   teacherUpstream: `query($modelId: ID!) { teacherUpstream(modelId: $modelId) { modelId baseUrl credentialFingerprint } }`,
+  teacherUpstreamErrors: `query($agreementId: ID!) { teacherUpstreamErrors(agreementId: $agreementId) { requestId detail } }`,
   configureTeacherUpstream: `mutation($input: ConfigureTeacherUpstreamInput!) { configureTeacherUpstream(input: $input) { modelId credentialFingerprint } }`,
   acceptLicenseOffer: `mutation($input: AcceptLicenseOfferInput!) { acceptLicenseOffer(input: $input) {
     __typename
@@ -813,6 +814,10 @@ const CASES: Case[] = [
     { op, probe: 'input.id', what: "A's agreement (A distiller, B vendor)", vars: (f) => ({ input: { id: f.aAgreement, reason: 'outsider' } }), expect: 'NOT_FOUND' },
     { op, probe: 'input.id', what: "B's agreement (B distiller, A vendor)", vars: (f) => ({ input: { id: f.bAgreement, reason: 'outsider' } }), expect: 'NOT_FOUND' },
   ]),
+
+  // ---- Query.teacherUpstreamErrors: the agreement's vendor organization (and admins) only
+  { op: 'teacherUpstreamErrors', probe: 'agreementId', what: "A's agreement (A distiller, B vendor)", vars: (f) => ({ agreementId: f.aAgreement }), expect: 'NOT_FOUND' },
+  { op: 'teacherUpstreamErrors', probe: 'agreementId', what: "B's agreement (B distiller, A vendor)", vars: (f) => ({ agreementId: f.bAgreement }), expect: 'NOT_FOUND' },
 
   // ---- Query.usageSummary / usageEvents: the agreement's two parties (and admins) only
   ...(['usageSummary', 'usageEvents'] as const).flatMap((op): Case[] =>
