@@ -12,7 +12,8 @@ import { configureUpstream, meteringParties, MeteringParties } from './support/m
 import { preauthorizeBarrier, waitFor } from './support/race';
 
 const UPSTREAM_KEY = 'sk-lease-upstream';
-const LEASE_MS = 400;
+// Long enough that ten sequential requests fit in one lease even on a loaded machine; waits for its end are polled.
+const LEASE_MS = 2000;
 
 describe('gateway admission leases (e2e)', () => {
   let t: TestApp;
