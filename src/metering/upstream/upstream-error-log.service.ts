@@ -60,9 +60,7 @@ export class UpstreamErrorLog {
     const view = (await this.agreements.meteringViews(em, [id])).get(id);
     if (!view) throw new NotFoundError('LicenseAgreement', agreementId);
     if (!principal.isAdmin) {
-      await this.access.requireOrganization(em, principal, view.vendorOrganizationId, 'read').catch((e: unknown) => {
-        throw e instanceof NotFoundError ? new NotFoundError('LicenseAgreement', agreementId) : e;
-      });
+      await this.access.requireOrganization(em, principal, view.vendorOrganizationId, 'read', { entity: 'LicenseAgreement', id: agreementId });
     }
     const rows: Array<{ request_id: string; occurred_at: Date; streamed: boolean; upstream_status: number | null; code: string; detail: string }> = await em.query(
       `SELECT request_id, occurred_at, streamed, upstream_status, code, detail FROM upstream_errors

@@ -1,6 +1,7 @@
 import { ArgsType, Field, ID, Int, ObjectType } from '@nestjs/graphql';
 import { Transform } from 'class-transformer';
-import { IsInt, IsUUID, Max, Min } from 'class-validator';
+import { IsInt, Max, Min } from 'class-validator';
+import { IsUuid } from '../../../platform/validation/uuid';
 import { UPSTREAM_ERRORS_MAX_PAGE, type UpstreamErrorRow } from '../upstream-error-log.service';
 
 @ObjectType('TeacherUpstreamError', {
@@ -32,7 +33,7 @@ export class TeacherUpstreamErrorOutput {
 @ArgsType()
 export class TeacherUpstreamErrorsArgs {
   @Field(() => ID)
-  @IsUUID('all', { message: 'agreementId must be a UUID' })
+  @IsUuid()
   agreementId: string;
 
   @Field(() => Int, { nullable: true, defaultValue: 20, description: `How many of the most recent errors, 1–${UPSTREAM_ERRORS_MAX_PAGE} (default 20).` })
