@@ -113,11 +113,18 @@ describe('rate limits', () => {
   it('fragments and inline fragments are counted where they are spread', async () => {
     const q = `query { a: teacherModel(id: "${MISSING_MODEL}") { ...X } b: teacherModel(id: "${MISSING_MODEL}") { ...X ... on TeacherModel { lineage { depth } } } }
                fragment X on TeacherModel { obligations { notice } huggingFaceCardYaml }`;
-    // a: 2, b: 2 + 1 = 5 points; four times fits in 20, the fifth does not.
-    for (let i = 0; i < 4; i++) expect((await post({ query: q }, { ip: '10.5.0.1' })).status).toBe(200);
-    const refused = await post({ query: q }, { ip: '10.5.0.1' });
+    // a: 2, b: 2 + 1 = 5 points; three times is 15 of 20, a fourth with an extra alias (6) does not fit.
+    for (let i = 0; i < 3; i++) expect((await post({ query: q }, { ip: '10.5.0.1' })).status).toBe(200);
+    const plusOne = `query { a: teacherModel(id: "${MISSING_MODEL}") { ...X } b: teacherModel(id: "${MISSING_MODEL}") { ...X ... on TeacherModel { lineage { depth } } }
+                       c: teacherModel(id: "${MISSING_MODEL}") { royaltyStack { totalBps } } }
+                     fragment X on TeacherModel { obligations { notice } huggingFaceCardYaml }`;
+    const refused = await post({ query: plusOne }, { ip: '10.5.0.1' });
     expect(refused.status).toBe(429);
-    expect(refused.body.errors[0].message).toContain('needs 5');
+    expect(refused.body.errors[0].message).toContain('needs 6');
+    // Points spent: still refused.
+    const spent = await post({ query: q }, { ip: '10.5.0.1' });
+    expect(spent.status).toBe(429);
+    expect(spent.body.errors[0].extensions.budget).toBe('points');
   });
 
   it('limits the usage-report REST route per API key, in its own error shape', async () => {

@@ -48,7 +48,7 @@ export class MeteringRoutes implements OnModuleInit {
   private async ingest(req: FastifyRequest, reply: FastifyReply): Promise<void> {
     const key = await requireApiKey(this.apiKeys, req, ApiKeyScope.USAGE_REPORT);
     // The caller's request budget (the gateway is limited per agreement instead, by tokens).
-    const admitted = await this.limits.admit(rateLimitClientOf(key, req.ip), 0);
+    const admitted = await this.limits.admit(rateLimitClientOf(key, req.ip), () => 0);
     if (!admitted.allowed) {
       throw new RestError(429, 'rate_limit_error', 'rate_limit_exceeded', refusalMessage(admitted, 0), null, { 'retry-after': String(admitted.retryAfterSeconds) });
     }

@@ -36,13 +36,14 @@ export function installGraphQLRateLimits(fastify: FastifyInstance, deps: RateLim
     }
     if (Array.isArray(req.body) && req.body.length > deps.maxBatch) return;
     const schema = deps.schema();
-    const points = schema ? requestPoints(schema, req.method === 'GET' ? req.query : req.body) : 0;
-    const outcome = await deps.limits.admit(rateLimitClientOf(req.principal, req.ip), points);
+    const outcome = await deps.limits.admit(rateLimitClientOf(req.principal, req.ip), () =>
+      schema ? requestPoints(schema, req.method === 'GET' ? req.query : req.body) : 0,
+    );
     if (outcome.allowed) return;
     await reply
       .status(429)
       .header('retry-after', String(outcome.retryAfterSeconds))
-      .send({ data: null, errors: [{ message: refusalMessage(outcome, points), extensions: refusalExtensions(outcome) }] });
+      .send({ data: null, errors: [{ message: refusalMessage(outcome, outcome.points), extensions: refusalExtensions(outcome) }] });
   });
 }
 
@@ -62,6 +63,7 @@ export function refusalExtensions(outcome: Refused): Record<string, unknown> {
   };
 }
 
+/** `points`: what the refused request needed, 0 when it was refused without counting them. */
 export function refusalMessage(outcome: Refused, points: number): string {
   if (outcome.budget === 'requests') {
     return `Rate limit exceeded: at most ${outcome.limitPerMinute} requests per minute; retry in ${outcome.retryAfterSeconds} s`;
@@ -69,5 +71,6 @@ export function refusalMessage(outcome: Refused, points: number): string {
   if (points > outcome.limitPerMinute) {
     return `This request needs ${points} points (mutations and expensive fields count one each), more than the ${outcome.limitPerMinute} allowed per minute: split it`;
   }
-  return `Rate limit exceeded: at most ${outcome.limitPerMinute} points (mutations and expensive fields) per minute; this request needs ${points}; retry in ${outcome.retryAfterSeconds} s`;
+  const needs = points > 0 ? `; this request needs ${points}` : '';
+  return `Rate limit exceeded: at most ${outcome.limitPerMinute} points (mutations and expensive fields) per minute${needs}; retry in ${outcome.retryAfterSeconds} s`;
 }

@@ -55,15 +55,18 @@ export class RateLimitService {
   }
 
   /**
-   * Charges one request and `points` to the client. A request refused for its
-   * rate does not spend points; a request whose points do not fit is refused
-   * whole (nothing of it runs).
+   * Charges one request and then the request's points to the client. A
+   * request refused for its rate does not spend points; a request whose
+   * points do not fit is refused whole (nothing of it runs). `pointsOf` (it
+   * parses the query) is not called for a request refused for its rate.
    */
-  async admit(client: RateLimitClient, points: number): Promise<RateLimitOutcome> {
+  async admit(client: RateLimitClient, pointsOf: () => number): Promise<RateLimitOutcome & { points: number }> {
     const budgets = this.limiters[client.authenticated ? 'authenticated' : 'anonymous'];
     const byRate = await this.consume(budgets.requests, 'requests', client.key, 1);
-    if (!byRate.allowed || points <= 0) return byRate;
-    return this.consume(budgets.points, 'points', client.key, points);
+    if (!byRate.allowed) return { ...byRate, points: 0 };
+    const points = pointsOf();
+    if (points <= 0) return { allowed: true, points };
+    return { ...(await this.consume(budgets.points, 'points', client.key, points)), points };
   }
 
   private async consume(limiter: RateLimiterMemory | null, budget: RateLimitBudget, key: string, points: number): Promise<RateLimitOutcome> {
