@@ -7,8 +7,10 @@
  * The counters live in this process's memory (RateLimiterMemory). The limits
  * exist to keep the database pool for real work; a PostgreSQL-backed store
  * would spend a pooled round trip on every request — refused ones included —
- * exactly when the pool is under attack. The price: with N replicas a client
- * can get up to N times the allowance.
+ * exactly when the pool is under attack (measured 2026-12-07 on the shared
+ * 2-core machine: RateLimiterPostgres consume p50 3.9 ms / p99 31 ms and about
+ * 475 consumes/s through 4 connections; the memory store 0.002 ms). The price:
+ * with N replicas a client can get up to N times the allowance.
  */
 import { Injectable } from '@nestjs/common';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
