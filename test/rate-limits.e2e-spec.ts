@@ -77,9 +77,12 @@ describe('rate limits', () => {
     // Same address, another user: its own budget. Same address, anonymous: the address's budget.
     expect((await post(me, { ip: '10.2.0.1', token: bob.token })).body.data.me.id).toBe(bob.userId);
     expect((await post(catalogQuery, { ip: '10.2.0.1' })).status).toBe(200);
-    // A refused credential counts as its address, not as a fresh client.
-    const bad = await post(me, { ip: '10.2.0.3', token: 'not-a-token' });
-    expect(bad.body.errors[0].extensions.code).toBe('UNAUTHENTICATED');
+    // A refused credential counts as its address, not as a fresh client: invented tokens get no budget of their own.
+    for (let i = 0; i < LIMITS.rateLimitAnonymousPerMinute; i++) {
+      const bad = await post(me, { ip: '10.2.0.3', token: `not-a-token-${i}` });
+      expect(bad.body.errors[0].extensions.code).toBe('UNAUTHENTICATED');
+    }
+    expect((await post(catalogQuery, { ip: '10.2.0.3' })).status).toBe(429);
   });
 
   it('counts every aliased expensive field as a point', async () => {
