@@ -3,7 +3,11 @@ import { PinoLogger } from 'nestjs-pino';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module';
 import { AppConfig } from './platform/config/app-config';
+import { GraphQLSchemaHost } from '@nestjs/graphql';
+import { PrincipalResolver } from './identity/principal-resolver';
 import { PublicResponseCache } from './platform/graphql/public-response-cache';
+import { installGraphQLRateLimits } from './platform/rate-limit/rate-limit.hook';
+import { RateLimitService } from './platform/rate-limit/rate-limit.service';
 import { AppLogger } from './platform/logging/logger-options';
 
 /** Builds the application (used by main.ts, the e2e tests and the benchmarks). */
@@ -38,6 +42,20 @@ export async function createApp(config: AppConfig, options: { bufferLogs?: boole
     const fields = { reqId: req.id, method: req.method, url: req.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime) };
     if (failed) httpLog.error(fields, 'request failed');
     else httpLog.info(fields, 'request completed');
+  });
+  const principals = app.get(PrincipalResolver);
+  const schemaHost = app.get(GraphQLSchemaHost);
+  installGraphQLRateLimits(fastify, {
+    limits: app.get(RateLimitService),
+    resolvePrincipal: (header) => principals.resolve(header),
+    schema: () => {
+      try {
+        return schemaHost.schema;
+      } catch {
+        return undefined; // not built yet
+      }
+    },
+    maxBatch: config.graphqlMaxBatch,
   });
   const publicCache = app.get(PublicResponseCache);
   const cacheState = new WeakMap<object, { key: string; generation: number }>();

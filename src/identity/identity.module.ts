@@ -10,6 +10,7 @@ import { IdentityResolver } from './identity.resolver';
 import { LoginThrottleService } from './login-throttle.service';
 import { MembershipService } from './membership.service';
 import { OrganizationService } from './organization.service';
+import { PrincipalResolver } from './principal-resolver';
 
 /** Owns users, organizations, memberships, sessions (JWT) and API keys. */
 @Global()
@@ -32,8 +33,9 @@ import { OrganizationService } from './organization.service';
     OrganizationService,
     MembershipService,
     IdentityResolver,
+    PrincipalResolver,
     { provide: APP_GUARD, useClass: AuthGuard },
   ],
-  exports: [AccessService, AuthService, ApiKeyService, OrganizationService],
+  exports: [AccessService, AuthService, ApiKeyService, OrganizationService, PrincipalResolver],
 })
 export class IdentityModule {}

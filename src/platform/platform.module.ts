@@ -14,6 +14,7 @@ import { GraphQLModule } from './graphql/graphql.module';
 import { HealthController } from './health/health.controller';
 import { JobsModule } from './jobs/jobs.module';
 import { AppLogger, pinoOptions } from './logging/logger-options';
+import { RateLimitModule } from './rate-limit/rate-limit.module';
 
 /** Configuration, database, GraphQL, logging, health, error mapping. */
 @Module({})
@@ -34,6 +35,7 @@ export class PlatformModule {
         TerminusModule,
         JobsModule,
         CryptoModule,
+        RateLimitModule,
       ],
       exports: [AppLogger],
       controllers: [HealthController, ...(config.isProduction ? [] : [GraphiqlController])],

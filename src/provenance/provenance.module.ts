@@ -13,6 +13,7 @@ import { AttestationSigner } from './attestation/attestation-signer';
 import { AttestationResolver } from './attestation/attestation.resolver';
 import { AttestationService } from './attestation/attestation.service';
 import { ProvenanceExportsResolver } from './exports/exports.resolver';
+import { ProvenanceSnapshots } from './exports/provenance-snapshots';
 import { WellKnownController } from './attestation/well-known.controller';
 
 /**
@@ -36,6 +37,7 @@ import { WellKnownController } from './attestation/well-known.controller';
     AttestationService,
     AttestationResolver,
     ProvenanceExportsResolver,
+    ProvenanceSnapshots,
   ],
   controllers: [
     WellKnownController,

@@ -54,6 +54,12 @@ export async function startTestApp(overrides: Partial<Record<keyof AppConfig, un
       publicCacheTtlMs: 0,
       // pg-boss installs its schema and polls: only the specs about jobs turn it on.
       jobsEnabled: false,
+      // Specs drive the API hard from one address: budgets far above any spec's
+      // traffic keep the limiter in the path; rate-limits.e2e-spec.ts sets real ones.
+      rateLimitAnonymousPerMinute: 1_000_000,
+      rateLimitAuthenticatedPerMinute: 1_000_000,
+      rateLimitAnonymousPointsPerMinute: 1_000_000,
+      rateLimitAuthenticatedPointsPerMinute: 1_000_000,
       dataDir: mkdtempSync(join(tmpdir(), 'beiming-app-')),
       ...overrides,
     },

@@ -16,6 +16,8 @@ import { ApiKeyScope } from '../../platform/auth/principal';
 import { AppConfig } from '../../platform/config/app-config';
 import { jsonDepth, MAX_JSON_DEPTH } from '../../platform/http/json-limits';
 import { RestError, restErrorHandler, sendRestError } from '../../platform/http/rest-errors';
+import { refusalMessage } from '../../platform/rate-limit/rate-limit.hook';
+import { rateLimitClientOf, RateLimitService } from '../../platform/rate-limit/rate-limit.service';
 import { GatewayService } from '../gateway/gateway.service';
 import { UsageIngestService } from '../usage/usage-ingest.service';
 import { MAX_BATCH_BYTES, MAX_EVENTS_PER_BATCH } from '../usage/usage-event.validation';
@@ -46,6 +48,7 @@ export class MeteringRoutes implements OnModuleInit {
     private readonly apiKeys: ApiKeyService,
     private readonly ingestService: UsageIngestService,
     private readonly gateway: GatewayService,
+    private readonly limits: RateLimitService,
   ) {}
 
   onModuleInit(): void {
@@ -84,6 +87,11 @@ export class MeteringRoutes implements OnModuleInit {
 
   private async ingest(req: FastifyRequest, reply: FastifyReply): Promise<void> {
     const key = await requireApiKey(this.apiKeys, req, ApiKeyScope.USAGE_REPORT);
+    // The caller's request budget (the gateway is limited per agreement instead, by tokens).
+    const admitted = await this.limits.admit(rateLimitClientOf(key, req.ip), () => 0);
+    if (!admitted.allowed) {
+      throw new RestError(429, 'rate_limit_error', 'rate_limit_exceeded', refusalMessage(admitted, 0), null, { 'retry-after': String(admitted.retryAfterSeconds) });
+    }
     const body = req.body as { events?: unknown } | null;
     if (body === null || typeof body !== 'object' || Array.isArray(body) || !Array.isArray(body.events)) {
       throw new RestError(400, 'invalid_request_error', 'invalid_body', 'The body must be {"events": [...]}', 'events');

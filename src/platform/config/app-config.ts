@@ -134,6 +134,42 @@ export class AppConfig {
   publicCacheTtlMs = 2000;
 
   /**
+   * Rate limits per client and per minute (0 = off): anonymous callers are
+   * counted by client address (see `trustProxy`), authenticated ones by user
+   * or API key. "Points" are mutations and expensive fields (exports,
+   * lineage), each occurrence counted, across aliases and batched operations.
+   * Kept in this process's memory: with N replicas a client may get up to N×.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  rateLimitAnonymousPerMinute = 300;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  rateLimitAuthenticatedPerMinute = 1200;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  rateLimitAnonymousPointsPerMinute = 60;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  rateLimitAuthenticatedPointsPerMinute = 600;
+
+  /**
+   * Longest a single SQL statement of the app may run (ms) before PostgreSQL
+   * cancels it; a cancelled GraphQL request answers TIMEOUT. 0 = no limit.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  dbStatementTimeoutMs = 15_000;
+
+  /**
    * Browser origins allowed to call the API (CORS), e.g.
    * `https://app.example.com,http://localhost:5173`. Empty: no CORS headers.
    */
@@ -375,6 +411,11 @@ const ENV_MAP: Record<string, keyof AppConfig> = {
   GRAPHQL_MAX_BATCH: 'graphqlMaxBatch',
   GRAPHQL_QUERY_CACHE: 'graphqlQueryCache',
   PUBLIC_CACHE_TTL_MS: 'publicCacheTtlMs',
+  RATE_LIMIT_ANONYMOUS_PER_MINUTE: 'rateLimitAnonymousPerMinute',
+  RATE_LIMIT_AUTHENTICATED_PER_MINUTE: 'rateLimitAuthenticatedPerMinute',
+  RATE_LIMIT_ANONYMOUS_POINTS_PER_MINUTE: 'rateLimitAnonymousPointsPerMinute',
+  RATE_LIMIT_AUTHENTICATED_POINTS_PER_MINUTE: 'rateLimitAuthenticatedPointsPerMinute',
+  DB_STATEMENT_TIMEOUT_MS: 'dbStatementTimeoutMs',
   JOBS_ENABLED: 'jobsEnabled',
   CORS_ORIGINS: 'corsOrigins',
   TRUST_PROXY: 'trustProxy',

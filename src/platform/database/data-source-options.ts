@@ -12,8 +12,13 @@ export interface DatabaseSchema {
   migrations: Function[];
 }
 
+export interface PoolOptions {
+  /** PostgreSQL cancels any statement of the pool's sessions running longer (ms); 0 = no limit. */
+  statementTimeoutMs?: number;
+}
+
 /** One definition of the TypeORM connection, shared by the app, the CLI and tests. */
-export function dataSourceOptions(url: string, schema: DatabaseSchema, extra: Partial<DataSourceOptions> = {}): DataSourceOptions {
+export function dataSourceOptions(url: string, schema: DatabaseSchema, extra: Partial<DataSourceOptions> = {}, pool: PoolOptions = {}): DataSourceOptions {
   return {
     type: 'postgres',
     url,
@@ -25,7 +30,7 @@ export function dataSourceOptions(url: string, schema: DatabaseSchema, extra: Pa
     uuidExtension: 'pgcrypto',
     logging: false,
     // Buckets, periods and cursors are UTC whatever the server's default time zone.
-    extra: { max: 10, application_name: 'beiming', options: '-c TimeZone=UTC' },
+    extra: { max: 10, application_name: 'beiming', options: '-c TimeZone=UTC', ...(pool.statementTimeoutMs ? { statement_timeout: pool.statementTimeoutMs } : {}) },
     ...extra,
   } as DataSourceOptions;
 }

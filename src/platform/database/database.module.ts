@@ -16,7 +16,8 @@ export class DatabaseModule {
           inject: [AppConfig],
           useFactory: (config: AppConfig) => {
             if (!config.databaseUrl) throw new Error('databaseUrl must be resolved before the app module is built');
-            return dataSourceOptions(config.databaseUrl, schema);
+            // The app's sessions only (migrations run without it): a runaway query cannot hold a pooled connection for long.
+            return dataSourceOptions(config.databaseUrl, schema, {}, { statementTimeoutMs: config.dbStatementTimeoutMs });
           },
         }),
       ],

@@ -23,3 +23,8 @@ export function isSerializationFailure(err: unknown): boolean {
   const code = pg(err)?.code;
   return code === '40001' || code === '40P01';
 }
+
+/** query_canceled: the statement timeout (or an operator's pg_cancel_backend) stopped the statement. */
+export function isQueryCanceled(err: unknown): boolean {
+  return pg(err)?.code === '57014';
+}

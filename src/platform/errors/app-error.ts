@@ -11,6 +11,8 @@ export enum ErrorCode {
   BAD_USER_INPUT = 'BAD_USER_INPUT',
   CONFLICT = 'CONFLICT',
   TOO_MANY_REQUESTS = 'TOO_MANY_REQUESTS',
+  /** The database cancelled a statement that ran past DB_STATEMENT_TIMEOUT_MS. */
+  TIMEOUT = 'TIMEOUT',
   INTERNAL = 'INTERNAL',
 }
 
@@ -71,6 +73,12 @@ export class TooManyRequestsError extends AppError {
   }
 }
 
+export class StatementTimeoutError extends AppError {
+  constructor() {
+    super(ErrorCode.TIMEOUT, 'The request took too long in the database and was cancelled; retry, or ask for less (smaller pages, fewer fields)');
+  }
+}
+
 export function assertUnreachable(x: never): never {
   throw new Error(`Unreachable: ${String(x)}`);
 }
@@ -90,6 +98,8 @@ export function httpStatusFor(code: ErrorCode): number {
       return 409;
     case ErrorCode.TOO_MANY_REQUESTS:
       return 429;
+    case ErrorCode.TIMEOUT:
+      return 503;
     case ErrorCode.INTERNAL:
       return 500;
     default:

@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { AppError, ErrorCode, httpStatusFor } from './app-error';
+import { isQueryCanceled } from '../database/pg-errors';
+import { AppError, ErrorCode, httpStatusFor, StatementTimeoutError } from './app-error';
 
 /**
  * REST answers for AppError (and anything unexpected). GraphQL errors are left
@@ -10,8 +11,9 @@ import { AppError, ErrorCode, httpStatusFor } from './app-error';
 export class HttpErrorFilter implements ExceptionFilter {
   private readonly log = new Logger('HttpErrorFilter');
 
-  catch(exception: unknown, host: ArgumentsHost): unknown {
-    if (host.getType<string>() === 'graphql') throw exception;
+  catch(thrown: unknown, host: ArgumentsHost): unknown {
+    if (host.getType<string>() === 'graphql') throw thrown;
+    const exception = isQueryCanceled(thrown) ? new StatementTimeoutError() : thrown;
     const reply = host.switchToHttp().getResponse<FastifyReply>();
     if (exception instanceof AppError) {
       const status = httpStatusFor(exception.code);

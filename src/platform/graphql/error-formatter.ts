@@ -6,7 +6,8 @@
  */
 import { Logger } from '@nestjs/common';
 import { ExecutionResult, GraphQLError } from 'graphql';
-import { AppError, ErrorCode } from '../errors/app-error';
+import { isQueryCanceled } from '../database/pg-errors';
+import { AppError, ErrorCode, StatementTimeoutError } from '../errors/app-error';
 
 interface FormattedError {
   message: string;
@@ -19,7 +20,8 @@ interface FormattedError {
 const log = new Logger('GraphQL');
 
 function format(error: GraphQLError): FormattedError {
-  const original = error.originalError;
+  // A statement cancelled by the statement timeout is the request's size or the database's load, not a bug.
+  const original = isQueryCanceled(error.originalError) ? new StatementTimeoutError() : error.originalError;
   const base = { locations: error.locations, path: error.path };
   if (original instanceof AppError) {
     return { ...base, message: original.message, extensions: { code: original.code, ...original.details } };

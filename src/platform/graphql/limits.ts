@@ -3,7 +3,8 @@
  * - depth and aliases (graphql-armor) and, in production, introspection: static
  *   validation rules, so Mercurius can cache the validation of a query text;
  * - list-aware cost (graphql-query-complexity): a connection's `first`
- *   multiplies the cost of what it selects. Cost depends on variables, so it is
+ *   multiplies the cost of what it selects, and expensive fields (exports,
+ *   lineage) weigh what they cost. Cost depends on variables, so it is
  *   checked in Mercurius' preExecution hook, which runs after (cached)
  *   validation and before execution.
  * Batch size is limited in app.factory.ts (a request-level check).
@@ -13,6 +14,7 @@ import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import { DocumentNode, GraphQLError, GraphQLSchema, NoSchemaIntrospectionCustomRule, ValidationRule } from 'graphql';
 import { ComplexityEstimator, getComplexity, simpleEstimator } from 'graphql-query-complexity';
 import { AppConfig } from '../config/app-config';
+import { expensiveFieldWeight } from '../rate-limit/expensive-fields';
 
 export const MAX_PAGE_SIZE = 100;
 
@@ -21,6 +23,12 @@ const listEstimator: ComplexityEstimator = ({ args, childComplexity }) => {
   const n = Number(args.first);
   const size = Number.isInteger(n) && n > 0 ? Math.min(n, MAX_PAGE_SIZE) : MAX_PAGE_SIZE;
   return 1 + size * Math.max(childComplexity, 1);
+};
+
+/** Exports, lineage views and the like weigh what they cost (rate-limit/expensive-fields.ts), not 1. */
+const expensiveFieldEstimator: ComplexityEstimator = ({ type, field, childComplexity }) => {
+  const weight = expensiveFieldWeight(type.name, field.name);
+  return weight === undefined ? undefined : weight + childComplexity;
 };
 
 export function graphqlLimitRules(config: AppConfig): ValidationRule[] {
@@ -40,7 +48,7 @@ class QueryRejected extends Error {
   }
 }
 
-const ESTIMATORS = [listEstimator, simpleEstimator({ defaultComplexity: 1 })];
+const ESTIMATORS = [expensiveFieldEstimator, listEstimator, simpleEstimator({ defaultComplexity: 1 })];
 const MAX_COSTS_PER_DOCUMENT = 64;
 
 export function costLimitHook(config: AppConfig) {

@@ -12,6 +12,7 @@ import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { LoaderContext, loaderFor } from '../../platform/graphql/loaders';
 import { CatalogService } from '../../catalog/catalog.service';
+import type { TeacherModelOutput } from '../../catalog/dto/model.output';
 import { ModelEntity } from '../../catalog/model.entity';
 import type { CanonicalTerms } from '../../licensing/terms/terms.types';
 import { LineageEdgeEntity, LineageRelation } from '../provenance.entity';
@@ -120,6 +121,16 @@ const nodeOf = (r: NodeRow): LineageModel => ({
 });
 
 export const toLineageModel = (m: ModelEntity): LineageModel => ({
+  modelId: m.id,
+  name: m.name,
+  slug: m.slug,
+  organizationId: m.organizationId,
+  weightsDigest: m.weightsDigest,
+  commercialUse: m.commercialUse,
+});
+
+/** A GraphQL model as the root of its lineage. */
+export const rootOf = (m: TeacherModelOutput): LineageModel => ({
   modelId: m.id,
   name: m.name,
   slug: m.slug,

@@ -14,10 +14,10 @@ import { Principal } from '../../platform/auth/principal';
 import { Database } from '../../platform/database/transaction';
 import { ForbiddenError, assertUnreachable } from '../../platform/errors/app-error';
 import { LoaderContext } from '../../platform/graphql/loaders';
-import { LineageLoader, lineageInRequest } from '../lineage/lineage.loader';
-import { Lineage, LineageEdgeView, LineageModel, RoyaltyStack } from '../lineage/lineage.types';
+import { ProvenanceSnapshots } from '../exports/provenance-snapshots';
+import { LineageLoader, lineageInRequest, rootOf } from '../lineage/lineage.loader';
+import { Lineage, LineageEdgeView, RoyaltyStack } from '../lineage/lineage.types';
 import { royaltyStack } from '../lineage/royalty-stack';
-import { obligations } from '../lineage/obligations';
 import { ObligationsOutput, toObligationsOutput } from '../lineage/obligations.output';
 import { DeclareLineageInput, RegisterStudentModelInput } from './dto/student.input';
 import {
@@ -55,14 +55,6 @@ export function toEdgeOutput(e: LineageEdgeView): LineageEdgeOutput {
 }
 
 /** The lineage root for a model as GraphQL returns it. */
-export const rootOf = (m: TeacherModelOutput): LineageModel => ({
-  modelId: m.id,
-  name: m.name,
-  slug: m.slug,
-  organizationId: m.organizationId,
-  weightsDigest: m.weightsDigest,
-  commercialUse: m.commercialUse,
-});
 
 export function toLineageOutput(l: Lineage): ModelLineageOutput {
   return Object.assign(new ModelLineageOutput(), {
@@ -104,6 +96,7 @@ export class StudentModelResolver {
     private readonly lineage: LineageLoader,
     private readonly organizations: OrganizationService,
     private readonly access: AccessService,
+    private readonly snapshots: ProvenanceSnapshots,
   ) {}
 
   private async output(model: ModelEntity): Promise<TeacherModelOutput> {
@@ -157,7 +150,8 @@ export class StudentModelResolver {
 
   @ResolveField('obligations', () => ObligationsOutput)
   async obligationsField(@Root() model: TeacherModelOutput, @Context() ctx: LoaderContext): Promise<ObligationsOutput> {
-    return toObligationsOutput(obligations(await this.lineageOf(ctx, model), { name: model.name, commercialUse: model.commercialUse }));
+    // Computed once per content version, with the exports (provenance-snapshots.ts).
+    return toObligationsOutput((await this.snapshots.of(ctx, model)).obligations);
   }
 
   @ResolveField('descendants', () => ModelDescendantsOutput, {
