@@ -25,7 +25,7 @@ export const NODE_ENVS = ['development', 'test', 'production'] as const;
 export type NodeEnv = (typeof NODE_ENVS)[number];
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-const SECRET_KEYS = new Set<keyof AppConfig>(['jwtSecret', 'adminPassword', 'databaseUrl', 'secretsKey', 'previousSecretsKeys', 'attestationSigningKey', 'stripeSecretKey', 'stripeWebhookSecret']);
+const SECRET_KEYS = new Set<keyof AppConfig>(['jwtSecret', 'adminPassword', 'databaseUrl', 'secretsKey', 'previousSecretsKeys', 'attestationSigningKey', 'stripeSecretKey', 'stripeWebhookSecret', 'metricsToken']);
 
 const toInt = ({ value }: { value: unknown }) =>
   value === undefined || value === '' ? undefined : Number(value);
@@ -370,6 +370,21 @@ export class AppConfig {
   @Min(1, { each: true })
   collectionRetryHours: number[] = [24, 72, 168];
 
+  /**
+   * Serve Prometheus metrics at GET /metrics. Default: on outside production,
+   * off in production (where it should be enabled together with a token or
+   * behind a network boundary).
+   */
+  @Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value === 'true' || value === '1' : value))
+  @IsBoolean()
+  metricsEnabled: boolean;
+
+  /** When set, GET /metrics requires `Authorization: Bearer <token>` (at least 16 characters). */
+  @IsOptional()
+  @IsString()
+  @MinLength(16, { message: 'METRICS_TOKEN must be at least 16 characters' })
+  metricsToken?: string;
+
   /** PUBLIC_BASE_URL, or this server's own address. */
   get publicUrl(): string {
     return (this.publicBaseUrl ?? `http://${this.host === '0.0.0.0' ? '127.0.0.1' : this.host}:${this.port}`).replace(/\/+$/, '');
@@ -439,7 +454,31 @@ const ENV_MAP: Record<string, keyof AppConfig> = {
   STRIPE_API_BASE: 'stripeApiBase',
   PLATFORM_FEE_BPS: 'platformFeeBps',
   COLLECTION_RETRY_HOURS: 'collectionRetryHours',
+  METRICS_ENABLED: 'metricsEnabled',
+  METRICS_TOKEN: 'metricsToken',
 };
+
+/**
+ * The secrets a production start cannot do without. Outside production each
+ * is generated once into `<dataDir>/local-secrets.json`; in production a
+ * missing one stops the start. The README's Docker command and
+ * docker-compose.yml are checked against this list (test/docker-compose.spec.ts).
+ */
+export const PRODUCTION_SECRETS: ReadonlyArray<{ env: string; field: 'jwtSecret' | 'secretsKey' | 'attestationSigningKey'; bytes: number; hint: string }> = [
+  { env: 'JWT_SECRET', field: 'jwtSecret', bytes: 48, hint: 'at least 32 characters: `openssl rand -base64 48`' },
+  { env: 'SECRETS_KEY', field: 'secretsKey', bytes: 32, hint: '32 random bytes, base64: `openssl rand -base64 32`' },
+  {
+    env: 'ATTESTATION_SIGNING_KEY',
+    field: 'attestationSigningKey',
+    bytes: 32,
+    hint: "an Ed25519 seed, 32 random bytes base64url: `openssl rand -base64 32 | tr '+/' '-_' | tr -d '='`",
+  },
+];
+
+/** Environment variables that must be set when NODE_ENV=production. */
+export function requiredInProduction(): string[] {
+  return PRODUCTION_SECRETS.map((s) => s.env);
+}
 
 export class ConfigError extends Error {}
 
@@ -459,27 +498,12 @@ export function loadConfig(
   const nodeEnv = (raw.nodeEnv as string) ?? 'development';
   raw.gatewayAllowPrivateUpstreams ??= nodeEnv !== 'production';
   raw.logFormat ??= process.stdout.isTTY && nodeEnv !== 'production' ? 'pretty' : 'json';
-  if (!raw.jwtSecret) {
-    if (nodeEnv === 'production') {
-      throw new ConfigError('JWT_SECRET is required when NODE_ENV=production');
-    }
-    raw.jwtSecret = loadOrCreateLocalSecret(String(raw.dataDir ?? '.data'), 'jwtSecret');
+  for (const secret of PRODUCTION_SECRETS) {
+    if (raw[secret.field]) continue;
+    if (nodeEnv === 'production') throw new ConfigError(`${secret.env} is required when NODE_ENV=production (${secret.hint})`);
+    raw[secret.field] = loadOrCreateLocalSecret(String(raw.dataDir ?? '.data'), secret.field, secret.bytes);
   }
-  if (!raw.secretsKey) {
-    if (nodeEnv === 'production') {
-      throw new ConfigError('SECRETS_KEY is required when NODE_ENV=production (32 random bytes, base64: `openssl rand -base64 32`)');
-    }
-    raw.secretsKey = loadOrCreateLocalSecret(String(raw.dataDir ?? '.data'), 'secretsKey', 32);
-  }
-  if (!raw.attestationSigningKey) {
-    if (nodeEnv === 'production') {
-      throw new ConfigError(
-        'ATTESTATION_SIGNING_KEY is required when NODE_ENV=production (an Ed25519 seed, 32 random bytes base64url: ' +
-          '`node -e "console.log(require(\'crypto\').randomBytes(32).toString(\'base64url\'))"`)',
-      );
-    }
-    raw.attestationSigningKey = loadOrCreateLocalSecret(String(raw.dataDir ?? '.data'), 'attestationSigningKey', 32);
-  }
+  raw.metricsEnabled ??= nodeEnv !== 'production';
   const config = plainToInstance(AppConfig, raw, { exposeDefaultValues: true });
   const errors = validateSync(config, { whitelist: false, forbidUnknownValues: true });
   if (errors.length > 0) {
