@@ -15,11 +15,14 @@ import { AttestationService } from './attestation/attestation.service';
 import { ProvenanceExportsResolver } from './exports/exports.resolver';
 import { ProvenanceSnapshots } from './exports/provenance-snapshots';
 import { WellKnownController } from './attestation/well-known.controller';
+import { ModelPagesController } from './pages/model-pages.controller';
+import { ModelPagesService } from './pages/model-pages.service';
 
 /**
- * Provenance (DESIGN.md §8): student models and their licensed lineage,
+ * Provenance: student models and their licensed lineage,
  * royalty stacks, obligations, certification, signed attestations, the
- * watermark registry and exports (Hugging Face card, CycloneDX).
+ * watermark registry, exports (Hugging Face card, CycloneDX) and the public
+ * model, licence and verification pages the exports link to.
  */
 @Module({
   imports: [CatalogModule, WatermarkDirectoryModule],
@@ -38,9 +41,11 @@ import { WellKnownController } from './attestation/well-known.controller';
     AttestationResolver,
     ProvenanceExportsResolver,
     ProvenanceSnapshots,
+    ModelPagesService,
   ],
   controllers: [
     WellKnownController,
+    ModelPagesController,
   ],
   exports: [],
 })
