@@ -1,3 +1,4 @@
+import { WebhookInboxMetrics } from './webhooks/webhook-inbox.metrics';
 import { Logger, Module } from '@nestjs/common';
 import { AppConfig } from '../platform/config/app-config';
 import { PaymentMethodHandler } from './payment-method.handler';
@@ -26,6 +27,7 @@ import { WebhookInboxService } from './webhooks/webhook-inbox.service';
     WebhookHandlers,
     WebhookInboxService,
     WebhookInboxJob,
+    WebhookInboxMetrics,
     StripeWebhookRoutes,
     SandboxPaymentsAdapter,
     {

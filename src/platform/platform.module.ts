@@ -13,10 +13,11 @@ import { GraphiqlController } from './graphql/graphiql.controller';
 import { GraphQLModule } from './graphql/graphql.module';
 import { HealthController } from './health/health.controller';
 import { JobsModule } from './jobs/jobs.module';
+import { MetricsModule } from './metrics/metrics.module';
 import { AppLogger, pinoOptions } from './logging/logger-options';
 import { RateLimitModule } from './rate-limit/rate-limit.module';
 
-/** Configuration, database, GraphQL, logging, health, error mapping. */
+/** Configuration, database, GraphQL, logging, health, metrics, error mapping. */
 @Module({})
 export class PlatformModule {
   /** `schema`: the feature modules' entities and the migrations, from the composition root. */
@@ -36,6 +37,7 @@ export class PlatformModule {
         JobsModule,
         CryptoModule,
         RateLimitModule,
+        MetricsModule,
       ],
       exports: [AppLogger],
       controllers: [HealthController, ...(config.isProduction ? [] : [GraphiqlController])],

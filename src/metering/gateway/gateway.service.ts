@@ -29,6 +29,7 @@ import { AgreementStatus } from '../../licensing/license-agreement.entity';
 import { AgreementMeteringView, LicenseAgreementService } from '../../licensing/license-agreement.service';
 import { ApiKeyPrincipal, ApiKeyScope } from '../../platform/auth/principal';
 import { AppConfig } from '../../platform/config/app-config';
+import { MetricsService } from '../../platform/metrics/metrics.service';
 import { Database } from '../../platform/database/transaction';
 import { RestError } from '../../platform/http/rest-errors';
 import { AnomalyFlagService } from '../anomaly/anomaly-flag.service';
@@ -78,6 +79,7 @@ export class GatewayService {
     private readonly admissions: AdmissionLeases,
     private readonly client: UpstreamClient,
     private readonly errorLog: UpstreamErrorLog,
+    private readonly metrics: MetricsService,
   ) {}
 
   /**
@@ -232,10 +234,14 @@ export class GatewayService {
 
   private async send(c: Call): Promise<UpstreamResponseOf> {
     let res: UpstreamResponseOf;
+    const timed = this.metrics.gatewayUpstreamTimer();
     try {
       res = await this.client.send(c.upstream, c.chat, c.ac.signal, () => c.abortReason);
+      timed(res.statusCode);
     } catch (e) {
-      throw await this.failed(c, this.client.failure(e, c.upstream, c.abortReason), { kind: 'NOTHING' });
+      const failure = this.client.failure(e, c.upstream, c.abortReason);
+      timed(failure.kind);
+      throw await this.failed(c, failure, { kind: 'NOTHING' });
     }
     if (res.statusCode >= 400) {
       const text = await res.body.text().catch(() => '');
@@ -360,6 +366,7 @@ export class GatewayService {
     };
     try {
       const result = await this.batcher.record(event, c.reservationId);
+      this.metrics.gatewayUsage(usage.inputTokens, usage.outputTokens, estimated);
       const signals: AnomalySignal[] = [];
       const base = { agreementId: c.view.id, vendorOrganizationId: c.view.vendorOrganizationId, distillerOrganizationId: c.view.distillerOrganizationId, windowStart: hourOf(c.startedAt) };
       if (estimated) signals.push({ ...base, kind: AnomalyKind.ESTIMATED_USAGE, observedTokens: usage.inputTokens + usage.outputTokens, detail: { reason: estimatedBecause } });

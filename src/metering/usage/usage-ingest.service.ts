@@ -7,6 +7,7 @@ import { Injectable } from '@nestjs/common';
 import { AgreementStatus } from '../../licensing/license-agreement.entity';
 import { AgreementMeteringView, LicenseAgreementService } from '../../licensing/license-agreement.service';
 import { Database } from '../../platform/database/transaction';
+import { MetricsService } from '../../platform/metrics/metrics.service';
 import { AnomalyFlagService } from '../anomaly/anomaly-flag.service';
 import { AnomalyKind, AnomalySignal, hourOf } from '../anomaly/anomaly-flag.kinds';
 import { UsageRecorder, UsageToRecord } from './usage-recorder.service';
@@ -36,6 +37,7 @@ export class UsageIngestService {
     private readonly agreements: LicenseAgreementService,
     private readonly recorder: UsageRecorder,
     private readonly flags: AnomalyFlagService,
+    private readonly metrics: MetricsService,
   ) {}
 
   /** `events` has been checked to be an array of at most MAX_EVENTS_PER_BATCH items. */
@@ -126,6 +128,7 @@ export class UsageIngestService {
       });
     }
 
+    this.metrics.usageEventResults(results);
     let accepted = 0;
     let duplicates = 0;
     for (const r of results) {

@@ -10,6 +10,7 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { PgBoss } from 'pg-boss';
 import { AppConfig } from '../config/app-config';
+import { MetricsService } from '../metrics/metrics.service';
 
 export interface RecurringJob {
   /** Queue name, e.g. `licensing.expire-agreements`. */
@@ -26,7 +27,10 @@ export class JobsService implements OnApplicationBootstrap, OnApplicationShutdow
   private readonly jobs = new Map<string, RecurringJob>();
   private boss: PgBoss | null = null;
 
-  constructor(private readonly config: AppConfig) {}
+  constructor(
+    private readonly config: AppConfig,
+    private readonly metrics: MetricsService,
+  ) {}
 
   /** Called by modules from their providers' constructors or onModuleInit. */
   register(job: RecurringJob): void {
@@ -49,7 +53,7 @@ export class JobsService implements OnApplicationBootstrap, OnApplicationShutdow
       await boss.schedule(job.name, job.cron, null, { tz: 'UTC' });
       await boss.work(job.name, { pollingIntervalSeconds: this.config.jobsPollSeconds }, async () => {
         const started = Date.now();
-        const result = await job.run();
+        const result = await this.metrics.jobRun(job.name, job.run);
         this.log.log({ job: job.name, ms: Date.now() - started, ...(result ?? {}) }, 'job done');
       });
     }
