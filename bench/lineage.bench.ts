@@ -1,5 +1,5 @@
 /**
- * Lineage benchmark (`npm run bench:lineage`, issue 4): for a generated DAG of
+ * Lineage benchmark (`npm run bench:lineage`): for a generated DAG of
  * 1,024 ancestors above one model, the time to compute its royalty stack and
  * obligations — the whole path a request takes: LineageLoader.assembleFor (the
  * recursive CTE over the edges, the ancestor models, the agreements' terms,

@@ -1,7 +1,7 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
- * The double-entry ledger (DESIGN.md §3): accounts per (code, currency),
+ * The double-entry ledger: accounts per (code, currency),
  * journal transactions with a unique idempotency reference, and signed
  * entries (debit > 0, credit < 0).
  *

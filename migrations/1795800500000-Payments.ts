@@ -1,7 +1,7 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
- * Payments (issue 5): the processor customer of each organization, the
+ * Payments: the processor customer of each organization, the
  * webhook inbox (keyed by the processor's event id, so a redelivery is a
  * no-op), and the state of the in-process sandbox processor (so it survives
  * restarts and replays idempotency keys like Stripe does).

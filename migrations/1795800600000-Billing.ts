@@ -1,7 +1,7 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
- * Billing (issue 5): monthly UTC billing periods, invoices (UPFRONT on
+ * Billing: monthly UTC billing periods, invoices (UPFRONT on
  * acceptance of an offer with an upfront fee, PERIOD at the close of a
  * period, one per distiller organization and currency), their lines, and
  * per-vendor platform-fee overrides.

@@ -1,7 +1,7 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
- * Collection (issue 5): charging OPEN invoices through the payments port,
+ * Collection: charging OPEN invoices through the payments port,
  * the allocation a payment made (so refunds and disputes reverse it
  * proportionally), refunds and disputes.
  *

@@ -1,5 +1,5 @@
 /**
- * Ledger account codes (DESIGN.md §3). An account is (code, currency); the
+ * Ledger account codes. An account is (code, currency); the
  * code says whose money it is and in what role. Signs: an entry's amount is
  * positive for a debit and negative for a credit; every transaction sums to
  * zero per currency. Asset accounts (cash, receivable, processing expense)

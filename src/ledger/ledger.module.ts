@@ -4,7 +4,7 @@ import { LedgerResolver } from './ledger.resolver';
 import { LedgerService } from './ledger.service';
 
 /**
- * The double-entry ledger (DESIGN.md §3): accounts, journal transactions and
+ * The double-entry ledger: accounts, journal transactions and
  * entries, kept balanced and immutable by PostgreSQL. Other modules post
  * through LedgerService inside their own transaction; admins read it through
  * GraphQL (ledgerTransactions, ledgerAccount).

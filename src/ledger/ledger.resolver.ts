@@ -13,7 +13,7 @@ import { LedgerQueryService } from './ledger-query.service';
 
 const sideOf = (amountMinor: bigint): LedgerSide => (amountMinor > 0n ? LedgerSide.DEBIT : LedgerSide.CREDIT);
 
-/** Admins only: the journal and account statements (DESIGN.md §3). */
+/** Admins only: the journal and account statements. */
 @Resolver(() => LedgerAccountOutput)
 export class LedgerResolver {
   constructor(private readonly ledger: LedgerQueryService) {}

@@ -18,7 +18,7 @@ import { UsageQueryService } from './usage/usage-query.service';
 import { UsageResolver } from './usage/usage.resolver';
 
 /**
- * Metering (DESIGN.md §7): teacher upstreams, the OpenAI-compatible gateway,
+ * Metering: teacher upstreams, the OpenAI-compatible gateway,
  * vendor usage ingestion, rollups, quotas and anomaly flags.
  */
 @Module({

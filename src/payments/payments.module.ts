@@ -14,7 +14,7 @@ import { WebhookInboxJob } from './webhooks/webhook-inbox.job';
 import { WebhookInboxService } from './webhooks/webhook-inbox.service';
 
 /**
- * Payments (DESIGN.md §6): the payment processor behind one port — `stripe`
+ * Payments: the payment processor behind one port — `stripe`
  * (STRIPE_SECRET_KEY set) or the in-process `sandbox` (the default) —, the
  * webhook inbox both feed, and organizations' payment setup.
  *

@@ -1,5 +1,5 @@
 /**
- * The payments port (DESIGN.md §6): what billing needs from a payment
+ * The payments port: what billing needs from a payment
  * processor, behind one interface with two adapters — `stripe` (the official
  * SDK) and `sandbox` (in-process, deterministic, the default without a key).
  * Amounts cross this port in OUR minor units (bigint); adapters convert to the

@@ -1,5 +1,5 @@
 /**
- * The webhook inbox (DESIGN.md §6). Events are stored once per event id
+ * The webhook inbox. Events are stored once per event id
  * (INSERT … ON CONFLICT DO NOTHING: redeliveries and concurrent deliveries
  * are acknowledged and ignored), then processed one by one, each in its own
  * transaction: the row is claimed with FOR UPDATE SKIP LOCKED (so replicas and

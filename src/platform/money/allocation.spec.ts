@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { allocate, BPS_WHOLE, splitBps } from './allocation';
 
-// Fixed seed: a failure reproduces; ≥ 10,000 runs per property (issue 5).
+// Fixed seed: a failure reproduces; ≥ 10,000 runs per property.
 const RUNS = { seed: 20_260_501, numRuns: 10_000 };
 
 const amounts = fc.bigInt({ min: 0n, max: 10n ** 15n });

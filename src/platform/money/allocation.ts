@@ -1,5 +1,5 @@
 /**
- * The one allocation rule (DESIGN.md §3): split an amount among weights by
+ * The one allocation rule: split an amount among weights by
  * flooring every ideal share and giving the leftover units, one at a time, to
  * the shares with the largest fractional remainder — ties in the order listed.
  * The parts sum exactly to the whole; each part is within one unit of its ideal.

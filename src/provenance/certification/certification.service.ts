@@ -1,5 +1,5 @@
 /**
- * Owns model certifications (DESIGN.md §8): admins record evaluation evidence,
+ * Owns model certifications: admins record evaluation evidence,
  * a safety review and an expiry for any model, and revoke certifications; each
  * change is audited in its transaction. The public status of a model comes from
  * its latest certification (see certification.status.ts); `statusesOf` reads

@@ -1,6 +1,6 @@
 /**
- * CycloneDX ML-BOM of a model with its licensed lineage as pedigree (issue 4,
- * item 8). Pure: same input → same JSON object (plain data, ready for
+ * CycloneDX ML-BOM of a model with its licensed lineage as pedigree.
+ * Pure: same input → same JSON object (plain data, ready for
  * JSON.stringify), valid against the official CycloneDX JSON schema shipped by
  * @cyclonedx/cyclonedx-library (spec 1.6 by default — what most consumers
  * read today —, 1.7 on request; the spec tests validate both).

@@ -1,6 +1,6 @@
 /**
  * Hugging Face model-card front matter for a model and its licensed lineage
- * (issue 4, item 8). Pure: the caller loads the model, its `Lineage`, royalty
+ * Pure: the caller loads the model, its `Lineage`, royalty
  * stack, obligations and certification, and gets the YAML block (between `---`
  * lines) that goes at the top of the model's README.md.
  *

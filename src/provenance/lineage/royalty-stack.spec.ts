@@ -10,7 +10,7 @@ const RUNS = 1_000;
 const brief = (s: RoyaltyStack) => s.entries.map((e) => `${e.modelId}:${e.policy}:${e.shareBps}@${e.depth}`);
 
 describe('royaltyStack — examples', () => {
-  it('A→B LAP 5 %, B→C LAP 10 %: C pays B 1,000 bps and A 500 bps (DESIGN.md §4)', () => {
+  it('A→B LAP 5 %, B→C LAP 10 %: C pays B 1,000 bps and A 500 bps', () => {
     const stack = royaltyStack(
       lineageOf(
         [

@@ -1,5 +1,5 @@
 /**
- * The royalty stack of a model (DESIGN.md §4): who takes which share of the
+ * The royalty stack of a model: who takes which share of the
  * model's revenue, computed from its lineage alone. Pure and O(edges).
  *
  * Each edge parent → child carries the licence of its agreement, whose

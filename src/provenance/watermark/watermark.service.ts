@@ -1,5 +1,5 @@
 /**
- * The watermark registry (DESIGN.md §8): a vendor registers, per model, the
+ * The watermark registry: a vendor registers, per model, the
  * watermark schemes its outputs carry — public parameters shown to the
  * organization, secret key material sealed with SecretBox under the context
  * `watermark_scheme:<scheme id>` (the id is generated here before sealing, so a

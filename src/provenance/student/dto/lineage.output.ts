@@ -103,7 +103,7 @@ export class RoyaltyStackEntryOutput {
 }
 
 @ObjectType('RoyaltyStack', {
-  description: 'What a model owes its ancestors (DESIGN.md §4): LAP shares of every ancestor at any depth (each once, its largest share), LRP shares of direct parents.',
+  description: 'What a model owes its ancestors: LAP shares of every ancestor at any depth (each once, its largest share), LRP shares of direct parents.',
 })
 export class RoyaltyStackOutput {
   @Field(() => [RoyaltyStackEntryOutput])

@@ -11,7 +11,7 @@ registerEnumType(LineageRelation, {
 });
 registerEnumType(DistillationMethod, { name: 'DistillationMethod', description: 'What of the teacher a DISTILLED student learned from.' });
 
-/** The most parents one model may declare (DESIGN.md §8). */
+/** The most parents one model may declare. */
 export const MAX_PARENTS = 16;
 /** The most ancestors a model's lineage may reach. */
 export const MAX_ANCESTORS = 1024;
