@@ -76,6 +76,7 @@ async function main(): Promise<void> {
     `  GraphQL   POST ${base}/graphql`,
     ...(config.isProduction ? [] : [`  GraphiQL  ${base}/graphiql`]),
     `  Health    ${base}/health`,
+    ...(config.metricsEnabled ? [`  Metrics   ${base}/metrics`] : []),
   ];
   console.log(lines.join('\n'));
 }
