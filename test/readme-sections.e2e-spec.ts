@@ -109,7 +109,7 @@ describe('README sections (e2e)', () => {
     { op: 'Invoice', as: 'distiller' },
     { op: 'Close', as: 'admin', typename: { closeBillingPeriod: 'BillingPeriodClose' } },
     { op: 'Balances', as: 'distiller' },
-    { op: 'Refund', as: 'admin' },
+    { op: 'Refund', as: 'admin', typename: { refundInvoice: 'InvoiceRefund' } },
     { op: 'Ledger', as: 'admin' },
   ];
 
