@@ -5,7 +5,7 @@
  * a bearer token when METRICS_TOKEN is set; no endpoint when disabled.
  */
 import { randomUUID } from 'node:crypto';
-import { DemoUpstream, startDemoUpstream } from '../src/metering/demo-upstream/demo-upstream';
+import { DemoUpstream, startDemoUpstream } from '../tools/demo-upstream/demo-upstream';
 import { loadConfig } from '../src/platform/config/app-config';
 import { startTestApp, TestApp } from './support/app';
 import { configureUpstream, meteringParties, reportUsage, usageEvent } from './support/metering';

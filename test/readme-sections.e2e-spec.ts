@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parse, validate } from 'graphql';
-import { DemoUpstream, startDemoUpstream } from '../src/metering/demo-upstream/demo-upstream';
+import { DemoUpstream, startDemoUpstream } from '../tools/demo-upstream/demo-upstream';
 import { startTestApp, TestApp } from './support/app';
 import { createModel, publishOk } from './support/licensing';
 import { acceptAgreement, createApiKey } from './support/metering';
