@@ -66,6 +66,7 @@ describe('README sections (e2e)', () => {
   const STEPS: Step[] = [
     { op: 'ConnectUpstream', as: 'vendor' },
     { op: 'curl /v1/gateway/chat/completions', as: 'distiller' },
+    { op: 'curl /v1/gateway/models', as: 'distiller' },
     {
       op: 'curl /v1/usage/events',
       as: 'vendor',
