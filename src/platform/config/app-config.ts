@@ -116,6 +116,23 @@ export class AppConfig {
   @Min(1)
   graphqlMaxBatch = 10;
 
+  /**
+   * Most lexical tokens a GraphQL document may hold: the parser stops at this
+   * many, so an oversized query is refused before it is fully parsed.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(1_000_000)
+  graphqlMaxTokens = 2000;
+
+  /** Largest /graphql request body (bytes): sized for queries, not uploads; above it → 413. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1024)
+  @Max(64 * 1024 * 1024)
+  graphqlMaxBodyBytes = 256 * 1024;
+
   /** Parsed+validated query texts kept in memory (0 disables the cache). */
   @Transform(toInt)
   @IsInt()
@@ -425,6 +442,8 @@ const ENV_MAP: Record<string, keyof AppConfig> = {
   GRAPHQL_MAX_COST: 'graphqlMaxCost',
   GRAPHQL_MAX_BATCH: 'graphqlMaxBatch',
   GRAPHQL_QUERY_CACHE: 'graphqlQueryCache',
+  GRAPHQL_MAX_TOKENS: 'graphqlMaxTokens',
+  GRAPHQL_MAX_BODY_BYTES: 'graphqlMaxBodyBytes',
   PUBLIC_CACHE_TTL_MS: 'publicCacheTtlMs',
   RATE_LIMIT_ANONYMOUS_PER_MINUTE: 'rateLimitAnonymousPerMinute',
   RATE_LIMIT_AUTHENTICATED_PER_MINUTE: 'rateLimitAuthenticatedPerMinute',

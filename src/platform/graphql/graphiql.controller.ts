@@ -1,44 +1,39 @@
 /**
- * GraphiQL served from node_modules (graphiql 3 UMD + React 18 UMD): no CDN,
- * works offline. Not registered in production (see platform.module.ts).
+ * GraphiQL served from this server: one script and one stylesheet bundled at
+ * build time (scripts/build-graphiql.ts: graphiql + React 18 + its CSS), no
+ * CDN, works offline. Not registered in production (see platform.module.ts).
  */
-import { Controller, Get, Header, NotFoundException, Param, Res } from '@nestjs/common';
+import { Controller, Get, Header, NotFoundException, Param, Res, ServiceUnavailableException } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Public } from '../auth/decorators';
-
-const ASSETS: Record<string, { file: string; type: string }> = {
-  'react.js': { file: 'react/umd/react.production.min.js', type: 'application/javascript' },
-  'react-dom.js': { file: 'react-dom/umd/react-dom.production.min.js', type: 'application/javascript' },
-  'graphiql.js': { file: 'graphiql/graphiql.min.js', type: 'application/javascript' },
-  'graphiql.css': { file: 'graphiql/graphiql.min.css', type: 'text/css' },
-};
+import { GRAPHIQL_ASSET_DIR, GRAPHIQL_ASSETS } from './graphiql-assets';
 
 const cache = new Map<string, Buffer>();
 function asset(name: string): Buffer {
   let buf = cache.get(name);
   if (!buf) {
-    buf = readFileSync(require.resolve(ASSETS[name].file));
+    try {
+      buf = readFileSync(join(GRAPHIQL_ASSET_DIR, GRAPHIQL_ASSETS[name].file));
+    } catch {
+      throw new ServiceUnavailableException('The GraphiQL bundle is not built: run `npm run build`');
+    }
     cache.set(name, buf);
   }
   return buf;
 }
 
+// The bundle renders into #graphiql itself: the page has no inline script.
 const PAGE = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Beiming GraphiQL</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="/graphiql/assets/graphiql.css">
 <style>html,body,#graphiql{height:100%;margin:0}</style></head>
 <body><div id="graphiql">Loading…</div>
-<script src="/graphiql/assets/react.js"></script>
-<script src="/graphiql/assets/react-dom.js"></script>
 <script src="/graphiql/assets/graphiql.js"></script>
-<script>
-const fetcher = GraphiQL.createFetcher({ url: '/graphql' });
-ReactDOM.createRoot(document.getElementById('graphiql')).render(
-  React.createElement(GraphiQL, { fetcher, defaultEditorToolsVisibility: true,
-    defaultHeaders: '{\\n  "Authorization": "Bearer <accessToken from logIn>"\\n}' }));
-</script></body></html>`;
+</body></html>`;
 
 @Public()
 @Controller('graphiql')
@@ -51,7 +46,7 @@ export class GraphiqlController {
 
   @Get('assets/:name')
   file(@Param('name') name: string, @Res() reply: FastifyReply): void {
-    if (!Object.hasOwn(ASSETS, name)) throw new NotFoundException();
-    void reply.header('content-type', ASSETS[name].type).header('cache-control', 'public, max-age=86400').send(asset(name));
+    if (!Object.hasOwn(GRAPHIQL_ASSETS, name)) throw new NotFoundException();
+    void reply.header('content-type', GRAPHIQL_ASSETS[name].type).header('cache-control', 'public, max-age=86400').send(asset(name));
   }
 }

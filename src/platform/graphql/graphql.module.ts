@@ -3,9 +3,10 @@ import { GraphQLModule as NestGraphQLModule } from '@nestjs/graphql';
 import { MercuriusDriver, MercuriusDriverConfig } from '@nestjs/mercurius';
 import { join } from 'node:path';
 import { AppConfig } from '../config/app-config';
-import { formatGraphQLErrors } from './error-formatter';
+import { graphqlErrorFormatter } from './error-formatter';
 import { costLimitHook, graphqlLimitRules } from './limits';
 import { hasMutation, PublicResponseCache } from './public-response-cache';
+import { graphqlRouteOptions } from './request-guard';
 
 export const SCHEMA_FILE = join(process.cwd(), 'schema.gql');
 
@@ -32,8 +33,14 @@ interface HookContext {
         graphiql: false, // served from node_modules by GraphiqlController, never from a CDN
         allowBatchedQueries: true,
         cache: config.graphqlQueryCache === 0 ? false : config.graphqlQueryCache,
-        // Compile a query text to JS (graphql-jit) once it has been seen twice; needs the query cache.
-        jit: 1,
+        // No graphql-jit: Mercurius keys a compiled query by its text alone (a document with
+        // several operations ran the one compiled first whatever operationName said), and
+        // compiled queries stopped applying input-field defaults after their first use.
+        jit: 0,
+        // The parser gives up after this many tokens: an oversized query costs little to refuse.
+        graphql: { parseOptions: { maxTokens: config.graphqlMaxTokens } },
+        // Body limit, request shape, once-per-request credential fields, response media type.
+        additionalRouteOptions: graphqlRouteOptions(config),
         validationRules: graphqlLimitRules(config),
         hooks: {
           preExecution: [
@@ -49,7 +56,7 @@ interface HookContext {
             },
           ],
         },
-        errorFormatter: formatGraphQLErrors as MercuriusDriverConfig['errorFormatter'],
+        errorFormatter: graphqlErrorFormatter(config) as MercuriusDriverConfig['errorFormatter'],
         context: (request: unknown, reply: unknown) => ({ request, reply, loaders: new Map() }),
       }),
     }),
