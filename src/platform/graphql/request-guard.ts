@@ -27,10 +27,10 @@ const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v ===
 /** Checks one request of the body (mutating it only to normalise what the specification allows). */
 function checkRequest(req: unknown, where: string): void {
   if (!isPlainObject(req)) {
-    throw new GraphQLRequestRejected(`${where}must be a JSON object with a "query" string`, 'MALFORMED_REQUEST');
+    throw new GraphQLRequestRejected(`${where}expected a JSON object with a "query" string`, 'MALFORMED_REQUEST');
   }
   if (req.query === undefined || req.query === null) {
-    throw new GraphQLRequestRejected(`${where}has no "query": send the GraphQL document as a string in "query"`, 'MALFORMED_REQUEST');
+    throw new GraphQLRequestRejected(`${where}"query" is missing: send the GraphQL document as a string in "query"`, 'MALFORMED_REQUEST');
   }
   if (typeof req.query !== 'string' || req.query.trim() === '') {
     throw new GraphQLRequestRejected(`${where}"query" must be a non-empty string holding a GraphQL document`, 'MALFORMED_REQUEST');
@@ -113,13 +113,13 @@ export function graphqlRouteOptions(config: AppConfig) {
         // variables and extensions arrive as JSON text here; Mercurius reads them
         const { query } = (request.query ?? {}) as { query?: unknown };
         if (typeof query !== 'string' || query.trim() === '') {
-          throw new GraphQLRequestRejected('The query string has no "query" parameter holding a GraphQL document', 'MALFORMED_REQUEST');
+          throw new GraphQLRequestRejected('Query string: "query" is missing: send the GraphQL document in the "query" parameter', 'MALFORMED_REQUEST');
         }
         return;
       }
       const body = request.body;
       const requests = Array.isArray(body) ? body : [body];
-      requests.forEach((r, i) => checkRequest(r, Array.isArray(body) ? `Request ${i} of the batch ` : 'The request body '));
+      requests.forEach((r, i) => checkRequest(r, Array.isArray(body) ? `Batch request ${i}: ` : 'Request body: '));
       checkOncePerRequest(
         requests.map((r) => (r as { query: string }).query),
         config.graphqlMaxTokens,
