@@ -124,7 +124,7 @@ export class AppConfig {
   @IsInt()
   @Min(100)
   @Max(1_000_000)
-  graphqlMaxTokens = 2000;
+  graphqlMaxTokens = 1000;
 
   /** Largest /graphql request body (bytes): sized for queries, not uploads; above it → 413. */
   @Transform(toInt)
