@@ -1,11 +1,13 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isQueryCanceled } from '../database/pg-errors';
 import { AppError, ErrorCode, httpStatusFor, StatementTimeoutError } from './app-error';
 
 /**
  * REST answers for AppError (and anything unexpected). GraphQL errors are left
- * to the GraphQL error formatter: the filter rethrows them unchanged.
+ * to the GraphQL error formatter: the filter rethrows them unchanged. As there,
+ * an INTERNAL AppError is a bug: the client gets a generic message and the
+ * request id, the log gets the error.
  */
 @Catch()
 export class HttpErrorFilter implements ExceptionFilter {
@@ -15,7 +17,8 @@ export class HttpErrorFilter implements ExceptionFilter {
     if (host.getType<string>() === 'graphql') throw thrown;
     const exception = isQueryCanceled(thrown) ? new StatementTimeoutError() : thrown;
     const reply = host.switchToHttp().getResponse<FastifyReply>();
-    if (exception instanceof AppError) {
+    const requestId = host.switchToHttp().getRequest<FastifyRequest>()?.id;
+    if (exception instanceof AppError && exception.code !== ErrorCode.INTERNAL) {
       const status = httpStatusFor(exception.code);
       if (exception.details.retryAfterSeconds) void reply.header('retry-after', String(exception.details.retryAfterSeconds));
       return reply.status(status).send({ error: { code: exception.code, message: exception.message, ...exception.details } });
@@ -23,7 +26,7 @@ export class HttpErrorFilter implements ExceptionFilter {
     if (exception instanceof HttpException) {
       return reply.status(exception.getStatus()).send(exception.getResponse());
     }
-    this.log.error(exception);
-    return reply.status(500).send({ error: { code: ErrorCode.INTERNAL, message: 'Internal server error' } });
+    this.log.error({ err: exception, reqId: requestId }, 'internal error');
+    return reply.status(500).send({ error: { code: ErrorCode.INTERNAL, message: 'Internal server error', requestId } });
   }
 }
