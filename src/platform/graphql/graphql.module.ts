@@ -30,12 +30,14 @@ interface HookContext {
         // Written to the repo in development (and committed); test/schema.e2e-spec.ts fails when stale.
         autoSchemaFile: config.nodeEnv === 'development' ? SCHEMA_FILE : true,
         sortSchema: true,
-        graphiql: false, // served from node_modules by GraphiqlController, never from a CDN
+        graphiql: false, // GraphiqlController serves a bundle built with the app, never a CDN
         allowBatchedQueries: true,
         cache: config.graphqlQueryCache === 0 ? false : config.graphqlQueryCache,
         // No graphql-jit: Mercurius keys a compiled query by its text alone (a document with
         // several operations ran the one compiled first whatever operationName said), and
-        // compiled queries stopped applying input-field defaults after their first use.
+        // graphql-jit 0.8 does not apply the default of a missing non-null input field (so a
+        // query failed from its second use on). Correctness first: an uncached catalog page
+        // costs ~4.1 ms instead of ~2.5 ms in-process; cached anonymous reads are unaffected.
         jit: 0,
         // The parser gives up after this many tokens: an oversized query costs little to refuse.
         graphql: { parseOptions: { maxTokens: config.graphqlMaxTokens } },
