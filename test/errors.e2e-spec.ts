@@ -7,7 +7,7 @@
 import { Logger } from '@nestjs/common';
 import { AuthService } from '../src/identity/auth.service';
 import { InvalidPostingError, PostingErrorReason } from '../src/ledger/ledger.errors';
-import { NotFoundError } from '../src/platform/errors/app-error';
+import { DependencyUnavailableError, NotFoundError } from '../src/platform/errors/app-error';
 import { AttestationKeysService } from '../src/provenance/attestation/attestation-keys.service';
 import { startTestApp, TestApp } from './support/app';
 import { signUp, TestUser } from './support/users';
@@ -53,9 +53,17 @@ describe('unexpected errors', () => {
     expect(payload.path).toBe('me');
   });
 
-  it('other AppErrors still reach the client as they are, unlogged', async () => {
-    const { res } = await meFails(new NotFoundError('User', 'u-1'));
-    expect(res.body.errors[0]).toMatchObject({ message: 'User u-1 not found', extensions: { code: 'NOT_FOUND', entity: 'User' } });
+  it.each([
+    ['NOT_FOUND', () => new NotFoundError('User', 'u-1'), { message: 'User u-1 not found', extensions: { code: 'NOT_FOUND', entity: 'User' } }],
+    [
+      'INTERNAL for an unavailable dependency (not a bug)',
+      () => new DependencyUnavailableError('The payment processor did not answer; try again', { reason: 'PAYMENTS_UNAVAILABLE', retryable: true }),
+      { message: 'The payment processor did not answer; try again', extensions: { code: 'INTERNAL', reason: 'PAYMENTS_UNAVAILABLE', retryable: true } },
+    ],
+  ])('other AppErrors still reach the client as they are, unlogged: %s', async (_label, make, expected) => {
+    const { res } = await meFails(make());
+    expect(res.body.errors[0]).toMatchObject(expected);
+    expect(res.body.errors[0].extensions).not.toHaveProperty('requestId');
     expect(logged).not.toHaveBeenCalled();
   });
 

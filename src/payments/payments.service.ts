@@ -14,7 +14,7 @@ import { randomUUID } from 'node:crypto';
 import { AccessService } from '../identity/access.service';
 import { Principal } from '../platform/auth/principal';
 import { Database } from '../platform/database/transaction';
-import { AppError, BadInputError, ErrorCode, NotFoundError } from '../platform/errors/app-error';
+import { BadInputError, DependencyUnavailableError, NotFoundError } from '../platform/errors/app-error';
 import { PaymentsUnavailableError } from './payments.errors';
 import { PAYMENTS_PORT, PaymentsMode, PaymentsPort } from './payments.port';
 import { SANDBOX_TEST_PAYMENT_METHODS, SandboxPaymentsAdapter } from './sandbox/sandbox-payments.adapter';
@@ -108,7 +108,7 @@ export class PaymentsService {
     } catch (err) {
       if (err instanceof PaymentsUnavailableError) {
         this.log.warn({ organizationId, code: err.code, retryable: err.retryable }, 'payment setup failed at the processor');
-        throw new AppError(ErrorCode.INTERNAL, 'The payment processor did not answer as expected; try again in a moment', {
+        throw new DependencyUnavailableError('The payment processor did not answer as expected; try again in a moment', {
           reason: 'PAYMENTS_UNAVAILABLE',
           retryable: err.retryable,
         });

@@ -79,6 +79,24 @@ export class StatementTimeoutError extends AppError {
   }
 }
 
+/**
+ * Something the platform depends on failed (the payment processor, …): INTERNAL
+ * for the client, but with a message written for it and details such as
+ * `retryable`. Not a bug: answered as is; whoever raises it logs the cause.
+ * Every other INTERNAL AppError is a bug and reaches the client as a generic
+ * message with the request id only.
+ */
+export class DependencyUnavailableError extends AppError {
+  constructor(message: string, details: Record<string, unknown> = {}) {
+    super(ErrorCode.INTERNAL, message, details);
+  }
+}
+
+/** INTERNAL errors whose message and details the client may see. */
+export function isClientFacing(error: AppError): boolean {
+  return error.code !== ErrorCode.INTERNAL || error instanceof DependencyUnavailableError;
+}
+
 export function assertUnreachable(x: never): never {
   throw new Error(`Unreachable: ${String(x)}`);
 }

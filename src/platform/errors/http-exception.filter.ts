@@ -1,7 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isQueryCanceled } from '../database/pg-errors';
-import { AppError, ErrorCode, httpStatusFor, StatementTimeoutError } from './app-error';
+import { AppError, ErrorCode, httpStatusFor, isClientFacing, StatementTimeoutError } from './app-error';
 
 /**
  * REST answers for AppError (and anything unexpected). GraphQL errors are left
@@ -18,7 +18,7 @@ export class HttpErrorFilter implements ExceptionFilter {
     const exception = isQueryCanceled(thrown) ? new StatementTimeoutError() : thrown;
     const reply = host.switchToHttp().getResponse<FastifyReply>();
     const requestId = host.switchToHttp().getRequest<FastifyRequest>()?.id;
-    if (exception instanceof AppError && exception.code !== ErrorCode.INTERNAL) {
+    if (exception instanceof AppError && isClientFacing(exception)) {
       const status = httpStatusFor(exception.code);
       if (exception.details.retryAfterSeconds) void reply.header('retry-after', String(exception.details.retryAfterSeconds));
       return reply.status(status).send({ error: { code: exception.code, message: exception.message, ...exception.details } });

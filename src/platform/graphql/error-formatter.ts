@@ -2,7 +2,8 @@
  * The one place where errors become GraphQL responses. AppError codes pass
  * through (with field-level details for bad input); GraphQL syntax, validation
  * and limit errors are BAD_USER_INPUT; an INTERNAL AppError (a bug, by its own
- * code) and anything unexpected reach the client as a generic INTERNAL error
+ * code, unless it is a DependencyUnavailableError) and anything unexpected
+ * reach the client as a generic INTERNAL error
  * carrying the request id, and the log as the error with its stack and the
  * same request id.
  *
@@ -16,7 +17,7 @@ import type { FastifyRequest } from 'fastify';
 import { ExecutionResult, GraphQLError } from 'graphql';
 import { AppConfig } from '../config/app-config';
 import { isQueryCanceled } from '../database/pg-errors';
-import { AppError, ErrorCode, StatementTimeoutError } from '../errors/app-error';
+import { AppError, ErrorCode, isClientFacing, StatementTimeoutError } from '../errors/app-error';
 import { responseMediaType } from './media-type';
 import { GraphQLRequestRejected } from './request-rejected';
 
@@ -60,7 +61,7 @@ export function graphqlErrorFormatter(config: AppConfig) {
     const original = isQueryCanceled(error.originalError) ? new StatementTimeoutError() : error.originalError;
     const base = { locations: error.locations, path: error.path };
     if (original instanceof AppError) {
-      if (original.code === ErrorCode.INTERNAL) return { error: internal(error, original, requestId) };
+      if (!isClientFacing(original)) return { error: internal(error, original, requestId) };
       const httpStatus = original instanceof GraphQLRequestRejected ? original.httpStatus : undefined;
       return { error: { ...base, message: original.message, extensions: { code: original.code, ...original.details } }, httpStatus };
     }
