@@ -56,6 +56,7 @@ export async function createApp(config: AppConfig, options: { bufferLogs?: boole
       }
     },
     maxBatch: config.graphqlMaxBatch,
+    maxTokens: config.graphqlMaxTokens,
   });
   const publicCache = app.get(PublicResponseCache);
   const cacheState = new WeakMap<object, { key: string; generation: number }>();

@@ -36,8 +36,9 @@ describe('GraphQL edge limits', () => {
         expect(r.body.errors).toEqual([{ message: 'The query has more than 1000 tokens', extensions: { code: 'BAD_USER_INPUT', reason: 'TOO_MANY_TOKENS', maxTokens: 1000 } }]);
         expect(stages.parsing).toBe(1);
         expect(stages.validation).toBe(0);
-        // the parser gave up at the limit: 3,000 tokens were never read
-        expect(advance.mock.calls.length).toBeLessThanOrEqual(1001);
+        // Two parsers read it (the rate limiter's points count, then Mercurius): each gave up
+        // at the limit, so most of the 3,000 tokens were never read.
+        expect(advance.mock.calls.length).toBeLessThanOrEqual(2 * 1001);
       } finally {
         advance.mockRestore();
       }

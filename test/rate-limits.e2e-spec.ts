@@ -101,15 +101,18 @@ describe('rate limits', () => {
   });
 
   it('counts mutations one by one across aliases and batched operations, and a refused batch writes nothing', async () => {
-    const signUps = (prefix: string, n: number) => ({
-      query: `mutation { ${aliases(n, (i) => `s${i}: signUp(input: { email: "${prefix}${i}@rl.test", password: "correct horse battery staple", organizationName: "RL ${prefix}${i}" }) { __typename }`)} }`,
+    // signUp / logIn are refused above one per request before any budget is counted (graphql-edge-limits.e2e-spec.ts):
+    // an authenticated mutation shows the counting.
+    const carol = await signUp(t);
+    const creates = (prefix: string, n: number) => ({
+      query: `mutation { ${aliases(n, (i) => `c${i}: createOrganization(input: { name: "RL ${prefix}${i}" }) { id }`)} }`,
     });
-    // 2 operations × 11 aliased mutations = 22 points > 20: refused whole.
-    const refused = await post([signUps('a', 11), signUps('b', 11)], { ip: '10.4.0.1' });
+    // 3 operations × 11 aliased mutations = 33 points > 30: refused whole.
+    const refused = await post([creates('a', 11), creates('b', 11), creates('c', 11)], { ip: '10.4.0.1', token: carol.token });
     expect(refused.status).toBe(429);
     expect(refused.body.errors[0].extensions).toMatchObject({ budget: 'points' });
-    expect(refused.body.errors[0].message).toContain('needs 22 points');
-    const [{ n }] = await t.dataSource.query(`SELECT count(*)::int AS n FROM users WHERE email LIKE '%@rl.test'`);
+    expect(refused.body.errors[0].message).toContain('needs 33 points');
+    const [{ n }] = await t.dataSource.query(`SELECT count(*)::int AS n FROM organizations WHERE name LIKE 'RL %'`);
     expect(n).toBe(0);
   });
 

@@ -22,14 +22,14 @@ import { expensiveFieldWeight } from './expensive-fields';
 /** Parses of recent query texts (a client repeating a query is not re-parsed). */
 const MAX_CACHED = 500;
 const parsed = new Map<string, DocumentNode | null>();
-/** The parser stops here; Mercurius applies the real token limit and reports it. */
+/** Default only: the app passes GRAPHQL_MAX_TOKENS, so an oversized query is not fully parsed here either (Mercurius reports it). */
 const MAX_TOKENS = 50_000;
 
-function parseCached(query: string): DocumentNode | null {
+function parseCached(query: string, maxTokens: number): DocumentNode | null {
   let doc = parsed.get(query);
   if (doc === undefined) {
     try {
-      doc = parse(query, { noLocation: true, maxTokens: MAX_TOKENS });
+      doc = parse(query, { noLocation: true, maxTokens });
     } catch {
       doc = null; // Mercurius reports the syntax error
     }
@@ -45,18 +45,18 @@ interface OperationBody {
 }
 
 /** Points of a whole request body (one operation or a batch). */
-export function requestPoints(schema: GraphQLSchema, body: unknown): number {
+export function requestPoints(schema: GraphQLSchema, body: unknown, maxTokens = MAX_TOKENS): number {
   const ops = Array.isArray(body) ? body : [body];
   let total = 0;
   for (const op of ops) {
-    if (op && typeof op === 'object') total += operationPoints(schema, op as OperationBody);
+    if (op && typeof op === 'object') total += operationPoints(schema, op as OperationBody, maxTokens);
   }
   return total;
 }
 
-function operationPoints(schema: GraphQLSchema, body: OperationBody): number {
+function operationPoints(schema: GraphQLSchema, body: OperationBody, maxTokens: number): number {
   if (typeof body.query !== 'string') return 0;
-  const doc = parseCached(body.query);
+  const doc = parseCached(body.query, maxTokens);
   if (!doc) return 0;
   const fragments = new Map<string, FragmentDefinitionNode>();
   const operations: OperationDefinitionNode[] = [];

@@ -19,6 +19,8 @@ export interface RateLimitHookDeps {
   schema(): GraphQLSchema | undefined;
   /** Larger batches are refused by the batch-size check (app.factory.ts): not worth counting. */
   maxBatch: number;
+  /** GRAPHQL_MAX_TOKENS: the points parser gives up there, as Mercurius' parser does. */
+  maxTokens?: number;
 }
 
 type RequestWithPrincipal = FastifyRequest & { principal?: Principal | null };
@@ -37,7 +39,7 @@ export function installGraphQLRateLimits(fastify: FastifyInstance, deps: RateLim
     if (Array.isArray(req.body) && req.body.length > deps.maxBatch) return;
     const schema = deps.schema();
     const outcome = await deps.limits.admit(rateLimitClientOf(req.principal, req.ip), () =>
-      schema ? requestPoints(schema, req.method === 'GET' ? req.query : req.body) : 0,
+      schema ? requestPoints(schema, req.method === 'GET' ? req.query : req.body, deps.maxTokens) : 0,
     );
     if (outcome.allowed) return;
     await reply
