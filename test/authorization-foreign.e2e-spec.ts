@@ -29,6 +29,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { SandboxPaymentsAdapter } from '../src/payments/sandbox/sandbox-payments.adapter';
 import { WebhookInboxService } from '../src/payments/webhooks/webhook-inbox.service';
 import { GqlResponse, startTestApp, TestApp } from './support/app';
+import { appTables, databaseChecksum } from './support/db-checksum';
 import { signUp, TestUser } from './support/users';
 
 // ---------------------------------------------------------------- schema introspection
@@ -1015,46 +1016,11 @@ function normalized(r: GqlResponse, id: string) {
 }
 
 /**
- * Schemas left out of the "nothing written" checksum, each for a reason:
- * - PostgreSQL's own catalogs (pg_catalog, information_schema, pg_toast) are
- *   not the application's data;
- * - `pgboss` belongs to the job queue, which keeps its own bookkeeping
- *   (maintenance and monitoring timestamps) on its own clock; jobs are off in
- *   this file anyway, and what a job would change lands in the app's tables.
- * No table of the app's own schemas is left out: a refused foreign-id attempt
- * writes nothing at all (no audit row either).
+ * Every table of the app (test/support/db-checksum.ts). C's own key is used to
+ * authenticate, which stamps its last_used_at — that one column is left out.
  */
-const NOT_APP_DATA = ['pg_catalog', 'information_schema', 'pg_toast', 'pgboss'];
-
-/**
- * Every table of the application's schemas, read from the catalog so a new
- * table is covered without touching this file: ordinary and partitioned tables
- * (a partitioned table's rows include its partitions', which are not listed
- * twice), in every schema but NOT_APP_DATA and temporary ones.
- */
-async function appTables(t: TestApp): Promise<string[]> {
-  const rows: { name: string }[] = await t.dataSource.query(
-    `SELECT format('%I.%I', n.nspname, c.relname) AS name
-       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-      WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
-        AND n.nspname <> ALL ($1) AND n.nspname NOT LIKE 'pg_temp%' AND n.nspname NOT LIKE 'pg_toast_temp%'
-      ORDER BY 1`,
-    [NOT_APP_DATA],
-  );
-  return rows.map((r) => r.name);
-}
-
-/**
- * Every table of the app: row count and a hash of its rows. C's own key is used
- * to authenticate, which stamps its last_used_at — that one column is left out.
- */
-async function checksum(t: TestApp, tables: string[], cKeyId: string): Promise<Record<string, string>> {
-  const table = (name: string, i: number) => {
-    const row = name === 'public.api_keys' ? `(to_jsonb(x) - CASE WHEN x.id = $1 THEN 'last_used_at' ELSE '' END)` : 'to_jsonb(x)';
-    return `(SELECT count(*) || ':' || coalesce(md5(string_agg(${row}::text, '|' ORDER BY ${row}::text)), '') FROM ${name} x) AS t${i}`;
-  };
-  const [row] = await t.dataSource.query(`SELECT ${tables.map(table).join(', ')}`, [cKeyId]);
-  return Object.fromEntries(tables.map((name, i) => [name, row[`t${i}`] as string]));
+function checksum(t: TestApp, tables: string[], cKeyId: string): Promise<Record<string, string>> {
+  return databaseChecksum(t, tables, { 'public.api_keys': { column: 'last_used_at', where: 'x.id = $1' } }, [cKeyId]);
 }
 
 // ---------------------------------------------------------------- specs
