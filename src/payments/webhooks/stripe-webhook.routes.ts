@@ -2,9 +2,9 @@
  * POST /v1/stripe/webhooks — Stripe's deliveries. The signature is checked on
  * the raw bytes before anything else (parsing and re-serialising JSON would
  * change them); a bad, missing, tampered or out-of-date signature (timestamp
- * more than 300 s in the past or in the future) is a 400 and nothing is stored. A verified event goes into the inbox (a redelivery
- * is acknowledged as a duplicate) and processing is kicked without making
- * Stripe wait for it.
+ * more than 300 s in the past or in the future) is a 400 and nothing is
+ * stored. A verified event goes into the inbox (a redelivery is acknowledged
+ * as a duplicate) and processing is kicked without making Stripe wait for it.
  *
  * The route lives in its own Fastify plugin whose only body parser keeps the
  * raw bytes, so GraphQL, the gateway and usage ingestion keep their JSON parser.

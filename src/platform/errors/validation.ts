@@ -56,7 +56,8 @@ function isPlain(v: object): boolean {
  */
 class AppValidationPipe extends ValidationPipe {
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
-    const nul = nulBytePaths(value, metadata.data ?? 'input');
+    // Custom parameter decorators (the principal, the request) carry no client text to check.
+    const nul = metadata.type === 'custom' ? [] : nulBytePaths(value, metadata.data ?? 'input');
     if (nul.length) throw new BadInputError(nul.map((field) => ({ field, message: `${field} must not contain NUL characters (U+0000)` })));
     return super.transform(value, metadata);
   }
