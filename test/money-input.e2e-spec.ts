@@ -10,7 +10,7 @@ import { createModel, pricingInput, termsInput } from './support/licensing';
 import { makeAdmin, signUp, TestUser } from './support/users';
 
 const PUBLISH = `mutation($i: PublishLicenseOfferInput!) { publishLicenseOffer(input: $i) { id pricing { upfrontFeeMinor } } }`;
-const REFUND = `mutation($id: ID!, $a: String, $r: String!) { refundInvoice(id: $id, amountMinor: $a, reason: $r) { outcome } }`;
+const REFUND = `mutation($id: ID!, $a: String, $r: String!) { refundInvoice(id: $id, amountMinor: $a, reason: $r) { __typename } }`;
 
 /** Each form a lenient parser (trim, Number, BigInt, parseInt) would take for an integer, or that PostgreSQL would reject later. */
 const REFUSED: [string, string][] = [
