@@ -3,9 +3,15 @@
  * the public catalog query against the cheapest possible GraphQL query
  * (`{ __typename }`) on the same app in the same run, so the ratio says what
  * the catalog costs regardless of the machine; plus cold and warm `npm start`
- * time to the first healthy answer. The catalog runs as configured by default
- * (anonymous answers served by the public response cache) and again on an app
- * with that cache off (every request executes), reported as uncached_*.
+ * time to the first healthy answer.
+ *
+ * The headline `ratio` (and `met`) is the catalog *executed* on every request
+ * (public response cache off: resolver, SQL, GraphQL execution,
+ * serialisation): a cache hit returns stored bytes and says nothing about the
+ * catalog's cost. The default configuration (answers from the response cache)
+ * is reported beside it as cached_*. Every answer during the load is compared
+ * byte for byte with a reference answer checked against the database before
+ * the load; one wrong answer fails the run, like a non-2xx.
  *
  * Environment: BENCH_DATABASE_URL (a PostgreSQL server; a scratch database is
  * created on it and dropped after), BENCH_DURATION (s, default 10),
@@ -100,13 +106,19 @@ interface LoadResult {
   non2xx: number;
   errors: number;
   requests: number;
+  /** 2xx answers whose body differed from the expected one */
+  mismatches: number;
 }
 
-/** autocannon in a child process, so the load generator does not share the app's event loop. */
-async function load(url: string, query: string, duration: number): Promise<LoadResult> {
+/**
+ * autocannon in a child process, so the load generator does not share the
+ * app's event loop. `expectBody`: every answer's body must equal it (autocannon
+ * counts the others as mismatches; it reads every body anyway).
+ */
+async function load(url: string, query: string, duration: number, expectBody: string): Promise<LoadResult> {
   const bin = join(ROOT, 'node_modules', 'autocannon', 'autocannon.js');
   const args = [bin, '-c', String(CONNECTIONS), '-d', String(duration), '-m', 'POST', '-H', 'content-type=application/json',
-    '-b', JSON.stringify({ query }), '-j', url];
+    '-b', JSON.stringify({ query }), '-E', expectBody, '-j', url];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
@@ -119,19 +131,48 @@ async function load(url: string, query: string, duration: number): Promise<LoadR
     latency: { p99: number };
     non2xx: number;
     errors: number;
+    mismatches: number;
   };
-  return { rps: r.requests.average, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors, requests: r.requests.total };
+  if (typeof r.mismatches !== 'number') throw new Error('autocannon reported no mismatch count: answers would go unchecked');
+  return { rps: r.requests.average, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors, requests: r.requests.total, mismatches: r.mismatches };
 }
 
-async function checkAnswer(url: string, query: string, expectData: (d: any) => boolean): Promise<void> {
+/** One answer, checked with `expectData`; its exact text is what every answer under load must equal. */
+async function referenceAnswer(url: string, query: string, expectData: (d: any) => boolean): Promise<string> {
   const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query }) });
-  const body = (await res.json()) as { data?: unknown; errors?: unknown };
+  const text = await res.text();
+  const body = JSON.parse(text) as { data?: unknown; errors?: unknown };
   if (res.status !== 200 || body.errors || !expectData(body.data)) {
-    throw new Error(`unexpected answer to ${query}: ${res.status} ${JSON.stringify(body).slice(0, 500)}`);
+    throw new Error(`unexpected answer to ${query}: ${res.status} ${text.slice(0, 500)}`);
+  }
+  return text;
+}
+
+/** The first catalog page as the database has it: the 20 most recently listed models and their vendors. */
+async function expectedFirstPage(url: string): Promise<{ id: string; name: string; vendor: string; summary: string }[]> {
+  const c = new Client({ connectionString: url });
+  await c.connect();
+  try {
+    const { rows } = await c.query(
+      `SELECT m.id, m.name, o.name AS vendor, m.card->>'summary' AS summary FROM models m JOIN organizations o ON o.id = m.organization_id
+        WHERE m.status = 'LISTED' ORDER BY m.listed_at DESC, m.id DESC LIMIT 20`,
+    );
+    return rows;
+  } finally {
+    await c.end();
   }
 }
 
-async function throughput(): Promise<{ catalog: LoadResult; baseline: LoadResult; uncached: LoadResult }> {
+interface Phases {
+  /** default configuration: answers from the public response cache */
+  cached: LoadResult;
+  cachedBaseline: LoadResult;
+  /** response cache off: every request executes */
+  executed: LoadResult;
+  executedBaseline: LoadResult;
+}
+
+async function throughput(): Promise<Phases> {
   const dir = mkdtempSync(join(tmpdir(), 'beiming-bench-'));
   let embedded: EmbeddedPostgresHandle | null = null;
   let scratch: { server: string; name: string } | null = null;
@@ -178,39 +219,44 @@ async function throughput(): Promise<{ catalog: LoadResult; baseline: LoadResult
       const address = app.getHttpAdapter().getInstance().server.address() as { port: number };
       const url = `http://127.0.0.1:${address.port}/graphql`;
       log(`app listening on ${url} (query cache ${config.graphqlQueryCache}, public response cache ${config.publicCacheTtlMs} ms)`);
-      await checkAnswer(url, CATALOG_QUERY, (d) => d.catalog.totalCount === MODELS && d.catalog.edges.length === 20 && !!d.catalog.edges[0].node.vendor.name);
-      await checkAnswer(url, BASELINE_QUERY, (d) => d.__typename === 'Query');
-      return { app, url };
+      const catalogBody = await referenceAnswer(url, CATALOG_QUERY, (d) => {
+        const nodes = d.catalog.edges.map((e: any) => e.node);
+        const got = nodes.map((n: any) => ({ id: n.id, name: n.name, vendor: n.vendor.name, summary: n.card.summary }));
+        return d.catalog.totalCount === MODELS && JSON.stringify(got) === JSON.stringify(firstPage);
+      });
+      const baselineBody = await referenceAnswer(url, BASELINE_QUERY, (d) => d.__typename === 'Query');
+      return { app, url, catalogBody, baselineBody };
     };
-    const measure = async (name: string, url: string, query: string): Promise<LoadResult> => {
+    const firstPage = await expectedFirstPage(databaseUrl);
+    if (firstPage.length !== 20) throw new Error(`seed: expected 20 models on the first page, found ${firstPage.length}`);
+    const measure = async (name: string, url: string, query: string, body: string): Promise<LoadResult> => {
       log(`${name}: ${DURATION} s, ${CONNECTIONS} connections: ${query}`);
-      const r = await load(url, query, DURATION);
-      log(`${name}: ${r.rps.toFixed(0)} req/s, p99 ${r.p99} ms, ${r.requests} requests, non-2xx ${r.non2xx}, errors ${r.errors}`);
-      if (r.non2xx > 0 || r.errors > 0) throw new Error(`${name}: ${r.non2xx} non-2xx answers and ${r.errors} errors`);
+      const r = await load(url, query, DURATION, body);
+      log(`${name}: ${r.rps.toFixed(0)} req/s, p99 ${r.p99} ms, ${r.requests} requests, non-2xx ${r.non2xx}, errors ${r.errors}, wrong answers ${r.mismatches}`);
+      if (r.non2xx > 0 || r.errors > 0 || r.mismatches > 0) {
+        throw new Error(`${name}: ${r.non2xx} non-2xx answers, ${r.errors} errors, ${r.mismatches} answers that differ from the checked reference`);
+      }
       return r;
     };
+    // Each app: warm-up, then its baseline and its catalog back to back, so both sides of a ratio see the same machine.
+    const phase = async (label: string, publicCacheTtlMs?: number): Promise<{ catalog: LoadResult; baseline: LoadResult }> => {
+      const s = await serve(publicCacheTtlMs);
+      try {
+        t0 = Date.now();
+        await load(s.url, BASELINE_QUERY, 2, s.baselineBody);
+        await load(s.url, CATALOG_QUERY, 2, s.catalogBody);
+        log(`${label}: warm-up done in ${Date.now() - t0} ms`);
+        const baseline = await measure(`${label}: baseline`, s.url, BASELINE_QUERY, s.baselineBody);
+        const catalog = await measure(`${label}: catalog`, s.url, CATALOG_QUERY, s.catalogBody);
+        return { catalog, baseline };
+      } finally {
+        await s.app.close();
+      }
+    };
 
-    const main = await serve();
-    let baseline: LoadResult;
-    let catalog: LoadResult;
-    try {
-      t0 = Date.now();
-      await load(main.url, BASELINE_QUERY, 2);
-      await load(main.url, CATALOG_QUERY, 2);
-      log(`warm-up done in ${Date.now() - t0} ms`);
-      baseline = await measure('baseline', main.url, BASELINE_QUERY);
-      catalog = await measure('catalog', main.url, CATALOG_QUERY);
-    } finally {
-      await main.app.close();
-    }
-    const uncachedApp = await serve(0);
-    try {
-      await load(uncachedApp.url, CATALOG_QUERY, 2);
-      const uncached = await measure('catalog, response cache off', uncachedApp.url, CATALOG_QUERY);
-      return { catalog, baseline, uncached };
-    } finally {
-      await uncachedApp.app.close();
-    }
+    const executed = await phase('executed (response cache off)', 0);
+    const cached = await phase('cached (default configuration)');
+    return { executed: executed.catalog, executedBaseline: executed.baseline, cached: cached.catalog, cachedBaseline: cached.baseline };
   } finally {
     await embedded?.stop();
     if (scratch) {
@@ -282,15 +328,18 @@ async function startTimes(): Promise<{ cold: number; warm: number }> {
 
 async function main(): Promise<void> {
   log(`models=${MODELS} vendors=${VENDORS} duration=${DURATION}s connections=${CONNECTIONS}`);
-  const { catalog, baseline, uncached } = await throughput();
-  const ratio = catalog.rps / baseline.rps;
-  const uncachedRatio = uncached.rps / baseline.rps;
-  log(`ratio catalog/baseline = ${ratio.toFixed(3)} (target >= ${TARGET}); with the response cache off: ${uncachedRatio.toFixed(3)}`);
+  const { executed, executedBaseline, cached, cachedBaseline } = await throughput();
+  const ratio = executed.rps / executedBaseline.rps;
+  const cachedRatio = cached.rps / cachedBaseline.rps;
+  const met = ratio >= TARGET;
+  log(`ratio executed catalog/baseline = ${ratio.toFixed(3)} (target >= ${TARGET}: ${met ? 'met' : 'NOT met'}); from the response cache: ${cachedRatio.toFixed(3)}`);
   const starts = process.env.BENCH_SKIP_START === '1' ? { cold: -1, warm: -1 } : await startTimes();
+  const answers = executed.requests + executedBaseline.requests + cached.requests + cachedBaseline.requests;
   console.log(
-    `RESULT catalog ratio=${ratio.toFixed(3)} target>=${TARGET} catalog_rps=${catalog.rps.toFixed(0)} baseline_rps=${baseline.rps.toFixed(0)} ` +
-      `catalog_p99_ms=${catalog.p99} baseline_p99_ms=${baseline.p99} uncached_ratio=${uncachedRatio.toFixed(3)} ` +
-      `uncached_rps=${uncached.rps.toFixed(0)} uncached_p99_ms=${uncached.p99} cold_start_ms=${starts.cold} warm_start_ms=${starts.warm}`,
+    `RESULT catalog ratio=${ratio.toFixed(3)} target>=${TARGET} catalog_rps=${executed.rps.toFixed(0)} baseline_rps=${executedBaseline.rps.toFixed(0)} ` +
+      `catalog_p99_ms=${executed.p99} baseline_p99_ms=${executedBaseline.p99} cached_ratio=${cachedRatio.toFixed(3)} ` +
+      `cached_rps=${cached.rps.toFixed(0)} cached_p99_ms=${cached.p99} cached_baseline_rps=${cachedBaseline.rps.toFixed(0)} ` +
+      `answers_checked=${answers} cold_start_ms=${starts.cold} warm_start_ms=${starts.warm} met=${met ? 'yes' : 'no'}`,
   );
 }
 

@@ -29,6 +29,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { SandboxPaymentsAdapter } from '../src/payments/sandbox/sandbox-payments.adapter';
 import { WebhookInboxService } from '../src/payments/webhooks/webhook-inbox.service';
 import { GqlResponse, startTestApp, TestApp } from './support/app';
+import { appTables, databaseChecksum } from './support/db-checksum';
 import { signUp, TestUser } from './support/users';
 
 // ---------------------------------------------------------------- schema introspection
@@ -1015,31 +1016,11 @@ function normalized(r: GqlResponse, id: string) {
 }
 
 /**
- * Every business table: row count and a hash of its rows. C's own key is used
- * to authenticate, which stamps its last_used_at — that one column is left out.
+ * Every table of the app (test/support/db-checksum.ts). C's own key is used to
+ * authenticate, which stamps its last_used_at — that one column is left out.
  */
-async function checksum(t: TestApp, cKeyId: string): Promise<Record<string, string>> {
-  const table = (name: string, row = 'to_jsonb(x)') =>
-    `(SELECT count(*) || ':' || coalesce(md5(string_agg(${row}::text, '|' ORDER BY ${row}::text)), '') FROM ${name} x) AS ${name}`;
-  const [row] = await t.dataSource.query(
-    `SELECT ${[
-      table('models'),
-      table('model_lineage_edges'),
-      table('model_attestations'),
-      table('license_offers'),
-      table('license_agreements'),
-      table('api_keys', `(to_jsonb(x) - CASE WHEN x.id = $1 THEN 'last_used_at' ELSE '' END)`),
-      table('audit_log'),
-      table('anomaly_flags'),
-      table('model_certifications'),
-      table('watermark_schemes'),
-      table('organizations'),
-      table('memberships'),
-      table('users'),
-    ].join(', ')}`,
-    [cKeyId],
-  );
-  return row;
+function checksum(t: TestApp, tables: string[], cKeyId: string): Promise<Record<string, string>> {
+  return databaseChecksum(t, tables, { 'public.api_keys': { column: 'last_used_at', where: 'x.id = $1' } }, [cKeyId]);
 }
 
 // ---------------------------------------------------------------- specs
@@ -1049,6 +1030,7 @@ describe('authorization: foreign organizations', () => {
   let f: Fixture;
   let schemaPaths: Map<string, string[]>;
   let initial: Record<string, string>;
+  let tables: string[];
 
   beforeAll(async () => {
     t = await startTestApp();
@@ -1061,9 +1043,23 @@ describe('authorization: foreign organizations', () => {
       }
     }
     f = await buildFixture(t);
-    initial = await checksum(t, f.cKeyId);
+    tables = await appTables(t);
+    initial = await checksum(t, tables, f.cKeyId);
   }, 60_000);
   afterAll(() => t?.close());
+
+  it('the checksum covers every table of the app, money and usage included', async () => {
+    // A floor and named witnesses, so a catalog query that went wrong cannot make the checksum vacuous.
+    expect(tables.length).toBeGreaterThanOrEqual(35);
+    expect(tables).toEqual(
+      expect.arrayContaining(
+        ['invoices', 'invoice_refunds', 'invoice_payment_attempts', 'ledger_entries', 'ledger_transactions', 'payment_customers',
+          'sandbox_payment_objects', 'teacher_upstreams', 'usage_events', 'vendor_fee_overrides', 'api_keys', 'models', 'users'].map((n) => `public.${n}`),
+      ),
+    );
+    // And the fixture put rows where the money cases look: an unchanged checksum there means something.
+    for (const n of ['invoices', 'ledger_entries', 'sandbox_payment_objects']) expect(initial[`public.${n}`]).not.toMatch(/^0:/);
+  });
 
   describe('the case table is complete by construction', () => {
     it('finds the id-taking operations in the schema', () => {
@@ -1124,7 +1120,7 @@ describe('authorization: foreign organizations', () => {
     async (_name, { c, as }) => {
       const token = as === 'user' ? f.c.token : f.cKey;
       const vars = c.vars(f);
-      const before = await checksum(t, f.cKeyId);
+      const before = await checksum(t, tables, f.cKeyId);
       const r = await t.gql(Q[c.op], vars, token);
 
       if (typeof c.expect === 'function') {
@@ -1142,12 +1138,12 @@ describe('authorization: foreign organizations', () => {
         expect(normalized(r, foreignId)).toEqual(normalized(unknown, unknownId));
       }
 
-      expect(await checksum(t, f.cKeyId)).toEqual(before);
+      expect(await checksum(t, tables, f.cKeyId)).toEqual(before);
     },
   );
 
   it('nothing was written by the whole matrix', async () => {
-    expect(await checksum(t, f.cKeyId)).toEqual(initial);
+    expect(await checksum(t, tables, f.cKeyId)).toEqual(initial);
   });
 
   it("A's and B's objects are untouched and still work for their owners", async () => {

@@ -206,6 +206,24 @@ describe('identity', () => {
       expect(raw.body.errors[0].extensions.code).toBe('UNAUTHENTICATED');
     });
 
+    it('refuses a correctly signed token without exp, or expiring beyond the configured TTL, with UNAUTHENTICATED', async () => {
+      const u = await signUp(t);
+      const { JwtService } = await import('@nestjs/jwt');
+      const jwt = t.app.get(JwtService); // the app's own secret and issuer
+      const ttl = t.config.jwtTtlSeconds;
+      const noExp = jwt.sign({ sub: u.userId, typ: 'access' });
+      expect(JSON.parse(Buffer.from(noExp.split('.')[1], 'base64url').toString())).not.toHaveProperty('exp');
+      const tenYears = jwt.sign({ sub: u.userId, typ: 'access' }, { expiresIn: 10 * 365 * 86400 });
+      const twiceTtl = jwt.sign({ sub: u.userId, typ: 'access' }, { expiresIn: 2 * ttl + 120 });
+      for (const token of [noExp, tenYears, twiceTtl]) {
+        const r = await t.gql(`{ me { id } }`, {}, token);
+        expect({ code: r.errors?.[0].extensions.code, data: r.data }).toEqual({ code: 'UNAUTHENTICATED', data: null });
+      }
+      // The same claims within the TTL are accepted: the refusal is about exp.
+      const ok = await t.gql(`{ me { id } }`, {}, jwt.sign({ sub: u.userId, typ: 'access' }, { expiresIn: ttl }));
+      expect(ok.data!.me.id).toBe(u.userId);
+    });
+
     it('requires a token for me', async () => {
       const r = await t.gql(`{ me { id } }`);
       expect(r.errors![0].extensions.code).toBe('UNAUTHENTICATED');

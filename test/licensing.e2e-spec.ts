@@ -136,7 +136,6 @@ describe('licence offers (e2e)', () => {
     const b = await publishOk(t, vendor.token, model.id, {
       name: 'b',
       terms: { territory: { excludedCountries: ['IR', 'KP', 'CU', 'KP'], endUsersExempt: false }, attribution: { ...termsInput().attribution, placements: ['MODEL_CARD', 'WEBSITE'] } },
-      pricing: { inputPerMillionMinor: '0150' },
     });
     const c = await publishOk(t, vendor.token, model.id, { name: 'c', terms: { royalty: { policy: 'LAP', shareBps: 501 } } });
     expect(b.termsHash).toBe(a.termsHash);

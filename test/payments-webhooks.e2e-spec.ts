@@ -61,13 +61,19 @@ describe('payments: Stripe webhooks and the inbox (e2e)', () => {
 
   const clockEvent = (type = 'test_helpers.test_clock.ready') => fake.event(type, { id: `clock_${Math.random().toString(36).slice(2)}`, object: 'test_helpers.test_clock', status: 'ready' });
 
-  it('refuses a signature made with another secret, a stale one (301 s), a tampered body and a missing header — and stores nothing', async () => {
+  it('refuses a signature made with another secret, a stale one (301 s), one from the future (6 min, 1 h), a tampered body and a missing header — and stores nothing', async () => {
     const event = clockEvent();
     const payload = JSON.stringify(event);
+    // Timestamps are relative to `now`, read once; the server's clock moves on while the cases run, so
+    // each boundary case keeps its margin on the side time moves it away from (older stays stale, a
+    // future timestamp stays future only with room to spare).
     const now = Math.floor(Date.now() / 1000);
     const cases: [string, string, string | null, string][] = [
       ['other secret', payload, signStripePayload(payload, 'whsec_someoneelse'), 'invalid_signature'],
       ['stale', payload, signStripePayload(payload, SECRET, now - 301), 'invalid_signature'],
+      ['an hour old', payload, signStripePayload(payload, SECRET, now - 3600), 'invalid_signature'],
+      ['6 minutes in the future', payload, signStripePayload(payload, SECRET, now + 360), 'invalid_signature'],
+      ['an hour in the future', payload, signStripePayload(payload, SECRET, now + 3600), 'invalid_signature'],
       ['tampered', payload.replace('"ready"', '"tampered"'), signStripePayload(payload, SECRET), 'invalid_signature'],
       ['garbage header', payload, 't=abc,v1=def', 'invalid_signature'],
       ['missing header', payload, null, 'missing_signature'],
@@ -78,9 +84,12 @@ describe('payments: Stripe webhooks and the inbox (e2e)', () => {
       expect(r.body.error.message).toEqual(expect.any(String));
     }
     expect(await inboxRows(t)).toEqual([]);
-    // 299 s old is inside Stripe's tolerance.
-    const ok = await postWebhook(t, payload, signStripePayload(payload, SECRET, now - 299));
+    // Inside Stripe's tolerance either way (two events: the second would be a duplicate). 299 s ahead
+    // of `now` only gets closer; 4 minutes old, signed just before sending, keeps a minute of margin.
+    const ok = await postWebhook(t, payload, signStripePayload(payload, SECRET, Math.floor(Date.now() / 1000) - 240));
     expect(ok.status).toBe(200);
+    const ahead = JSON.stringify(clockEvent());
+    expect((await postWebhook(t, ahead, signStripePayload(ahead, SECRET, now + 299))).body).toEqual({ received: true, duplicate: false });
     await inbox.drain();
   });
 

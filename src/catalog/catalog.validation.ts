@@ -1,14 +1,13 @@
 /** Validators for 64-bit integers carried as decimal strings (GraphQL Int is 32-bit). */
+import { decimalIntegerProblem } from '../platform/validation/decimal-integer';
 import { predicateDecorator as decorator } from '../platform/validation/decorator';
 
-const PG_BIGINT_MAX = 9_223_372_036_854_775_807n;
-
 export function isNonNegativeBigIntString(value: unknown): value is string {
-  return typeof value === 'string' && /^(0|[1-9][0-9]{0,18})$/.test(value) && BigInt(value) <= PG_BIGINT_MAX;
+  return typeof value === 'string' && decimalIntegerProblem(value, 0n) === null;
 }
 
 export function isPositiveBigIntString(value: unknown): value is string {
-  return isNonNegativeBigIntString(value) && value !== '0';
+  return typeof value === 'string' && decimalIntegerProblem(value, 1n) === null;
 }
 
 export const IsPositiveBigIntString = decorator(

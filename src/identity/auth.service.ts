@@ -37,7 +37,12 @@ interface JwtClaims {
   sub: string;
   adm?: boolean;
   typ: 'access';
+  /** Seconds since the epoch; set by signAsync's expiresIn, required on the way in. */
+  exp?: number;
 }
+
+/** Clock skew allowed between the issuing and the verifying instance, in seconds. */
+const EXP_SKEW_SECONDS = 60;
 
 @Injectable()
 export class AuthService implements OnApplicationBootstrap {
@@ -143,7 +148,13 @@ export class AuthService implements OnApplicationBootstrap {
     return { accessToken, expiresAt: new Date(Date.now() + ttl * 1000), user, memberships };
   }
 
-  /** A JWT → the user it names, or null when invalid, expired or the user is gone. */
+  /**
+   * A JWT → the user it names, or null when invalid, expired or the user is
+   * gone. The signature library only checks `exp` when present, so a token
+   * signed with our secret but without `exp` (another tool, a script) would
+   * never expire: `exp` is required, and no later than the configured TTL from
+   * now (plus clock skew) — this instance never issues a longer-lived one.
+   */
   async principalFromToken(token: string): Promise<Principal | null> {
     let claims: JwtClaims;
     try {
@@ -152,6 +163,7 @@ export class AuthService implements OnApplicationBootstrap {
       return null;
     }
     if (claims.typ !== 'access' || typeof claims.sub !== 'string') return null;
+    if (typeof claims.exp !== 'number' || claims.exp > Date.now() / 1000 + this.config.jwtTtlSeconds + EXP_SKEW_SECONDS) return null;
     const user = await this.db.reader.findOne(UserEntity, { where: { id: claims.sub }, select: { id: true, isAdmin: true } });
     return user ? { kind: 'user', userId: user.id, isAdmin: user.isAdmin } : null;
   }

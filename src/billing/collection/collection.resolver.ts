@@ -11,11 +11,10 @@ import { InvoiceQueryService } from '../invoices/invoice-query.service';
 import { InvoiceSettlementService } from './invoice-settlement.service';
 import { Database } from '../../platform/database/transaction';
 import { assertUuid } from '../../platform/errors/validation';
+import { parseDecimalInteger } from '../../platform/validation/decimal-integer';
 import { BalancesService } from './balances.service';
 import { CollectionService } from './collection.service';
 import { RefundService } from './refund.service';
-
-const MINOR = /^[0-9]{1,19}$/;
 
 @Resolver()
 export class CollectionResolver {
@@ -58,11 +57,7 @@ export class CollectionResolver {
       'while one is in flight, another request is answered RefundInProgressError and nothing is recorded. Audited.',
   })
   async refundInvoice(@CurrentPrincipal() principal: Principal, @Args() args: RefundInvoiceArgs): Promise<typeof RefundInvoiceResult> {
-    let amount: bigint | null = null;
-    if (args.amountMinor !== undefined && args.amountMinor !== null) {
-      if (!MINOR.test(args.amountMinor)) throw new BadInputError([{ field: 'amountMinor', message: 'must be a positive integer of minor units, as a decimal string' }]);
-      amount = BigInt(args.amountMinor);
-    }
+    const amount = args.amountMinor == null ? null : parseDecimalInteger('amountMinor', args.amountMinor, 1n);
     const r = await this.refunds.refundInvoice(principal, { invoiceId: args.id, amountMinor: amount, reason: args.reason, idempotencyKey: args.idempotencyKey ?? null });
     if (r.kind === 'in-progress') return new RefundInProgressError(r.invoiceNumber, r.refundId, moneyOutput(r.amountMinor, r.currency));
     return Object.assign(new InvoiceRefundOutput(), {

@@ -24,9 +24,10 @@ import {
   ValidationArguments,
   ValidationOptions,
 } from 'class-validator';
+import { decimalIntegerProblem } from '../../platform/validation/decimal-integer';
 import { IsUuid } from '../../platform/validation/uuid';
 import { IsCountryCode, IsCurrencyCode } from '../../platform/validation/iso-codes';
-import { integerStringProblem, isHttpsUrl, MAX_EXCLUDED_COUNTRIES, MAX_TERM_DAYS, MAX_THRESHOLDS } from '../terms/terms.validation';
+import { isHttpsUrl, MAX_EXCLUDED_COUNTRIES, MAX_TERM_DAYS, MAX_THRESHOLDS } from '../terms/terms.validation';
 import { MAX_SHARE_BPS } from '../terms/terms.types';
 import { AttributionPlacement, NamingRule, OfferStatus, OutputTraining, RoyaltyPolicy, ThresholdEffect, ThresholdMetric } from './licensing.enums';
 
@@ -42,8 +43,8 @@ function IsIntegerString(min: bigint, options?: ValidationOptions): PropertyDeco
       propertyName: propertyName as string,
       options,
       validator: {
-        validate: (v: unknown) => integerStringProblem(v, min) === null,
-        defaultMessage: (args?: ValidationArguments) => `${args?.property} ${integerStringProblem(args?.value, min)}`,
+        validate: (v: unknown) => decimalIntegerProblem(v, min) === null,
+        defaultMessage: (args?: ValidationArguments) => `${args?.property} ${decimalIntegerProblem(args?.value, min)}`,
       },
     });
 }

@@ -115,6 +115,5 @@ export interface CanonicalPricing {
   poolEligible: boolean;
 }
 
-/** The largest amount a bigint column holds. */
-export const MAX_INT64 = 9_223_372_036_854_775_807n;
+export { MAX_INT64 } from '../../platform/validation/decimal-integer';
 export const MAX_SHARE_BPS = 10_000;

@@ -6,30 +6,13 @@
  * also checks the rules that relate several fields.
  */
 import type { FieldError } from '../../platform/errors/app-error';
+import { decimalIntegerProblem } from '../../platform/validation/decimal-integer';
 import { isCountryCode, isCurrencyCode } from '../../platform/validation/iso-codes';
-import { MAX_INT64, MAX_SHARE_BPS, NamingRule, OutputTraining, PricingInput, TermsInput } from './terms.types';
+import { MAX_SHARE_BPS, NamingRule, OutputTraining, PricingInput, TermsInput } from './terms.types';
 
 export const MAX_TERM_DAYS = 36_500; // 100 years; longer is "perpetual" (null)
 export const MAX_THRESHOLDS = 10;
 export const MAX_EXCLUDED_COUNTRIES = 250;
-
-/**
- * A decimal string (or bigint) holding an integer in [min, MAX_INT64]:
- * null when valid, else why not. Never goes through a JS number.
- */
-export function integerStringProblem(value: unknown, min: bigint): string | null {
-  if (typeof value === 'bigint') {
-    if (value < min) return min === 0n ? 'must not be negative' : `must be at least ${min}`;
-    return value > MAX_INT64 ? `must be at most ${MAX_INT64}` : null;
-  }
-  if (typeof value !== 'string') return 'must be an integer written as a decimal string (e.g. "1500")';
-  const s = value.trim();
-  if (/^-\d+$/.test(s) && BigInt(s) < 0n) return min === 0n ? 'must not be negative' : `must be at least ${min}`;
-  if (!/^\d+$/.test(s)) return 'must be an integer written as a decimal string (e.g. "1500"), without sign, decimals or exponent';
-  if (s.length > 30 || BigInt(s) > MAX_INT64) return `must be at most ${MAX_INT64}`;
-  if (BigInt(s) < min) return `must be at least ${min}`;
-  return null;
-}
 
 /** An absolute https URL with a host. */
 export function isHttpsUrl(value: unknown): boolean {
@@ -49,7 +32,7 @@ export function validateOffer(terms: TermsInput, pricing: PricingInput): FieldEr
   const errors: FieldError[] = [];
   const bad = (field: string, message: string) => errors.push({ field, message });
   const amount = (field: string, v: unknown, min: bigint) => {
-    const p = integerStringProblem(v, min);
+    const p = decimalIntegerProblem(v, min);
     if (p) bad(field, p);
     return p === null;
   };

@@ -1,10 +1,10 @@
 /**
  * POST /v1/stripe/webhooks — Stripe's deliveries. The signature is checked on
  * the raw bytes before anything else (parsing and re-serialising JSON would
- * change them); a bad, missing, stale (> 300 s) or tampered signature is a 400
- * and nothing is stored. A verified event goes into the inbox (a redelivery
- * is acknowledged as a duplicate) and processing is kicked without making
- * Stripe wait for it.
+ * change them); a bad, missing, tampered or out-of-date signature (timestamp
+ * more than 300 s in the past or in the future) is a 400 and nothing is
+ * stored. A verified event goes into the inbox (a redelivery is acknowledged
+ * as a duplicate) and processing is kicked without making Stripe wait for it.
  *
  * The route lives in its own Fastify plugin whose only body parser keeps the
  * raw bytes, so GraphQL, the gateway and usage ingestion keep their JSON parser.
@@ -21,7 +21,7 @@ import { WebhookInboxService } from './webhook-inbox.service';
 import type { StripeEventLike } from './webhook-handlers';
 
 export const STRIPE_WEBHOOK_PATH = '/v1/stripe/webhooks';
-/** Stripe's default: a signature older than this is refused (replay protection). */
+/** Stripe's default: a signature timestamped further than this from now, either way, is refused (replay protection). */
 export const WEBHOOK_TOLERANCE_SECONDS = 300;
 const MAX_WEBHOOK_BYTES = 1024 * 1024;
 
@@ -67,12 +67,29 @@ export class StripeWebhookRoutes implements OnModuleInit {
       this.log.warn({ reqId: req.id, reason: err instanceof Error ? err.message : String(err) }, 'webhook refused: bad signature');
       throw new RestError(400, 'invalid_request_error', 'invalid_signature', `The webhook signature could not be verified: ${err instanceof Error ? err.message : 'invalid'}`);
     }
+    // The SDK refuses only old timestamps: one signed for the future would be
+    // replayable until then (a clock far ahead, or a leaked signed request).
+    const skew = Math.abs(Math.floor(Date.now() / 1000) - signedTimestamp(header));
+    if (!(skew <= WEBHOOK_TOLERANCE_SECONDS)) {
+      this.log.warn({ reqId: req.id, skewSeconds: skew }, 'webhook refused: timestamp outside the tolerance');
+      throw new RestError(400, 'invalid_request_error', 'invalid_signature', `The webhook signature could not be verified: timestamp more than ${WEBHOOK_TOLERANCE_SECONDS} s from now`);
+    }
     const shapeProblem = checkEventShape(event);
     if (shapeProblem) throw new RestError(400, 'invalid_request_error', 'invalid_event', `Not a Stripe event: ${shapeProblem}`);
     const { stored } = await this.inbox.store(this.db.reader, event, 'stripe');
     if (stored) void this.inbox.kick();
     await reply.status(200).send({ received: true, duplicate: !stored });
   }
+}
+
+/** The `t=` the signature covers, read as the Stripe SDK reads it (the last `t`, parseInt); NaN when absent. */
+function signedTimestamp(header: string): number {
+  let t = NaN;
+  for (const item of header.split(',')) {
+    const [k, v] = item.split('=');
+    if (k === 't') t = parseInt(v, 10);
+  }
+  return t;
 }
 
 /** A signed body that is not an event (another integration's secret, a test tool) is refused, not stored. */

@@ -1,4 +1,4 @@
-import { Injectable, PipeTransform, ValidationError, ValidationPipe } from '@nestjs/common';
+import { ArgumentMetadata, Injectable, PipeTransform, ValidationError, ValidationPipe } from '@nestjs/common';
 import { isUuid, normalizeUuid } from '../validation/uuid';
 import { BadInputError, FieldError } from './app-error';
 
@@ -14,9 +14,58 @@ function flatten(errors: ValidationError[], prefix = ''): FieldError[] {
   return out;
 }
 
-/** class-validator on every input type; failures become BAD_USER_INPUT with field paths. */
+/**
+ * Paths of the strings (values and object keys) holding U+0000, anywhere in an
+ * argument: PostgreSQL stores no NUL byte in text or jsonb and would fail the
+ * statement (INTERNAL) instead of naming the field. Paths follow the
+ * class-validator ones (`card.limitations.1`, relative to an input object);
+ * a scalar argument is named by `name`. Iterative, so a deeply nested body
+ * cannot overflow the stack.
+ */
+export function nulBytePaths(value: unknown, name: string): string[] {
+  const out: string[] = [];
+  const stack: [unknown, string][] = [[value, '']];
+  while (stack.length) {
+    const [v, path] = stack.pop()!;
+    if (typeof v === 'string') {
+      if (v.includes('\u0000')) out.push(path || name);
+    } else if (Array.isArray(v)) {
+      for (let i = v.length - 1; i >= 0; i--) stack.push([v[i], path ? `${path}.${i}` : String(i)]);
+    } else if (v !== null && typeof v === 'object' && isPlain(v)) {
+      for (const [k, child] of Object.entries(v).reverse()) {
+        const at = path ? `${path}.${k}` : k;
+        if (k.includes('\u0000')) out.push(at);
+        stack.push([child, at]);
+      }
+    }
+  }
+  return out;
+}
+
+/** Plain data (graphql-js builds arguments with a null prototype); not a Date, Buffer or stream. */
+function isPlain(v: object): boolean {
+  const proto = Object.getPrototypeOf(v);
+  return proto === null || proto === Object.prototype;
+}
+
+/**
+ * The one validation pipe, applied globally: first refuses NUL bytes in every
+ * string of every argument (GraphQL args and input objects, REST bodies,
+ * params and queries) — one check for all text, whatever its DTO says — then
+ * class-validator on every input type.
+ */
+class AppValidationPipe extends ValidationPipe {
+  override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    // Custom parameter decorators (the principal, the request) carry no client text to check.
+    const nul = metadata.type === 'custom' ? [] : nulBytePaths(value, metadata.data ?? 'input');
+    if (nul.length) throw new BadInputError(nul.map((field) => ({ field, message: `${field} must not contain NUL characters (U+0000)` })));
+    return super.transform(value, metadata);
+  }
+}
+
+/** Failures become BAD_USER_INPUT with field paths. */
 export function createValidationPipe(): ValidationPipe {
-  return new ValidationPipe({
+  return new AppValidationPipe({
     transform: true,
     whitelist: true,
     forbidUnknownValues: true,
