@@ -11,24 +11,13 @@ import { Injectable } from '@nestjs/common';
 import { Accounts } from '../../ledger/accounts';
 import { LedgerService, PostingInput } from '../../ledger/ledger.service';
 import { Tx } from '../../platform/database/transaction';
-import { InvoiceKind, InvoiceLineKind, InvoiceStatus } from '../billing.entity';
-import { InvoiceRepository, IssuedRow, NewLine } from './invoice.repository';
+import { InvoiceKind, InvoiceStatus } from '../billing.entity';
+import { InvoiceRepository, IssuedRow, LineDraft, NewLine } from './invoice.repository';
 
 export const INVOICE_ISSUED = 'INVOICE_ISSUED';
 const MAX_DESCRIPTION = 500;
 
-export interface LineDraft {
-  kind: InvoiceLineKind;
-  agreementId: string;
-  vendorOrganizationId: string;
-  modelId: string;
-  usagePeriod: string | null;
-  quantity: bigint | null;
-  unitPrice: bigint | null;
-  amount: bigint;
-  overage: bigint;
-  description: string;
-}
+export type { LineDraft };
 
 export interface InvoiceDraft {
   distillerOrganizationId: string;

@@ -42,9 +42,8 @@ export interface NewInvoice {
   totalMinor: bigint;
 }
 
-export interface NewLine {
-  invoiceId: string;
-  position: number;
+/** A line as the writer drafts it, before it has an invoice and a position. */
+export interface LineDraft {
   kind: InvoiceLineKind;
   agreementId: string;
   vendorOrganizationId: string;
@@ -55,6 +54,11 @@ export interface NewLine {
   amount: bigint;
   overage: bigint;
   description: string;
+}
+
+export interface NewLine extends LineDraft {
+  invoiceId: string;
+  position: number;
 }
 
 export interface IssuedRow {
