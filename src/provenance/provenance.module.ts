@@ -1,19 +1,24 @@
 import { Module } from '@nestjs/common';
 import { CatalogModule } from '../catalog/catalog.module';
 import { CertificationResolver, ModelCertificationResolver } from './certification/certification.resolver';
+import { CertificationRepository } from './certification/certification.repository';
 import { CertificationService } from './certification/certification.service';
 import { WatermarkDirectoryModule } from './watermark/watermark-directory';
 import { WatermarkResolver } from './watermark/watermark.resolver';
 import { WatermarkService } from './watermark/watermark.service';
 import { LineageLoader } from './lineage/lineage.loader';
+import { LineageRepository } from './lineage/lineage.repository';
 import { StudentModelResolver } from './student/student-model.resolver';
+import { StudentModelRepository } from './student/student-model.repository';
 import { StudentModelService } from './student/student-model.service';
+import { AttestationKeysRepository } from './attestation/attestation-keys.repository';
 import { AttestationKeysService } from './attestation/attestation-keys.service';
 import { AttestationSigner } from './attestation/attestation-signer';
 import { AttestationResolver } from './attestation/attestation.resolver';
 import { AttestationService } from './attestation/attestation.service';
 import { ProvenanceExportsResolver } from './exports/exports.resolver';
 import { ProvenanceSnapshots } from './exports/provenance-snapshots';
+import { ProvenanceSnapshotsRepository } from './exports/provenance-snapshots.repository';
 import { WellKnownController } from './attestation/well-known.controller';
 import { ModelPagesController } from './pages/model-pages.controller';
 import { ModelPagesService } from './pages/model-pages.service';
@@ -27,19 +32,24 @@ import { ModelPagesService } from './pages/model-pages.service';
 @Module({
   imports: [CatalogModule, WatermarkDirectoryModule],
   providers: [
+    CertificationRepository,
     CertificationService,
     CertificationResolver,
     ModelCertificationResolver,
     WatermarkService,
     WatermarkResolver,
+    LineageRepository,
     LineageLoader,
+    StudentModelRepository,
     StudentModelService,
     StudentModelResolver,
+    AttestationKeysRepository,
     AttestationKeysService,
     AttestationSigner,
     AttestationService,
     AttestationResolver,
     ProvenanceExportsResolver,
+    ProvenanceSnapshotsRepository,
     ProvenanceSnapshots,
     ModelPagesService,
   ],

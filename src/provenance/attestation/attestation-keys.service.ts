@@ -12,6 +12,7 @@ import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { createPrivateKey, createPublicKey, KeyObject } from 'node:crypto';
 import { AppConfig } from '../../platform/config/app-config';
 import { Database } from '../../platform/database/transaction';
+import { AttestationKeysRepository } from './attestation-keys.repository';
 import { attestationKeyId } from './attestation.statement';
 import type { AttestationJwk, AttestationJwks } from './verify-attestation';
 
@@ -52,6 +53,8 @@ export class AttestationKeysService implements OnApplicationBootstrap {
   constructor(
     private readonly config: AppConfig,
     private readonly db: Database,
+    // A default so the service can also be built by hand (several instances booting at once, outside Nest).
+    private readonly keys: AttestationKeysRepository = new AttestationKeysRepository(),
   ) {}
 
   /** The key that signs now (derived once from configuration). */
@@ -81,9 +84,7 @@ export class AttestationKeysService implements OnApplicationBootstrap {
   async jwks(): Promise<AttestationJwks> {
     await this.ensureCurrentKeyStored();
     if (this.memo && Date.now() - this.memo.at < JWKS_MEMO_MS) return this.memo.jwks;
-    const rows: { key_id: string; public_key: string }[] = await this.db.reader.query(
-      `SELECT "key_id", "public_key" FROM "attestation_keys" WHERE "algorithm" = 'Ed25519' ORDER BY "created_at", "key_id"`,
-    );
+    const rows = await this.keys.allEd25519(this.db.reader);
     const jwks = { keys: rows.map((r) => attestationJwk(r.key_id, r.public_key)) };
     this.memo = { at: Date.now(), jwks };
     return jwks;
@@ -92,22 +93,14 @@ export class AttestationKeysService implements OnApplicationBootstrap {
   private async storeCurrentKey(): Promise<void> {
     const key = this.currentKey;
     await this.db.transaction(async (tx) => {
-      await tx.query(`SELECT pg_advisory_xact_lock(hashtext('beiming:attestation_keys'))`);
-      await tx.query(
-        `INSERT INTO "attestation_keys" ("key_id", "algorithm", "public_key") VALUES ($1, 'Ed25519', $2) ON CONFLICT ("key_id") DO NOTHING`,
-        [key.keyId, key.publicKey],
-      );
-      const [row] = (await tx.query(`SELECT "public_key" FROM "attestation_keys" WHERE "key_id" = $1`, [key.keyId])) as { public_key: string }[];
-      if (row?.public_key !== key.publicKey) {
+      await this.keys.lockRegistry(tx);
+      await this.keys.insertIfAbsent(tx, key.keyId, key.publicKey);
+      if ((await this.keys.publicKeyOf(tx, key.keyId)) !== key.publicKey) {
         // Only a 64-bit prefix collision of SHA-256 could get here: refuse rather than publish a wrong key.
         throw new Error(`attestation key id ${key.keyId} is already recorded for another public key`);
       }
       // Informational: the current key is not retired, every other one is (from now on).
-      await tx.query(
-        `UPDATE "attestation_keys" SET "retired_at" = CASE WHEN "key_id" = $1 THEN NULL ELSE now() END
-          WHERE ("key_id" = $1) = ("retired_at" IS NOT NULL)`,
-        [key.keyId],
-      );
+      await this.keys.retireAllBut(tx, key.keyId);
     });
     this.memo = null;
     this.log.log(`attestations are signed with key ${key.keyId}`);

@@ -15,7 +15,7 @@ import { EntityManager } from 'typeorm';
 import { AuditService } from '../../audit/audit.service';
 import { CatalogService } from '../../catalog/catalog.service';
 import { Principal } from '../../platform/auth/principal';
-import { Database, Tx } from '../../platform/database/transaction';
+import { Database } from '../../platform/database/transaction';
 import { BadInputError, FieldError, NotFoundError } from '../../platform/errors/app-error';
 import { assertUuid } from '../../platform/errors/validation';
 import {
@@ -28,9 +28,8 @@ import {
 } from './certification.status';
 import { DATASET_DIGEST, DECIMAL, MAX_EVIDENCE, REASON_MAX_LENGTH } from './dto/certification.input';
 import type { CertificationRow } from './dto/certification.output';
+import { CertificationRepository, CertificationSqlRow } from './certification.repository';
 
-/** First key of pg_advisory_xact_lock(int, int) for "certify model X". */
-const CERTIFY_LOCK_NAMESPACE = 7_340_301;
 const EXPIRY_CONSTRAINT = 'CHK_model_certifications_expiry';
 const MODEL = 'TeacherModel';
 const CERTIFICATION = 'Certification';
@@ -44,27 +43,13 @@ export interface CertifyModelCommand {
 
 export type RevokeOutcome = { kind: 'revoked'; certification: CertificationRow } | { kind: 'already-revoked'; certification: CertificationRow };
 
-interface SqlRow {
-  id: string;
-  model_id: string;
-  evidence: CertificationEvidence[];
-  safety_review: SafetyReview;
-  certified_by_user_id: string | null;
-  certified_at: Date;
-  expires_at: Date;
-  revoked_at: Date | null;
-  revoked_by_user_id: string | null;
-  revocation_reason: string | null;
-}
-
-const COLUMNS = `id, model_id, evidence, safety_review, certified_by_user_id, certified_at, expires_at, revoked_at, revoked_by_user_id, revocation_reason`;
-
 @Injectable()
 export class CertificationService {
   constructor(
     private readonly db: Database,
     private readonly audit: AuditService,
     private readonly catalog: CatalogService,
+    private readonly certifications: CertificationRepository,
   ) {}
 
   /**
@@ -87,14 +72,15 @@ export class CertificationService {
       return await this.db.transaction(async (tx) => {
         const model = await this.catalog.findModelRef(tx, input.modelId);
         if (!model) throw new NotFoundError(MODEL, input.modelId);
-        await tx.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [CERTIFY_LOCK_NAMESPACE, model.id]);
-        const previous = await this.latestRow(tx, model.id);
-        const [row] = (await tx.query(
-          `INSERT INTO model_certifications (model_id, evidence, safety_review, certified_by_user_id, certified_at, expires_at)
-           VALUES ($1, $2::jsonb, $3::jsonb, $4, clock_timestamp(), $5)
-           RETURNING ${COLUMNS}`,
-          [model.id, JSON.stringify(evidence), JSON.stringify(safetyReview), principal.kind === 'user' ? principal.userId : null, input.expiresAt],
-        )) as SqlRow[];
+        await this.certifications.lockModel(tx, model.id);
+        const previous = await this.certifications.latestId(tx, model.id);
+        const row = await this.certifications.insert(tx, {
+          modelId: model.id,
+          evidence,
+          safetyReview,
+          certifiedByUserId: principal.kind === 'user' ? principal.userId : null,
+          expiresAt: input.expiresAt,
+        });
         const certification = toRow(row);
         await this.audit.record(tx, principal, {
           action: 'provenance.model.certified',
@@ -126,15 +112,10 @@ export class CertificationService {
       throw new BadInputError([{ field: 'reason', message: `reason must be 1 to ${REASON_MAX_LENGTH} characters` }]);
     }
     return this.db.transaction(async (tx) => {
-      const [current] = (await tx.query(`SELECT ${COLUMNS} FROM model_certifications WHERE id = $1 FOR UPDATE`, [input.id])) as SqlRow[];
+      const current = await this.certifications.lockById(tx, input.id);
       if (!current) throw new NotFoundError(CERTIFICATION, input.id);
       if (current.revoked_at) return { kind: 'already-revoked', certification: toRow(current) };
-      const [rows] = (await tx.query(
-        `UPDATE model_certifications SET revoked_at = clock_timestamp(), revoked_by_user_id = $2, revocation_reason = $3
-          WHERE id = $1 RETURNING ${COLUMNS}`,
-        [input.id, principal.kind === 'user' ? principal.userId : null, reason],
-      )) as [SqlRow[], number];
-      const certification = toRow(rows[0]);
+      const certification = toRow(await this.certifications.markRevoked(tx, input.id, principal.kind === 'user' ? principal.userId : null, reason));
       const model = await this.catalog.findModelRef(tx, certification.modelId);
       await this.audit.record(tx, principal, {
         action: 'provenance.model.certification_revoked',
@@ -157,22 +138,9 @@ export class CertificationService {
     const ids = [...new Set(modelIds)];
     const out = new Map<string, ModelCertificationState>(ids.map((id) => [id, NOT_CERTIFIED]));
     if (ids.length === 0) return out;
-    const rows = (await em.query(
-      `SELECT DISTINCT ON (model_id) ${COLUMNS}
-         FROM model_certifications
-        WHERE model_id = ANY($1::uuid[])
-        ORDER BY model_id, certified_at DESC, id DESC`,
-      [ids],
-    )) as SqlRow[];
+    const rows = await this.certifications.latestOf(em, ids);
     for (const r of rows) out.set(r.model_id, stateOfLatest(toRow(r), now));
     return out;
-  }
-
-  private async latestRow(tx: Tx, modelId: string): Promise<{ id: string } | null> {
-    const [row] = (await tx.query(`SELECT id FROM model_certifications WHERE model_id = $1 ORDER BY certified_at DESC, id DESC LIMIT 1`, [modelId])) as {
-      id: string;
-    }[];
-    return row ?? null;
   }
 }
 
@@ -193,7 +161,7 @@ function inputProblems(evidence: CertificationEvidence[], expiresAt: Date, now: 
   return problems;
 }
 
-function toRow(r: SqlRow): CertificationRow {
+function toRow(r: CertificationSqlRow): CertificationRow {
   return {
     id: r.id,
     modelId: r.model_id,

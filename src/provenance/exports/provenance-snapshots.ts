@@ -25,6 +25,7 @@ import { LineageLoader, lineageInRequest, rootOf } from '../lineage/lineage.load
 import { Obligations, obligations } from '../lineage/obligations';
 import { royaltyStack } from '../lineage/royalty-stack';
 import { ProvenanceExportInput } from './huggingface-card';
+import { ProvenanceSnapshotsRepository } from './provenance-snapshots.repository';
 
 export interface ProvenanceSnapshot {
   readonly fingerprint: string;
@@ -36,34 +37,6 @@ export interface ProvenanceSnapshot {
 
 /** Snapshots kept (one per model; the least recently used goes first). */
 const MAX_SNAPSHOTS = 1000;
-
-/** md5 of the content the exports read, per root model (models that do not exist have no row). */
-const FINGERPRINTS = `
-  WITH RECURSIVE tree(root, id) AS (
-    SELECT r, r FROM unnest($1::uuid[]) AS r
-    UNION
-    SELECT t.root, e.parent_model_id FROM model_lineage_edges e JOIN tree t ON e.child_model_id = t.id
-  ),
-  nodes AS (
-    SELECT t.root,
-           string_agg(concat_ws('|', m.id, m.name, m.slug, m.weights_digest, m.commercial_use, m.organization_id, o.name, md5(m.card::text)), ',' ORDER BY m.id) AS s
-      FROM tree t JOIN models m ON m.id = t.id JOIN organizations o ON o.id = m.organization_id
-     GROUP BY t.root
-  ),
-  edges AS (
-    SELECT t.root,
-           string_agg(concat_ws('|', e.child_model_id, e.parent_model_id, e.agreement_id, e.terms_hash, e.relation, e.method, e.data_share_bps),
-                      ',' ORDER BY e.child_model_id, e.parent_model_id) AS s
-      FROM tree t JOIN model_lineage_edges e ON e.child_model_id = t.id
-     GROUP BY t.root
-  ),
-  certs AS (
-    SELECT DISTINCT ON (c.model_id) c.model_id AS root, concat_ws('|', c.id, c.expires_at, c.revoked_at, c.expires_at <= now()) AS s
-      FROM model_certifications c WHERE c.model_id = ANY($1::uuid[])
-     ORDER BY c.model_id, c.certified_at DESC, c.id DESC
-  )
-  SELECT n.root AS model_id, md5(concat_ws('#', n.s, e.s, c.s)) AS fingerprint
-    FROM nodes n LEFT JOIN edges e ON e.root = n.root LEFT JOIN certs c ON c.root = n.root`;
 
 @Injectable()
 export class ProvenanceSnapshots {
@@ -79,6 +52,7 @@ export class ProvenanceSnapshots {
     private readonly catalog: CatalogService,
     private readonly organizations: OrganizationService,
     private readonly certifications: CertificationService,
+    private readonly fingerprints: ProvenanceSnapshotsRepository,
   ) {}
 
   async of(ctx: LoaderContext, model: TeacherModelOutput): Promise<ProvenanceSnapshot> {
@@ -105,7 +79,7 @@ export class ProvenanceSnapshots {
 
   private fingerprintInRequest(ctx: LoaderContext, modelId: string): Promise<string | null> {
     return loaderFor<string, string | null>(ctx, 'provenance.fingerprint', async (ids) => {
-      const rows = (await this.db.reader.query(FINGERPRINTS, [ids])) as { model_id: string; fingerprint: string }[];
+      const rows = await this.fingerprints.fingerprintsOf(this.db.reader, ids);
       const byId = new Map(rows.map((r) => [r.model_id, r.fingerprint]));
       return ids.map((id) => byId.get(id) ?? null);
     }).load(modelId);

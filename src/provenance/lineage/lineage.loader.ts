@@ -3,7 +3,7 @@
  * recursive CTE over model_lineage_edges (walking node ids with UNION, so a
  * diamond-rich DAG is visited once per node, not once per path), then the
  * models and the agreements' terms come in one query each, run together.
- * Both read raw rows (see LINEAGE_NODES and AGREEMENT_TERMS for why), and
+ * Both read raw rows (see lineage.repository.ts for why), and
  * terms already read are not read again (AgreementTermsCache). Depth (shortest
  * distance) and the distillation generation (longest chain of DISTILLED
  * edges) are computed from the edges in one topological pass.
@@ -15,50 +15,9 @@ import { CatalogService } from '../../catalog/catalog.service';
 import type { TeacherModelOutput } from '../../catalog/dto/model.output';
 import { ModelEntity } from '../../catalog/model.entity';
 import type { CanonicalTerms } from '../../licensing/terms/terms.types';
-import { LineageEdgeEntity, LineageRelation } from '../provenance.entity';
+import { LineageRelation } from '../provenance.entity';
+import { EdgeRow, LineageRepository, NodeRow } from './lineage.repository';
 import { Lineage, LineageEdgeView, LineageModel, LineageNode } from './lineage.types';
-
-interface EdgeRow {
-  child_model_id: string;
-  parent_model_id: string;
-  agreement_id: string;
-  relation: LineageEdgeEntity['relation'];
-  method: LineageEdgeEntity['method'];
-  data_share_bps: number | null;
-  terms_hash: string;
-  royalty_policy?: LineageEdgeEntity['royaltyPolicy'];
-  royalty_share_bps?: number;
-}
-
-/**
- * The ancestors' lineage columns, raw (read-only access to the catalog's
- * table). CatalogService.findModels would hydrate full entities, card jsonb
- * included: for 1,024 ancestors that was ~10× the time of this query
- * (bench/lineage.bench.ts).
- */
-const LINEAGE_NODES = `SELECT id, organization_id, slug, name, weights_digest, commercial_use FROM models WHERE id = ANY($1::uuid[])`;
-
-/**
- * Every agreement's terms hash, with its terms snapshot on one row per
- * distinct hash only (read-only access to licensing's table; the snapshot is
- * the canonical terms the hash covers, so equal hashes mean equal terms). A
- * large lineage has far fewer distinct licences than agreements (2,028
- * agreements, 468 hashes in the benchmark), so each licence is sent and
- * parsed once, and its edges share one terms object.
- */
-const AGREEMENT_TERMS = `
-  SELECT id, terms_hash,
-         CASE WHEN row_number() OVER (PARTITION BY terms_hash ORDER BY id) = 1 THEN terms_snapshot END AS terms_snapshot
-    FROM license_agreements WHERE id = ANY($1::uuid[])`;
-
-interface NodeRow {
-  id: string;
-  organization_id: string;
-  slug: string;
-  name: string;
-  weights_digest: string | null;
-  commercial_use: boolean;
-}
 
 /** Freezes a parsed terms snapshot (JSON data: plain objects and arrays) in place, so a shared copy cannot be changed by a reader. */
 function deepFreeze<T>(value: T): T {
@@ -139,41 +98,26 @@ export const rootOf = (m: TeacherModelOutput): LineageModel => ({
   commercialUse: m.commercialUse,
 });
 
-/** Edges (child → parent) of the ancestry of `rootIds`, the roots' own edges included. */
-const ANCESTRY_EDGES = `
-  WITH RECURSIVE ancestors(id) AS (
-    SELECT e.parent_model_id FROM model_lineage_edges e WHERE e.child_model_id = ANY($1::uuid[])
-    UNION
-    SELECT e.parent_model_id FROM model_lineage_edges e JOIN ancestors a ON e.child_model_id = a.id
-  )
-  SELECT e.child_model_id, e.parent_model_id, e.agreement_id, e.relation, e.method, e.data_share_bps, e.terms_hash
-    FROM model_lineage_edges e
-   WHERE e.child_model_id = ANY($1::uuid[]) OR e.child_model_id IN (SELECT id FROM ancestors)`;
-
 @Injectable()
 export class LineageLoader {
   private readonly terms = new AgreementTermsCache(MAX_CACHED_AGREEMENTS);
 
-  constructor(private readonly catalog: CatalogService) {}
+  constructor(
+    private readonly catalog: CatalogService,
+    // A default so benchmarks can build a cold loader by hand, outside Nest.
+    private readonly repository: LineageRepository = new LineageRepository(),
+  ) {}
 
   /** Every ancestor id of the given models (not the models themselves), one query. */
   async ancestorIds(em: EntityManager, modelIds: readonly string[]): Promise<Set<string>> {
     if (modelIds.length === 0) return new Set();
-    const rows: Array<{ id: string }> = await em.query(
-      `WITH RECURSIVE ancestors(id) AS (
-         SELECT e.parent_model_id FROM model_lineage_edges e WHERE e.child_model_id = ANY($1::uuid[])
-         UNION
-         SELECT e.parent_model_id FROM model_lineage_edges e JOIN ancestors a ON e.child_model_id = a.id
-       ) SELECT id FROM ancestors`,
-      [modelIds],
-    );
-    return new Set(rows.map((r) => r.id));
+    return new Set(await this.repository.ancestorIds(em, modelIds));
   }
 
   /** The raw edges of the ancestry of `modelIds` (for checks before anything is written). */
   async ancestryEdges(em: EntityManager, modelIds: readonly string[]): Promise<EdgeRow[]> {
     if (modelIds.length === 0) return [];
-    return em.query(ANCESTRY_EDGES, [modelIds]);
+    return this.repository.ancestryEdges(em, modelIds);
   }
 
   /** The full lineage of a model (which must exist). */
@@ -200,9 +144,9 @@ export class LineageLoader {
       if (known) termsOf.set(r.agreement_id, known);
       else missing.add(r.agreement_id);
     }
-    const [nodeRows, termRows]: [NodeRow[], Array<{ id: string; terms_hash: string; terms_snapshot: CanonicalTerms | null }>] = await Promise.all([
-      ids.size === 0 ? [] : em.query(LINEAGE_NODES, [[...ids]]),
-      missing.size === 0 ? [] : em.query(AGREEMENT_TERMS, [[...missing]]),
+    const [nodeRows, termRows] = await Promise.all([
+      ids.size === 0 ? [] : this.repository.lineageNodes(em, [...ids]),
+      missing.size === 0 ? [] : this.repository.agreementTerms(em, [...missing]),
     ]);
     const models = new Map(nodeRows.map((r) => [r.id, nodeOf(r)]));
     // The snapshot comes on one row per hash: the others take it from that row.
@@ -240,19 +184,7 @@ export class LineageLoader {
 
   /** Descendants of a model (any depth), with the edges among them, one recursive query. */
   async descendants(em: EntityManager, modelId: string): Promise<{ nodes: Array<LineageModel & { depth: number }>; edges: EdgeRow[] }> {
-    const rows: EdgeRow[] = await em.query(
-      `WITH RECURSIVE descendants(id) AS (
-         SELECT e.child_model_id FROM model_lineage_edges e WHERE e.parent_model_id = $1
-         UNION
-         SELECT e.child_model_id FROM model_lineage_edges e JOIN descendants d ON e.parent_model_id = d.id
-       )
-       SELECT e.child_model_id, e.parent_model_id, e.agreement_id, e.relation, e.method, e.data_share_bps, e.terms_hash,
-              e.royalty_policy, e.royalty_share_bps
-         FROM model_lineage_edges e
-        WHERE e.child_model_id IN (SELECT id FROM descendants)
-          AND (e.parent_model_id = $1 OR e.parent_model_id IN (SELECT id FROM descendants))`,
-      [modelId],
-    );
+    const rows = await this.repository.descendantEdges(em, modelId);
     // Shortest distance down from the model.
     const children = new Map<string, string[]>();
     for (const r of rows) children.set(r.parent_model_id, [...(children.get(r.parent_model_id) ?? []), r.child_model_id]);

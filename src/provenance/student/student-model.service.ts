@@ -31,9 +31,8 @@ import { Lineage, LineageModel, RoyaltyStack } from '../lineage/lineage.types';
 import { royaltyStack } from '../lineage/royalty-stack';
 import { DistillationMethod, LineageEdgeEntity, LineageRelation } from '../provenance.entity';
 import { MAX_ANCESTORS, MAX_PARENTS } from './dto/student.input';
+import { StudentModelRepository } from './student-model.repository';
 
-/** pg_advisory_xact_lock key owned by lineage writes. */
-const LINEAGE_LOCK_KEY = 7_340_301;
 /** Agreements under which a model may have been lawfully derived. */
 const BACKING_STATUSES = new Set([AgreementStatus.ACTIVE, AgreementStatus.EXPIRED]);
 
@@ -78,6 +77,7 @@ export class StudentModelService {
     private readonly organizations: OrganizationService,
     private readonly agreements: LicenseAgreementService,
     private readonly lineage: LineageLoader,
+    private readonly students: StudentModelRepository,
   ) {}
 
   async register(
@@ -88,7 +88,7 @@ export class StudentModelService {
     try {
       const model = await this.db.transaction(async (tx) => {
         await this.access.requireOrganization(tx, principal, input.organizationId, 'write');
-        await tx.query('SELECT pg_advisory_xact_lock($1)', [LINEAGE_LOCK_KEY]);
+        await this.students.lockLineageWrites(tx);
         // Check against a model that does not exist yet, then insert it and its edges.
         const pending: LineageModel = {
           modelId: '00000000-0000-0000-0000-000000000000',
@@ -127,7 +127,7 @@ export class StudentModelService {
         const ref = await this.catalog.findModelRef(tx, input.modelId);
         if (!ref) throw new NotFoundError('TeacherModel', input.modelId);
         await this.access.requireOrganization(tx, principal, ref.organizationId, 'write', { entity: 'TeacherModel', id: input.modelId });
-        await tx.query('SELECT pg_advisory_xact_lock($1)', [LINEAGE_LOCK_KEY]);
+        await this.students.lockLineageWrites(tx);
         const model = (await this.catalog.findModels(tx, [input.modelId])).get(input.modelId)!;
         const already = await tx.find(LineageEdgeEntity, { where: { childModelId: model.id }, select: { parentModelId: true } });
         const duplicate = input.lineage.find((e) => already.some((a) => a.parentModelId === e.parentModelId));

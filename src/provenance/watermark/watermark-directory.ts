@@ -7,18 +7,20 @@
 import { Global, Injectable, Module } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { WATERMARK_DIRECTORY, WatermarkDirectory } from '../../licensing/license-offer.service';
+import { WatermarkRepository } from './watermark.repository';
 
 @Injectable()
 export class WatermarkSchemeDirectory implements WatermarkDirectory {
-  async hasScheme(em: EntityManager, modelId: string): Promise<boolean> {
-    const [row] = (await em.query(`SELECT EXISTS (SELECT 1 FROM watermark_schemes WHERE model_id = $1) AS present`, [modelId])) as { present: boolean }[];
-    return row.present;
+  constructor(private readonly watermarks: WatermarkRepository) {}
+
+  hasScheme(em: EntityManager, modelId: string): Promise<boolean> {
+    return this.watermarks.hasScheme(em, modelId);
   }
 }
 
 @Global()
 @Module({
-  providers: [{ provide: WATERMARK_DIRECTORY, useClass: WatermarkSchemeDirectory }],
+  providers: [WatermarkRepository, { provide: WATERMARK_DIRECTORY, useClass: WatermarkSchemeDirectory }],
   exports: [WATERMARK_DIRECTORY],
 })
 export class WatermarkDirectoryModule {}
