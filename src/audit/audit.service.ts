@@ -9,9 +9,8 @@ import { actorOf, Principal } from '../platform/auth/principal';
 import { Database, Tx } from '../platform/database/transaction';
 import { CursorParts, defineCursor } from '../platform/paging/cursor';
 import { AuditEntryEntity } from './audit-entry.entity';
+import { AuditRepository } from './audit.repository';
 import { auditHash, GENESIS_HASH } from './audit-hash';
-
-const AUDIT_LOCK_KEY = 7_340_001; // pg_advisory_xact_lock key owned by the audit log
 
 /** Newest first by seq. */
 export const AUDIT_CURSOR = defineCursor('audit', [CursorParts.bigserial]);
@@ -39,15 +38,15 @@ export interface AuditFilter {
 
 @Injectable()
 export class AuditService {
-  constructor(private readonly db: Database) {}
+  constructor(
+    private readonly db: Database,
+    private readonly audit: AuditRepository,
+  ) {}
 
   /** Appends one entry inside the caller's transaction. `actor` null = the system. */
   async record(tx: Tx, actor: Principal | null, event: AuditEvent): Promise<void> {
-    await tx.query('SELECT pg_advisory_xact_lock($1)', [AUDIT_LOCK_KEY]);
-    const [last] = (await tx.query('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1')) as {
-      seq: string;
-      hash: string;
-    }[];
+    await this.audit.lockAppends(tx);
+    const last = await this.audit.head(tx);
     const seq = last ? BigInt(last.seq) + 1n : 1n;
     const prevHash = last ? last.hash : GENESIS_HASH;
     const who = actor ? actorOf(actor) : { actorUserId: null, actorApiKeyId: null };

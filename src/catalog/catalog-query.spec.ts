@@ -1,4 +1,4 @@
-import { escapeLike } from './catalog-query.service';
+import { escapeLike } from './catalog.repository';
 import { isNonNegativeBigIntString, isPositiveBigIntString } from './catalog.validation';
 
 describe('escapeLike', () => {

@@ -13,6 +13,7 @@ import { Database } from '../platform/database/transaction';
 import { AccessService } from './access.service';
 import { AGREEMENT_DIRECTORY, AgreementDirectory } from './agreement-directory';
 import { ApiKeyEntity } from './identity.entity';
+import { IdentityRepository } from './identity.repository';
 
 const KEY_PATTERN = /^(bm_[A-Za-z0-9_-]{12})_([A-Za-z0-9_-]{43})$/;
 /** last_used_at is written at most this often per key, not on every request. */
@@ -38,6 +39,7 @@ export class ApiKeyService {
     private readonly db: Database,
     private readonly access: AccessService,
     private readonly audit: AuditService,
+    private readonly identity: IdentityRepository,
     @Optional() @Inject(AGREEMENT_DIRECTORY) private readonly agreements?: AgreementDirectory,
   ) {}
 
@@ -129,11 +131,7 @@ export class ApiKeyService {
     const presented = Buffer.from(digest, 'hex');
     if (!timingSafeEqual(presented, Buffer.from(key.secretHash, 'hex'))) return null;
     if (!key.lastUsedAt || Date.now() - key.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
-      await this.db.reader.query(
-        `UPDATE api_keys SET last_used_at = now()
-          WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')`,
-        [key.id],
-      );
+      await this.identity.touchApiKeyLastUsed(this.db.reader, key.id);
     }
     const principal: ApiKeyPrincipal = {
       kind: 'apiKey',

@@ -11,6 +11,7 @@ import { AppConfig } from '../platform/config/app-config';
 import { isUniqueViolation } from '../platform/database/pg-errors';
 import { Database, Tx } from '../platform/database/transaction';
 import { MembershipEntity, MembershipRole, OrganizationEntity, UserEntity } from './identity.entity';
+import { IdentityRepository } from './identity.repository';
 import { LoginThrottleService } from './login-throttle.service';
 
 const ARGON2_OPTIONS = { type: argon2.argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
@@ -56,6 +57,7 @@ export class AuthService implements OnApplicationBootstrap {
     private readonly config: AppConfig,
     private readonly throttle: LoginThrottleService,
     private readonly audit: AuditService,
+    private readonly identity: IdentityRepository,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -186,7 +188,7 @@ export class AuthService implements OnApplicationBootstrap {
   /** Idempotent: creates the admin, or makes an existing user with that email an admin. */
   async ensureAdmin(email: string, password: string): Promise<void> {
     await this.db.transaction(async (tx) => {
-      await tx.query('SELECT pg_advisory_xact_lock(7340002)');
+      await this.identity.lockAdminBootstrap(tx);
       const existing = await tx
         .createQueryBuilder(UserEntity, 'u')
         .where('lower(u.email) = lower(:email)', { email })

@@ -6,6 +6,7 @@ import { AccessService } from './access.service';
 import { ApiKeyService } from './api-key.service';
 import { AuthGuard } from './auth.guard';
 import { AuthService } from './auth.service';
+import { IdentityRepository } from './identity.repository';
 import { IdentityResolver } from './identity.resolver';
 import { LoginThrottleService } from './login-throttle.service';
 import { MembershipService } from './membership.service';
@@ -30,6 +31,7 @@ import { PrincipalResolver } from './principal-resolver';
     ApiKeyService,
     AccessService,
     LoginThrottleService,
+    IdentityRepository,
     OrganizationService,
     MembershipService,
     IdentityResolver,

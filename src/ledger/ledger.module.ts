@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { LedgerQueryService } from './ledger-query.service';
+import { LedgerRepository } from './ledger.repository';
 import { LedgerResolver } from './ledger.resolver';
 import { LedgerService } from './ledger.service';
 
@@ -10,7 +11,7 @@ import { LedgerService } from './ledger.service';
  * GraphQL (ledgerTransactions, ledgerAccount).
  */
 @Module({
-  providers: [LedgerService, LedgerQueryService, LedgerResolver],
+  providers: [LedgerService, LedgerQueryService, LedgerRepository, LedgerResolver],
   exports: [LedgerService],
 })
 export class LedgerModule {}

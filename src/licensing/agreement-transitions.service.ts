@@ -14,6 +14,7 @@ import { afterCommit, Tx } from '../platform/database/transaction';
 import { AgreementHooks, AgreementStatusChange } from './agreement-hooks';
 import { AgreementCause, allowedFromStatuses, assertTransition, RefusedAgreementTransitionError, ruleOf } from './agreement-status.table';
 import { AgreementStatus } from './license-agreement.entity';
+import { LicensingRepository } from './licensing.repository';
 
 /** Which agreements a move considers (all given conditions hold). */
 export interface MoveScope {
@@ -49,20 +50,12 @@ export interface MovedAgreement extends AgreementStatusChange {
   statusChangedAt: Date;
 }
 
-interface MovedRow {
-  id: string;
-  from_status: AgreementStatus;
-  vendor_organization_id: string;
-  distiller_organization_id: string;
-  ends_at: Date | null;
-  status_changed_at: Date;
-}
-
 @Injectable()
 export class AgreementTransitions {
   constructor(
     private readonly audit: AuditService,
     private readonly hooks: AgreementHooks,
+    private readonly licensing: LicensingRepository,
   ) {}
 
   /** Moves every agreement in scope whose status the table allows; returns the ones moved. */
@@ -72,26 +65,16 @@ export class AgreementTransitions {
     const allowed = req.from !== undefined ? [req.from] : allowedFromStatuses(req.cause, req.to);
     if (allowed.length === 0) throw new RefusedAgreementTransitionError(req.cause, 'ANY', req.to);
 
-    const params: unknown[] = [req.to, rule.setsSuspensionCause ?? null, allowed];
-    const conds = ['status = ANY($3::text[])'];
-    if (rule.requiresSuspensionCause) conds.push(`suspension_cause = $${params.push(rule.requiresSuspensionCause)}`);
-    if (req.scope.id !== undefined) conds.push(`id = $${params.push(req.scope.id)}`);
-    if (req.scope.offerId !== undefined) conds.push(`offer_id = $${params.push(req.scope.offerId)}`);
-    if (req.scope.distillerOrganizationId !== undefined) conds.push(`distiller_organization_id = $${params.push(req.scope.distillerOrganizationId)}`);
-    if (req.scope.term === 'in-term') conds.push('(ends_at IS NULL OR ends_at > now())');
-    if (req.scope.term === 'ended') conds.push('ends_at <= now()');
-    const reason = req.reason === undefined ? '' : `, status_reason = $${params.push(req.reason)}`;
-    const limit = req.limit !== undefined ? `LIMIT ${Number(req.limit)}` : '';
-    // The rows are locked (in id order) before they change. `s.status` is each row's status once locked.
-    const [rows] = (await tx.query(
-      `UPDATE license_agreements a
-          SET status = $1, suspension_cause = $2, status_changed_at = now()${reason}
-         FROM (SELECT id, status FROM license_agreements WHERE ${conds.join(' AND ')}
-                ORDER BY id ${limit} FOR UPDATE${req.skipLocked ? ' SKIP LOCKED' : ''}) s
-        WHERE a.id = s.id AND a.status = ANY($3::text[])
-        RETURNING a.id, s.status AS from_status, a.vendor_organization_id, a.distiller_organization_id, a.ends_at, a.status_changed_at`,
-      params,
-    )) as [MovedRow[], number];
+    const rows = await this.licensing.moveStatuses(tx, {
+      to: req.to,
+      setsSuspensionCause: rule.setsSuspensionCause ?? null,
+      allowed,
+      requiresSuspensionCause: rule.requiresSuspensionCause ?? null,
+      ...req.scope,
+      reason: req.reason,
+      limit: req.limit,
+      skipLocked: req.skipLocked,
+    });
     if (rows.length === 0) return [];
 
     const moved = rows.map(

@@ -26,6 +26,7 @@ import { AgreementCause, assertTransition, isAllowedTransition, ruleOf } from '.
 import { AgreementTransitions } from './agreement-transitions.service';
 import { AgreementRole } from './dto/licensing.enums';
 import { AgreementStatus, LicenseAgreementEntity } from './license-agreement.entity';
+import { LicensingRepository } from './licensing.repository';
 import { assertUuid } from '../platform/errors/validation';
 import { CursorParts, defineCursor } from '../platform/paging/cursor';
 import { Page, pageOf } from '../platform/paging/page';
@@ -112,6 +113,7 @@ export class LicenseAgreementService implements AgreementDirectory {
     private readonly organizations: OrganizationService,
     private readonly hooks: AgreementHooks,
     private readonly transitions: AgreementTransitions,
+    private readonly licensing: LicensingRepository,
   ) {
     // Committed status changes only: a view re-read before the commit would otherwise outlive it.
     hooks.onStatusChanged((changes) => {
@@ -321,17 +323,7 @@ export class LicenseAgreementService implements AgreementDirectory {
   async meteringViews(em: EntityManager, ids: readonly string[]): Promise<Map<string, AgreementMeteringView>> {
     const out = new Map<string, AgreementMeteringView>();
     if (ids.length === 0) return out;
-    const rows: Array<{
-      id: string; model_id: string; vendor_organization_id: string; distiller_organization_id: string;
-      status: AgreementStatus; status_changed_at: Date; starts_at: Date; ends_at: Date | null;
-      tokens_per_period: string | null; tokens_per_minute: string | null;
-    }> = await em.query(
-      `SELECT id, model_id, vendor_organization_id, distiller_organization_id, status, status_changed_at,
-              starts_at, ends_at, terms_snapshot #>> '{limits,tokensPerPeriod}' AS tokens_per_period,
-              terms_snapshot #>> '{limits,tokensPerMinute}' AS tokens_per_minute
-         FROM license_agreements WHERE id = ANY($1::uuid[])`,
-      [ids],
-    );
+    const rows = await this.licensing.meteringViews(em, ids);
     for (const r of rows) {
       out.set(r.id, {
         id: r.id,
@@ -357,14 +349,7 @@ export class LicenseAgreementService implements AgreementDirectory {
   async lineageViews(em: EntityManager, ids: readonly string[], opts: { lock?: boolean } = {}): Promise<Map<string, AgreementLineageView>> {
     const out = new Map<string, AgreementLineageView>();
     if (ids.length === 0) return out;
-    const rows: Array<{
-      id: string; model_id: string; vendor_organization_id: string; distiller_organization_id: string;
-      status: AgreementStatus; terms_hash: string; terms_snapshot: CanonicalTerms;
-    }> = await em.query(
-      `SELECT id, model_id, vendor_organization_id, distiller_organization_id, status, terms_hash, terms_snapshot
-         FROM license_agreements WHERE id = ANY($1::uuid[]) ORDER BY id${opts.lock ? ' FOR SHARE' : ''}`,
-      [[...new Set(ids)]],
-    );
+    const rows = await this.licensing.lineageViews(em, ids, opts.lock ?? false);
     for (const r of rows) {
       out.set(r.id, {
         id: r.id,

@@ -22,12 +22,10 @@ import { Database, Tx } from '../platform/database/transaction';
 import { BadInputError, ConflictError, NotFoundError } from '../platform/errors/app-error';
 import { assertUuid } from '../platform/errors/validation';
 import { LicenseOfferEntity, OfferStatus } from './license-offer.entity';
+import { LicensingRepository } from './licensing.repository';
 import { canonicalTerms, hashCanonical } from './terms/canonical-terms';
 import { PricingInput, TermsInput } from './terms/terms.types';
 import { validateOffer } from './terms/terms.validation';
-
-/** First key of pg_advisory_xact_lock(int, int) for "publish under (model, name)". */
-const PUBLISH_LOCK_NAMESPACE = 7_340_101;
 
 /**
  * What publishing needs to know about watermark schemes, without depending on
@@ -53,6 +51,7 @@ export class LicenseOfferService {
     private readonly audit: AuditService,
     private readonly catalog: CatalogService,
     @Inject(WATERMARK_DIRECTORY) private readonly watermarks: WatermarkDirectory,
+    private readonly licensing: LicensingRepository,
   ) {}
 
   async publish(
@@ -85,11 +84,8 @@ export class LicenseOfferService {
         }
         // Serialises publishes of the same (model, name): versions are consecutive
         // and exactly one stays ACTIVE (the partial unique index is the backstop).
-        await tx.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [PUBLISH_LOCK_NAMESPACE, `${model.id}/${name}`]);
-        const [{ max }] = (await tx.query('SELECT COALESCE(MAX(version), 0)::int AS max FROM license_offers WHERE model_id = $1 AND name = $2', [
-          model.id,
-          name,
-        ])) as { max: number }[];
+        await this.licensing.lockPublish(tx, model.id, name);
+        const max = await this.licensing.maxOfferVersion(tx, model.id, name);
         const previous = await tx.findOne(LicenseOfferEntity, { where: { modelId: model.id, name, status: OfferStatus.ACTIVE } });
         if (previous) await this.markRetired(tx, principal, previous, 'superseded');
         const p = canonical.pricing;
@@ -189,12 +185,7 @@ export class LicenseOfferService {
   }
 
   private async markRetired(tx: Tx, principal: Principal, offer: LicenseOfferEntity, reason: 'retired' | 'superseded'): Promise<void> {
-    // UPDATE … RETURNING through TypeORM's pg driver answers [rows, rowCount].
-    const [rows] = (await tx.query(
-      `UPDATE license_offers SET status = 'RETIRED', retired_at = now() WHERE id = $1 AND status = 'ACTIVE' RETURNING retired_at`,
-      [offer.id],
-    )) as [{ retired_at: Date }[], number];
-    const retiredAt = rows[0]?.retired_at;
+    const retiredAt = await this.licensing.retireOffer(tx, offer.id);
     offer.status = OfferStatus.RETIRED;
     offer.retiredAt = retiredAt ? new Date(retiredAt) : new Date();
     await this.audit.record(tx, principal, {

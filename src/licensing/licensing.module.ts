@@ -10,6 +10,7 @@ import { LicenseAgreementResolver } from './license-agreement.resolver';
 import { LicenseAgreementService } from './license-agreement.service';
 import { LicenseOfferResolver } from './license-offer.resolver';
 import { LicenseOfferService } from './license-offer.service';
+import { LicensingRepository } from './licensing.repository';
 import { TeacherModelOffersResolver } from './model-offers.resolver';
 
 /**
@@ -27,6 +28,7 @@ import { TeacherModelOffersResolver } from './model-offers.resolver';
     AgreementHooks,
     AgreementPaymentStatusService,
     AgreementTransitions,
+    LicensingRepository,
     { provide: AGREEMENT_DIRECTORY, useExisting: LicenseAgreementService },
     LicenseOfferResolver,
     LicenseAgreementResolver,
