@@ -8,6 +8,7 @@
  */
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import type { Tx } from '../platform/database/transaction';
+import { PaymentsRepository } from './payments.repository';
 import { StripeEventLike, WebhookHandlers } from './webhooks/webhook-handlers';
 
 const idOf = (v: unknown): string | null =>
@@ -17,7 +18,10 @@ const idOf = (v: unknown): string | null =>
 export class PaymentMethodHandler implements OnModuleInit {
   private readonly log = new Logger('PaymentMethods');
 
-  constructor(private readonly handlers: WebhookHandlers) {}
+  constructor(
+    private readonly handlers: WebhookHandlers,
+    private readonly customers: PaymentsRepository,
+  ) {}
 
   onModuleInit(): void {
     this.handlers.on('setup_intent.succeeded', (tx, event) => this.setupSucceeded(tx, event));
@@ -33,16 +37,7 @@ export class PaymentMethodHandler implements OnModuleInit {
       this.log.warn({ eventId: event.id }, 'setup_intent.succeeded without a customer or payment method: nothing to save');
       return;
     }
-    const rows = (await tx.query(
-      `UPDATE payment_customers
-          SET default_payment_method_id = $2, default_setup_intent_id = $3, default_payment_method_at = to_timestamp($4), updated_at = now()
-        WHERE customer_id = $1
-          AND (default_payment_method_at IS NULL
-               OR default_payment_method_at <= to_timestamp($4))
-        RETURNING organization_id`,
-      [customerId, paymentMethodId, setupIntentId, created],
-    )) as [unknown[], number] | unknown[];
-    const updated = Array.isArray(rows[0]) ? (rows[0] as unknown[]).length : rows.length;
+    const updated = await this.customers.saveDefaultPaymentMethod(tx, { customerId, paymentMethodId, setupIntentId, createdSeconds: created });
     if (updated === 0) this.log.log({ eventId: event.id, customerId, setupIntentId }, 'setup ignored: unknown customer or a newer setup already saved');
   }
 }

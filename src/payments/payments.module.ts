@@ -3,6 +3,7 @@ import { Logger, Module } from '@nestjs/common';
 import { AppConfig } from '../platform/config/app-config';
 import { PaymentMethodHandler } from './payment-method.handler';
 import { PAYMENTS_PORT, PaymentsPort } from './payments.port';
+import { PaymentsRepository } from './payments.repository';
 import { PaymentsResolver } from './payments.resolver';
 import { PaymentsService } from './payments.service';
 import { SandboxAdminService } from './sandbox/sandbox-admin.service';
@@ -11,6 +12,7 @@ import { StripePaymentsAdapter } from './stripe/stripe-payments.adapter';
 import { StripeWebhookRoutes } from './webhooks/stripe-webhook.routes';
 import { WebhookHandlers } from './webhooks/webhook-handlers';
 import { WebhookInboxJob } from './webhooks/webhook-inbox.job';
+import { WebhookInboxRepository } from './webhooks/webhook-inbox.repository';
 import { WebhookInboxService } from './webhooks/webhook-inbox.service';
 
 /**
@@ -24,6 +26,8 @@ import { WebhookInboxService } from './webhooks/webhook-inbox.service';
  */
 @Module({
   providers: [
+    PaymentsRepository,
+    WebhookInboxRepository,
     WebhookHandlers,
     WebhookInboxService,
     WebhookInboxJob,

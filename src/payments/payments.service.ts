@@ -17,6 +17,7 @@ import { Database } from '../platform/database/transaction';
 import { BadInputError, DependencyUnavailableError, NotFoundError } from '../platform/errors/app-error';
 import { PaymentsUnavailableError } from './payments.errors';
 import { PAYMENTS_PORT, PaymentsMode, PaymentsPort } from './payments.port';
+import { PaymentCustomerRow, PaymentsRepository } from './payments.repository';
 import { SANDBOX_TEST_PAYMENT_METHODS, SandboxPaymentsAdapter } from './sandbox/sandbox-payments.adapter';
 import { WebhookInboxService } from './webhooks/webhook-inbox.service';
 
@@ -41,12 +42,6 @@ export interface PaymentSetupState {
   testPaymentMethods: string[];
 }
 
-interface CustomerRow {
-  mode: PaymentsMode;
-  customer_id: string;
-  default_payment_method_id: string | null;
-}
-
 @Injectable()
 export class PaymentsService {
   private readonly log = new Logger('Payments');
@@ -57,6 +52,7 @@ export class PaymentsService {
     private readonly access: AccessService,
     private readonly sandbox: SandboxPaymentsAdapter,
     private readonly inbox: WebhookInboxService,
+    private readonly customers: PaymentsRepository,
   ) {}
 
   get mode(): PaymentsMode {
@@ -67,30 +63,23 @@ export class PaymentsService {
   async customerFor(organizationId: string): Promise<CustomerRef | null> {
     const row = await this.row(organizationId);
     if (!row || row.mode !== this.port.mode) return null;
-    return { customerId: row.customer_id, defaultPaymentMethodId: row.default_payment_method_id };
+    return { customerId: row.customerId, defaultPaymentMethodId: row.defaultPaymentMethodId };
   }
 
   /** Creates the processor customer once (no transaction may be open: this calls the processor). */
   async ensureCustomer(organizationId: string): Promise<{ customerId: string }> {
     const existing = await this.row(organizationId);
-    if (existing && existing.mode === this.port.mode) return { customerId: existing.customer_id };
-    const [org] = (await this.db.reader.query(`SELECT name FROM organizations WHERE id = $1`, [organizationId])) as { name: string }[];
-    if (!org) throw new NotFoundError('Organization', organizationId);
-    const { customerId } = await this.port.ensureCustomer({ organizationId, name: org.name, idempotencyKey: `org:${organizationId}:customer` });
+    if (existing && existing.mode === this.port.mode) return { customerId: existing.customerId };
+    const name = await this.customers.organizationName(this.db.reader, organizationId);
+    if (name === null) throw new NotFoundError('Organization', organizationId);
+    const { customerId } = await this.port.ensureCustomer({ organizationId, name, idempotencyKey: `org:${organizationId}:customer` });
     // A customer of the other mode means nothing to this processor: replace it (its saved method too).
-    await this.db.reader.query(
-      `INSERT INTO payment_customers (organization_id, mode, customer_id) VALUES ($1, $2, $3)
-       ON CONFLICT (organization_id) DO UPDATE
-         SET mode = EXCLUDED.mode, customer_id = EXCLUDED.customer_id, default_payment_method_id = NULL,
-             default_setup_intent_id = NULL, default_payment_method_at = NULL, updated_at = now()
-       WHERE payment_customers.mode <> EXCLUDED.mode`,
-      [organizationId, this.port.mode, customerId],
-    );
+    await this.customers.saveCustomer(this.db.reader, organizationId, this.port.mode, customerId);
     const row = await this.row(organizationId);
     if (!row || row.mode !== this.port.mode) throw new Error(`payment customer of ${organizationId} changed mode concurrently`);
-    if (row.customer_id !== customerId) this.log.warn({ organizationId, kept: row.customer_id, extra: customerId }, 'a concurrent setup created another customer; kept the first');
+    if (row.customerId !== customerId) this.log.warn({ organizationId, kept: row.customerId, extra: customerId }, 'a concurrent setup created another customer; kept the first');
     else if (!existing) this.log.log({ organizationId, customerId, mode: this.port.mode }, 'payment customer created');
-    return { customerId: row.customer_id };
+    return { customerId: row.customerId };
   }
 
   /** For members with write access; others NOT_FOUND. */
@@ -164,11 +153,7 @@ export class PaymentsService {
     return this.port.mode === 'sandbox' ? [...SANDBOX_TEST_PAYMENT_METHODS] : [];
   }
 
-  private async row(organizationId: string): Promise<CustomerRow | null> {
-    const [row] = (await this.db.reader.query(
-      `SELECT mode, customer_id, default_payment_method_id FROM payment_customers WHERE organization_id = $1`,
-      [organizationId],
-    )) as CustomerRow[];
-    return row ?? null;
+  private async row(organizationId: string): Promise<PaymentCustomerRow | null> {
+    return this.customers.customerOf(this.db.reader, organizationId);
   }
 }

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { AnomalySignal } from './anomaly-flag.kinds';
+import { AnomalyRepository } from './anomaly.repository';
 
 /**
  * Raising flags: one row per (agreement, kind, window); a repeated signal in
@@ -9,6 +10,8 @@ import { AnomalySignal } from './anomaly-flag.kinds';
  */
 @Injectable()
 export class AnomalyFlagService {
+  constructor(private readonly anomalies: AnomalyRepository) {}
+
   async raise(em: EntityManager, raw: readonly AnomalySignal[]): Promise<void> {
     if (raw.length === 0) return;
     // One row per key per statement (ON CONFLICT cannot touch a row twice).
@@ -25,28 +28,6 @@ export class AnomalyFlagService {
       seen.detail = { ...seen.detail, ...s.detail };
     }
     const signals = [...byKey.values()];
-    await em.query(
-      `INSERT INTO anomaly_flags AS f (agreement_id, vendor_organization_id, distiller_organization_id, kind,
-                                      window_start, observed_tokens, baseline_tokens, detail, occurrences)
-       SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::timestamptz[], $6::bigint[],
-                            $7::bigint[], $8::jsonb[], $9::int[])
-       ON CONFLICT (agreement_id, kind, window_start) DO UPDATE
-         SET occurrences = f.occurrences + excluded.occurrences,
-             observed_tokens = CASE WHEN f.observed_tokens IS NULL AND excluded.observed_tokens IS NULL THEN NULL
-                                    ELSE coalesce(f.observed_tokens, 0) + coalesce(excluded.observed_tokens, 0) END,
-             detail = f.detail || excluded.detail,
-             updated_at = now()`,
-      [
-        signals.map((s) => s.agreementId),
-        signals.map((s) => s.vendorOrganizationId),
-        signals.map((s) => s.distillerOrganizationId),
-        signals.map((s) => s.kind),
-        signals.map((s) => s.windowStart.toISOString()),
-        signals.map((s) => (s.observedTokens === null ? null : s.observedTokens.toString())),
-        signals.map((s) => (s.baselineTokens == null ? null : s.baselineTokens.toString())),
-        signals.map((s) => JSON.stringify(s.detail ?? {})),
-        signals.map((s) => s.occurrences),
-      ],
-    );
+    await this.anomalies.upsertSignals(em, signals);
   }
 }

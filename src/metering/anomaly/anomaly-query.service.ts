@@ -13,9 +13,10 @@ import { Database, Tx } from '../../platform/database/transaction';
 import { BadInputError, NotFoundError } from '../../platform/errors/app-error';
 import { assertUuid } from '../../platform/errors/validation';
 import { MAX_PAGE_SIZE } from '../../platform/graphql/limits';
-import { CursorParts, defineCursor, timeKeySql } from '../../platform/paging/cursor';
+import { CursorParts, defineCursor } from '../../platform/paging/cursor';
 import { Page, pageOf } from '../../platform/paging/page';
 import { AnomalyKind } from './anomaly-flag.kinds';
+import { AnomalyFlagRecord, AnomalyRepository } from './anomaly.repository';
 
 export interface AnomalyFlagRow {
   id: string;
@@ -45,51 +46,12 @@ export interface AnomalyFlagQuery {
   after: string | null;
 }
 
-interface RawFlag {
-  id: string;
-  agreement_id: string;
-  vendor_organization_id: string;
-  distiller_organization_id: string;
-  kind: AnomalyKind;
-  window_start: Date;
-  occurrences: number;
-  observed_tokens: string | null;
-  baseline_tokens: string | null;
-  detail: Record<string, unknown>;
-  created_at: Date;
-  updated_at: Date;
-  acknowledged_at: Date | null;
-  acknowledged_by_user_id: string | null;
-  acknowledgement_note: string | null;
-  time_key: string;
-}
-
-const COLUMNS = `f.id, f.agreement_id, f.vendor_organization_id, f.distiller_organization_id, f.kind, f.window_start,
-  f.occurrences, f.observed_tokens::text, f.baseline_tokens::text, f.detail, f.created_at, f.updated_at,
-  f.acknowledged_at, f.acknowledged_by_user_id, f.acknowledgement_note, ${timeKeySql('f.created_at')} AS time_key`;
-
 /** Newest first by (created_at to the microsecond, id). */
 const FLAG_CURSOR = defineCursor('anomaly-flag', [CursorParts.timeKey, CursorParts.uuid]);
 
-function toRow(r: RawFlag): AnomalyFlagRow {
-  return {
-    id: r.id,
-    agreementId: r.agreement_id,
-    vendorOrganizationId: r.vendor_organization_id,
-    distillerOrganizationId: r.distiller_organization_id,
-    kind: r.kind,
-    windowStart: new Date(r.window_start),
-    occurrences: r.occurrences,
-    observedTokens: r.observed_tokens === null ? null : BigInt(r.observed_tokens),
-    baselineTokens: r.baseline_tokens === null ? null : BigInt(r.baseline_tokens),
-    detail: r.detail,
-    createdAt: new Date(r.created_at),
-    updatedAt: new Date(r.updated_at),
-    acknowledgedAt: r.acknowledged_at === null ? null : new Date(r.acknowledged_at),
-    acknowledgedByUserId: r.acknowledged_by_user_id,
-    acknowledgementNote: r.acknowledgement_note,
-    cursor: FLAG_CURSOR.encode([r.time_key, r.id]),
-  };
+function toRow(r: AnomalyFlagRecord): AnomalyFlagRow {
+  const { timeKey, ...flag } = r;
+  return { ...flag, cursor: FLAG_CURSOR.encode([timeKey, r.id]) };
 }
 
 @Injectable()
@@ -98,6 +60,7 @@ export class AnomalyQueryService {
     private readonly db: Database,
     private readonly access: AccessService,
     private readonly audit: AuditService,
+    private readonly anomalies: AnomalyRepository,
   ) {}
 
   async list(principal: Principal, q: AnomalyFlagQuery): Promise<Page<AnomalyFlagRow>> {
@@ -115,31 +78,23 @@ export class AnomalyQueryService {
       if (!principal.isAdmin) await this.access.requireOrganization(em, principal, org, 'read');
     }
 
-    const where: string[] = [];
-    const params: unknown[] = [];
-    if (org !== null) where.push(`f.vendor_organization_id = $${params.push(org)}`);
+    let agreementId: string | null = null;
     if (q.agreementId != null) {
-      const agreementId = q.agreementId.toLowerCase();
+      agreementId = q.agreementId.toLowerCase();
       assertUuid('filter.agreementId', agreementId);
       await this.requireAgreementOfVendor(em, agreementId, org, q.agreementId);
-      where.push(`f.agreement_id = $${params.push(agreementId)}`);
     }
-    if (q.kinds != null) {
-      if (q.kinds.length === 0) throw new BadInputError([{ field: 'filter.kinds', message: 'kinds must not be empty (omit it for all kinds)' }]);
-      where.push(`f.kind = ANY($${params.push([...new Set(q.kinds)])}::text[])`);
+    if (q.kinds != null && q.kinds.length === 0) {
+      throw new BadInputError([{ field: 'filter.kinds', message: 'kinds must not be empty (omit it for all kinds)' }]);
     }
-    if (q.acknowledged === true) where.push('f.acknowledged_at IS NOT NULL');
-    if (q.acknowledged === false) where.push('f.acknowledged_at IS NULL');
-    if (after) {
-      where.push(`(f.created_at, f.id) < ($${params.push(after[0])}::timestamp AT TIME ZONE 'UTC', $${params.push(after[1])}::uuid)`);
-    }
-    const rows: RawFlag[] = await em.query(
-      `SELECT ${COLUMNS} FROM anomaly_flags f
-        ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-        ORDER BY f.created_at DESC, f.id DESC
-        LIMIT $${params.push(q.first + 1)}`,
-      params,
-    );
+    const rows = await this.anomalies.list(em, {
+      vendorOrganizationId: org,
+      agreementId,
+      kinds: q.kinds ?? null,
+      acknowledged: q.acknowledged ?? null,
+      after,
+      limit: q.first + 1,
+    });
     return pageOf(rows, q.first, toRow);
   }
 
@@ -154,28 +109,21 @@ export class AnomalyQueryService {
     const note = input.note?.trim() || null;
     if (note !== null && note.length > 2000) throw new BadInputError([{ field: 'note', message: 'note must be at most 2000 characters' }]);
     return this.db.transaction(async (tx) => {
-      const [flag]: RawFlag[] = await tx.query(`SELECT ${COLUMNS} FROM anomaly_flags f WHERE f.id = $1 FOR UPDATE`, [id]);
+      const flag = await this.anomalies.byIdForUpdate(tx, id);
       if (!flag) throw new NotFoundError('AnomalyFlag', input.id);
-      await this.requireVendorWriter(tx, principal, flag.vendor_organization_id, input.id);
-      if (flag.acknowledged_at !== null) return toRow(flag);
-      // (TypeORM answers an UPDATE with [rows, count])
-      const [[updated]] = (await tx.query(
-        `UPDATE anomaly_flags f
-            SET acknowledged_at = now(), acknowledged_by_user_id = $2, acknowledgement_note = $3, updated_at = now()
-          WHERE f.id = $1
-          RETURNING ${COLUMNS}`,
-        [id, principal.kind === 'user' ? principal.userId : null, note],
-      )) as [RawFlag[], number];
+      await this.requireVendorWriter(tx, principal, flag.vendorOrganizationId, input.id);
+      if (flag.acknowledgedAt !== null) return toRow(flag);
+      const updated = await this.anomalies.acknowledge(tx, id, principal.kind === 'user' ? principal.userId : null, note);
       await this.audit.record(tx, principal, {
         action: 'metering.anomaly.acknowledged',
         targetType: 'AnomalyFlag',
         targetId: id,
-        organizationId: flag.vendor_organization_id,
+        organizationId: flag.vendorOrganizationId,
         data: {
-          agreementId: flag.agreement_id,
-          distillerOrganizationId: flag.distiller_organization_id,
+          agreementId: flag.agreementId,
+          distillerOrganizationId: flag.distillerOrganizationId,
           kind: flag.kind,
-          windowStart: new Date(flag.window_start).toISOString(),
+          windowStart: flag.windowStart.toISOString(),
           note,
         },
       });
@@ -185,11 +133,8 @@ export class AnomalyQueryService {
 
   /** The agreement exists and (when a vendor is given) is on that vendor's models; else NOT_FOUND. */
   private async requireAgreementOfVendor(em: EntityManager, agreementId: string, vendorId: string | null, asGiven: string): Promise<void> {
-    const rows: Array<{ vendor_organization_id: string }> = await em.query(
-      `SELECT vendor_organization_id FROM license_agreements WHERE id = $1`,
-      [agreementId],
-    );
-    if (rows.length === 0 || (vendorId !== null && rows[0].vendor_organization_id !== vendorId)) {
+    const vendor = await this.anomalies.agreementVendor(em, agreementId);
+    if (vendor === null || (vendorId !== null && vendor !== vendorId)) {
       throw new NotFoundError('LicenseAgreement', asGiven);
     }
   }

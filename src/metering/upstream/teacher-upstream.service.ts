@@ -29,6 +29,7 @@ import {
   UPSTREAM_MODEL_MAX_LENGTH,
 } from './dto/teacher-upstream.input';
 import { TeacherUpstreamEntity } from './teacher-upstream.entity';
+import { UpstreamRepository, UpstreamRow } from './upstream.repository';
 
 /** What the gateway needs to forward a request; `apiKey` is the opened credential — never log it. */
 export interface GatewayUpstream {
@@ -92,21 +93,6 @@ interface CacheEntry {
   expiresAt: number;
 }
 
-interface UpstreamRow {
-  model_id: string;
-  organization_id: string;
-  base_url: string;
-  upstream_model: string;
-  timeout_ms: number;
-  credential_sealed: Buffer;
-  credential_key_id: string;
-  credential_fingerprint: string;
-  configured_by_user_id: string | null;
-  created_at: Date;
-  updated_at: Date;
-  inserted: boolean;
-}
-
 @Injectable()
 export class TeacherUpstreamService {
   private readonly cache = new Map<string, CacheEntry>();
@@ -121,6 +107,7 @@ export class TeacherUpstreamService {
     private readonly catalog: CatalogService,
     private readonly box: SecretBox,
     private readonly config: AppConfig,
+    private readonly upstreams: UpstreamRepository,
   ) {}
 
   /**
@@ -134,30 +121,17 @@ export class TeacherUpstreamService {
       const model = await this.loadModel(tx, principal, input.modelId, 'write', { lock: true });
       const { sealed, keyId } = this.box.seal(input.apiKey, upstreamCredentialContext(model.id));
       const fingerprint = this.box.fingerprint(input.apiKey);
-      // One statement decides a race between two configurations: the last one wins, created_at is kept.
-      const [row] = (await tx.query(
-        `INSERT INTO teacher_upstreams AS u (model_id, organization_id, base_url, upstream_model, timeout_ms,
-                                              credential_sealed, credential_key_id, credential_fingerprint, configured_by_user_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-         ON CONFLICT (model_id) DO UPDATE
-           SET organization_id = excluded.organization_id, base_url = excluded.base_url,
-               upstream_model = excluded.upstream_model, timeout_ms = excluded.timeout_ms,
-               credential_sealed = excluded.credential_sealed, credential_key_id = excluded.credential_key_id,
-               credential_fingerprint = excluded.credential_fingerprint,
-               configured_by_user_id = excluded.configured_by_user_id, updated_at = now()
-         RETURNING u.*, (xmax = 0) AS inserted`,
-        [
-          model.id,
-          model.organizationId,
-          baseUrl,
-          input.upstreamModel,
-          input.timeoutMs,
-          sealed,
-          keyId,
-          fingerprint,
-          principal.kind === 'user' ? principal.userId : null,
-        ],
-      )) as UpstreamRow[];
+      const row = await this.upstreams.upsert(tx, {
+        modelId: model.id,
+        organizationId: model.organizationId,
+        baseUrl,
+        upstreamModel: input.upstreamModel,
+        timeoutMs: input.timeoutMs,
+        credentialSealed: sealed,
+        credentialKeyId: keyId,
+        credentialFingerprint: fingerprint,
+        configuredByUserId: principal.kind === 'user' ? principal.userId : null,
+      });
       await this.audit.record(tx, principal, {
         action: 'metering.upstream.configured',
         targetType: 'TeacherUpstream',

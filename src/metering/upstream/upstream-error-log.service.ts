@@ -13,11 +13,11 @@ import { Principal } from '../../platform/auth/principal';
 import { Database } from '../../platform/database/transaction';
 import { NotFoundError } from '../../platform/errors/app-error';
 import { assertUuid } from '../../platform/errors/validation';
+import { UpstreamRepository } from './upstream.repository';
 
 /** Longest detail kept (the table checks it too). */
 export const UPSTREAM_ERROR_DETAIL_MAX = 4096;
 export const UPSTREAM_ERRORS_MAX_PAGE = 100;
-const RETENTION = '30 days';
 
 export interface UpstreamErrorRecord {
   agreementId: string;
@@ -39,17 +39,12 @@ export class UpstreamErrorLog {
     private readonly db: Database,
     private readonly access: AccessService,
     private readonly agreements: LicenseAgreementService,
+    private readonly upstreams: UpstreamRepository,
   ) {}
 
   /** One statement: the new row, and the agreement's rows past retention go. */
   async record(e: UpstreamErrorRecord): Promise<void> {
-    await this.db.reader.query(
-      `WITH added AS (
-         INSERT INTO upstream_errors (agreement_id, request_id, streamed, upstream_status, code, detail)
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING agreement_id)
-       DELETE FROM upstream_errors WHERE agreement_id = (SELECT agreement_id FROM added) AND occurred_at < now() - interval '${RETENTION}'`,
-      [e.agreementId, e.requestId, e.streamed, e.upstreamStatus, e.code, e.detail.slice(0, UPSTREAM_ERROR_DETAIL_MAX)],
-    );
+    await this.upstreams.recordError(this.db.reader, { ...e, detail: e.detail.slice(0, UPSTREAM_ERROR_DETAIL_MAX) });
   }
 
   /** The agreement's most recent upstream errors, newest first. */
@@ -62,20 +57,7 @@ export class UpstreamErrorLog {
     if (!principal.isAdmin) {
       await this.access.requireOrganization(em, principal, view.vendorOrganizationId, 'read', { entity: 'LicenseAgreement', id: agreementId });
     }
-    const rows: Array<{ request_id: string; occurred_at: Date; streamed: boolean; upstream_status: number | null; code: string; detail: string }> = await em.query(
-      `SELECT request_id, occurred_at, streamed, upstream_status, code, detail FROM upstream_errors
-        WHERE agreement_id = $1 AND occurred_at >= now() - interval '${RETENTION}'
-        ORDER BY occurred_at DESC, id DESC LIMIT $2`,
-      [id, Math.min(Math.max(first, 1), UPSTREAM_ERRORS_MAX_PAGE)],
-    );
-    return rows.map((r) => ({
-      agreementId: id,
-      requestId: r.request_id,
-      occurredAt: r.occurred_at,
-      streamed: r.streamed,
-      upstreamStatus: r.upstream_status,
-      code: r.code,
-      detail: r.detail,
-    }));
+    const rows = await this.upstreams.recentErrors(em, id, Math.min(Math.max(first, 1), UPSTREAM_ERRORS_MAX_PAGE));
+    return rows.map((r) => ({ agreementId: id, ...r }));
   }
 }

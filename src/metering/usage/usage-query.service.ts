@@ -13,9 +13,10 @@ import { Principal } from '../../platform/auth/principal';
 import { Database } from '../../platform/database/transaction';
 import { BadInputError, NotFoundError } from '../../platform/errors/app-error';
 import { assertUuid } from '../../platform/errors/validation';
-import { CursorParts, defineCursor, timeKeySql } from '../../platform/paging/cursor';
+import { CursorParts, defineCursor } from '../../platform/paging/cursor';
 import { Page, pageOf } from '../../platform/paging/page';
 import { USAGE_EVENTS_MAX_PAGE, UsageGranularity } from './dto/usage.input';
+import { UsageRepository } from './usage.repository';
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
@@ -89,6 +90,7 @@ export class UsageQueryService {
     private readonly db: Database,
     private readonly access: AccessService,
     private readonly agreements: LicenseAgreementService,
+    private readonly usage: UsageRepository,
   ) {}
 
   /**
@@ -115,53 +117,16 @@ export class UsageQueryService {
     const agreement = await this.requireReadable(em, principal, q.agreementId);
     const unit = q.granularity === UsageGranularity.HOUR ? 'hour' : 'day';
 
-    // Every bucket of [from, to) in UTC, zeros where nothing happened. Day buckets
-    // sum hour rows; arithmetic on `timestamp` (UTC wall time) so the session's
-    // time zone and its DST never shift a bucket.
-    const rows: Array<{ start: Date; i: string; o: string; v: string; n: string; e: string }> = await em.query(
-      `WITH buckets AS (
-         SELECT s AT TIME ZONE 'UTC' AS start
-           FROM generate_series($2::timestamptz AT TIME ZONE 'UTC', $3::timestamptz AT TIME ZONE 'UTC' - $5::interval, $5::interval) AS s
-       ), sums AS (
-         SELECT date_trunc($4, r.bucket_start AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS start,
-                sum(r.input_tokens) AS i, sum(r.output_tokens) AS o, sum(r.overage_tokens) AS v,
-                sum(r.events) AS n, sum(r.estimated_events) AS e
-           FROM usage_rollups_hour r
-          WHERE r.agreement_id = $1 AND r.bucket_start >= $2 AND r.bucket_start < $3
-          GROUP BY 1
-       )
-       SELECT b.start, coalesce(s.i, 0)::text AS i, coalesce(s.o, 0)::text AS o, coalesce(s.v, 0)::text AS v,
-              coalesce(s.n, 0)::text AS n, coalesce(s.e, 0)::text AS e
-         FROM buckets b LEFT JOIN sums s ON s.start = b.start
-        ORDER BY b.start`,
-      [agreement.id, from.toISOString(), to.toISOString(), unit, `1 ${unit}`],
-    );
+    const buckets = await this.usage.hourRollupBuckets(em, agreement.id, from, to, unit);
     const totals = zeros();
-    const buckets = rows.map((r): UsageBucket => {
-      const b = {
-        start: new Date(r.start),
-        inputTokens: BigInt(r.i),
-        outputTokens: BigInt(r.o),
-        overageTokens: BigInt(r.v),
-        events: BigInt(r.n),
-        estimatedEvents: BigInt(r.e),
-      };
+    for (const b of buckets) {
       totals.inputTokens += b.inputTokens;
       totals.outputTokens += b.outputTokens;
       totals.overageTokens += b.overageTokens;
       totals.events += b.events;
       totals.estimatedEvents += b.estimatedEvents;
-      return b;
-    });
-
-    const [p]: Array<{ start: Date; end: Date; i: string; o: string; v: string; n: string }> = await em.query(
-      `WITH p AS (SELECT date_trunc('month', now() AT TIME ZONE 'UTC') AS s)
-       SELECT p.s AT TIME ZONE 'UTC' AS start, (p.s + interval '1 month') AT TIME ZONE 'UTC' AS "end",
-              coalesce(t.input_tokens, 0)::text AS i, coalesce(t.output_tokens, 0)::text AS o,
-              coalesce(t.overage_tokens, 0)::text AS v, coalesce(t.events, 0)::text AS n
-         FROM p LEFT JOIN usage_period_totals t ON t.agreement_id = $1 AND t.period_start = p.s AT TIME ZONE 'UTC'`,
-      [agreement.id],
-    );
+    }
+    const currentPeriod = await this.usage.currentPeriodTotal(em, agreement.id);
     return {
       agreement,
       granularity: q.granularity,
@@ -169,14 +134,7 @@ export class UsageQueryService {
       to,
       buckets,
       totals,
-      currentPeriod: {
-        start: new Date(p.start),
-        end: new Date(p.end),
-        inputTokens: BigInt(p.i),
-        outputTokens: BigInt(p.o),
-        overageTokens: BigInt(p.v),
-        events: BigInt(p.n),
-      },
+      currentPeriod,
     };
   }
 
@@ -188,36 +146,19 @@ export class UsageQueryService {
     const after = q.after == null ? null : USAGE_CURSOR.decode(q.after);
     const em = this.db.reader;
     const agreement = await this.requireReadable(em, principal, q.agreementId);
-    const params: unknown[] = [agreement.id, q.first + 1];
-    let keyset = '';
-    if (after) {
-      params.push(...after);
-      keyset = `AND (e.occurred_at, e.event_id) < ($3::timestamp AT TIME ZONE 'UTC', $4::text)`;
-    }
-    const rows: Array<{
-      event_id: string; source: 'GATEWAY' | 'REPORTED'; occurred_at: Date; received_at: Date; input_tokens: string;
-      output_tokens: string; overage_tokens: string; estimated: boolean; metadata: Record<string, unknown> | null; time_key: string;
-    }> = await em.query(
-      `SELECT e.event_id, e.source, e.occurred_at, e.received_at, e.input_tokens::text, e.output_tokens::text,
-              e.overage_tokens::text, e.estimated, e.metadata, ${timeKeySql('e.occurred_at')} AS time_key
-         FROM usage_events e
-        WHERE e.agreement_id = $1 ${keyset}
-        ORDER BY e.occurred_at DESC, e.event_id DESC
-        LIMIT $2`,
-      params,
-    );
+    const rows = await this.usage.eventsPage(em, agreement.id, q.first + 1, after);
     return pageOf(rows, q.first, (r) => ({
-        eventId: r.event_id,
-        source: r.source,
-        occurredAt: new Date(r.occurred_at),
-        receivedAt: new Date(r.received_at),
-        inputTokens: BigInt(r.input_tokens),
-        outputTokens: BigInt(r.output_tokens),
-        overageTokens: BigInt(r.overage_tokens),
-        estimated: r.estimated,
-        metadata: r.metadata,
-        cursor: USAGE_CURSOR.encode([r.time_key, r.event_id]),
-      }));
+      eventId: r.eventId,
+      source: r.source,
+      occurredAt: r.occurredAt,
+      receivedAt: r.receivedAt,
+      inputTokens: r.inputTokens,
+      outputTokens: r.outputTokens,
+      overageTokens: r.overageTokens,
+      estimated: r.estimated,
+      metadata: r.metadata,
+      cursor: USAGE_CURSOR.encode([r.timeKey, r.eventId]),
+    }));
   }
 
   /** from < to, both plausible, the range not longer than the granularity allows; aligned down to the bucket. */

@@ -8,6 +8,7 @@
  */
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
+import { UsageRepository } from './usage.repository';
 
 export type UsageSource = 'GATEWAY' | 'REPORTED';
 
@@ -48,6 +49,9 @@ export interface Preauthorization {
 
 @Injectable()
 export class UsageRecorder {
+  /** Defaults so the recorder can also be built bare, outside the container (it holds no other state). */
+  constructor(private readonly usage: UsageRepository = new UsageRepository()) {}
+
   /** Records `events` (any agreements) and returns one result per event, in order. */
   async record(
     em: EntityManager,
@@ -59,28 +63,9 @@ export class UsageRecorder {
       for (const id of releaseReservations) await this.release(em, id);
       return [];
     }
-    const rows: Array<{ ord: number; outcome: RecordOutcome; overage_tokens: string }> = await em.query(
-      `SELECT ord, outcome, overage_tokens FROM metering_record_usage(
-         $1::uuid[], $2::text[], $3::text[], $4::timestamptz[], $5::bigint[], $6::bigint[], $7::boolean[],
-         $8::bytea[], $9::jsonb[], $10::uuid[], $11::bigint[], $12::uuid[], $13::boolean)`,
-      [
-        events.map((e) => e.agreementId),
-        events.map((e) => e.eventId),
-        events.map((e) => e.source),
-        events.map((e) => e.occurredAt.toISOString()),
-        events.map((e) => e.inputTokens.toString()),
-        events.map((e) => e.outputTokens.toString()),
-        events.map((e) => e.estimated),
-        events.map((e) => e.payloadHash),
-        events.map((e) => (e.metadata === null ? null : JSON.stringify(e.metadata))),
-        events.map((e) => e.apiKeyId),
-        events.map((e) => (e.quota === null ? null : e.quota.toString())),
-        releaseReservations,
-        opts.asyncCommit ?? false,
-      ],
-    );
+    const rows = await this.usage.recordUsage(em, events, releaseReservations, opts.asyncCommit ?? false);
     if (rows.length !== events.length) throw new Error(`metering_record_usage returned ${rows.length} rows for ${events.length} events`);
-    return rows.map((r) => ({ outcome: r.outcome, overageTokens: BigInt(r.overage_tokens) }));
+    return rows.map((r) => ({ outcome: r.outcome, overageTokens: r.overageTokens }));
   }
 
   /**
@@ -92,29 +77,11 @@ export class UsageRecorder {
     em: EntityManager,
     a: { agreementId: string; estimate: bigint; quota: bigint | null; perMinute: bigint | null; ttlMs: number },
   ): Promise<Preauthorization> {
-    const [r]: Array<{
-      admitted: boolean; refusal: Refusal | null; period_used: string; reserved: string; window_used: string;
-      period_end: Date; reservation_id: string | null;
-    }> = await em.query(`SELECT * FROM metering_preauthorize($1, $2, $3, $4, $5)`, [
-      a.agreementId,
-      a.estimate.toString(),
-      a.quota === null ? null : a.quota.toString(),
-      a.perMinute === null ? null : a.perMinute.toString(),
-      a.ttlMs,
-    ]);
-    return {
-      admitted: r.admitted,
-      refusal: r.refusal,
-      periodUsed: BigInt(r.period_used),
-      reserved: BigInt(r.reserved),
-      windowUsed: BigInt(r.window_used),
-      periodEnd: r.period_end,
-      reservationId: r.reservation_id,
-    };
+    return this.usage.preauthorize(em, a);
   }
 
   /** Gives back an admitted request's reservation without recording usage (upstream failed). */
   async release(em: EntityManager, reservationId: string): Promise<void> {
-    await em.query(`DELETE FROM usage_reservations WHERE id = $1`, [reservationId]);
+    await this.usage.deleteReservation(em, reservationId);
   }
 }

@@ -27,6 +27,7 @@ import { STRIPE_API_VERSION } from '../stripe/stripe-payments.adapter';
 import { WebhookInboxService } from '../webhooks/webhook-inbox.service';
 import type { StripeEventLike } from '../webhooks/webhook-handlers';
 import { invalidRequest, requestHash, SandboxStore, sandboxId, sha256, StripeObject } from './sandbox-store';
+import { SandboxRepository } from './sandbox.repository';
 
 interface Decline {
   code: string;
@@ -76,7 +77,8 @@ function sandboxEvent(type: string, object: StripeObject, seed: string): StripeE
 @Injectable()
 export class SandboxPaymentsAdapter implements PaymentsPort {
   readonly mode = 'sandbox' as const;
-  private readonly store = new SandboxStore();
+  private readonly objects = new SandboxRepository();
+  private readonly store = new SandboxStore(this.objects);
 
   constructor(
     private readonly db: Database,
@@ -383,10 +385,8 @@ export class SandboxPaymentsAdapter implements PaymentsPort {
   }
 
   private async defaultPaymentMethod(tx: Tx, customer: StripeObject): Promise<string> {
-    const [row] = (await tx.query(`SELECT default_payment_method_id FROM payment_customers WHERE customer_id = $1`, [customer.id])) as {
-      default_payment_method_id: string | null;
-    }[];
-    const id = row?.default_payment_method_id ?? (customer.invoice_settings?.default_payment_method as string | null) ?? null;
+    const saved = await this.objects.savedDefaultPaymentMethod(tx, customer.id);
+    const id = saved ?? (customer.invoice_settings?.default_payment_method as string | null) ?? null;
     if (!id) throw new NoPaymentMethodError(customer.id);
     return id;
   }

@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import type { Tx } from '../../platform/database/transaction';
 import { PaymentsUnavailableError } from '../payments.errors';
 import type { SandboxObjectKind } from './sandbox-object.entity';
+import { SandboxRepository } from './sandbox.repository';
 
 export type StripeObject = Record<string, any> & { id: string };
 
@@ -22,8 +23,6 @@ const PREFIX: Record<SandboxObjectKind, string> = {
   refund: 're',
   dispute: 'du',
 };
-
-const SANDBOX_LOCK_NAMESPACE = 7_340_501; // pg_advisory_xact_lock(int, int) namespace owned by the sandbox
 
 export function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
@@ -57,18 +56,17 @@ export function invalidRequest(message: string, code: string): PaymentsUnavailab
 }
 
 export class SandboxStore {
+  constructor(private readonly objects: SandboxRepository) {}
+
   /**
    * Under the key's lock: the earlier response for the same request, or null
    * (then the caller creates the objects and calls `saveIdempotent`).
    */
   async replay(tx: Tx, kind: SandboxObjectKind, idempotencyKey: string, hash: string): Promise<StripeObject | null> {
-    await tx.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [SANDBOX_LOCK_NAMESPACE, `${kind}:${idempotencyKey}`]);
-    const [row] = (await tx.query(`SELECT request_hash, response FROM sandbox_payment_objects WHERE kind = $1 AND idempotency_key = $2`, [
-      kind,
-      idempotencyKey,
-    ])) as { request_hash: string; response: StripeObject }[];
+    await this.objects.lockIdempotencyKey(tx, kind, idempotencyKey);
+    const row = await this.objects.idempotentResponse(tx, kind, idempotencyKey);
     if (!row) return null;
-    if (row.request_hash !== hash) {
+    if (row.requestHash !== hash) {
       throw invalidRequest(
         `Keys for idempotent requests can only be used with the same parameters they were first used with (key ${idempotencyKey})`,
         'idempotency_error',
@@ -79,24 +77,16 @@ export class SandboxStore {
 
   /** The object a request created, with the response later retries replay. */
   async saveIdempotent(tx: Tx, kind: SandboxObjectKind, idempotencyKey: string, hash: string, data: StripeObject, response: StripeObject = data): Promise<void> {
-    await tx.query(
-      `INSERT INTO sandbox_payment_objects (id, kind, idempotency_key, request_hash, response, data)
-       VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb)`,
-      [data.id, kind, idempotencyKey, hash, JSON.stringify(response), JSON.stringify(data)],
-    );
+    await this.objects.insertIdempotent(tx, kind, idempotencyKey, hash, data, response);
   }
 
   /** An object created as a consequence of another (a charge of a PaymentIntent, …). */
   async insert(tx: Tx, kind: SandboxObjectKind, data: StripeObject): Promise<void> {
-    await tx.query(`INSERT INTO sandbox_payment_objects (id, kind, data) VALUES ($1, $2, $3::jsonb)`, [data.id, kind, JSON.stringify(data)]);
+    await this.objects.insert(tx, kind, data);
   }
 
   async get(tx: Tx, kind: SandboxObjectKind, id: string, forUpdate = false): Promise<StripeObject | null> {
-    const [row] = (await tx.query(`SELECT data FROM sandbox_payment_objects WHERE id = $1 AND kind = $2${forUpdate ? ' FOR UPDATE' : ''}`, [
-      id,
-      kind,
-    ])) as { data: StripeObject }[];
-    return row?.data ?? null;
+    return this.objects.byId(tx, kind, id, forUpdate);
   }
 
   async require(tx: Tx, kind: SandboxObjectKind, id: string, forUpdate = false): Promise<StripeObject> {
@@ -106,6 +96,6 @@ export class SandboxStore {
   }
 
   async update(tx: Tx, data: StripeObject): Promise<void> {
-    await tx.query(`UPDATE sandbox_payment_objects SET data = $2::jsonb, updated_at = now() WHERE id = $1`, [data.id, JSON.stringify(data)]);
+    await this.objects.update(tx, data);
   }
 }

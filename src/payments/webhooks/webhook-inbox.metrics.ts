@@ -1,6 +1,7 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { Database } from '../../platform/database/transaction';
 import { MetricsService } from '../../platform/metrics/metrics.service';
+import { WebhookInboxRepository } from './webhook-inbox.repository';
 
 /** Publishes the webhook inbox's depth: events stored and not yet processed (read at scrape time). */
 @Injectable()
@@ -8,17 +9,15 @@ export class WebhookInboxMetrics implements OnModuleInit {
   constructor(
     private readonly db: Database,
     private readonly metrics: MetricsService,
+    private readonly events: WebhookInboxRepository,
   ) {}
 
   onModuleInit(): void {
     this.metrics.gauge('beiming_webhook_inbox_pending', 'Payment webhook events stored but not processed yet, by whether a retry is due now', ['due'], async () => {
-      const rows = (await this.db.reader.query(
-        `SELECT (next_attempt_at <= now()) AS due, count(*)::int AS n FROM payment_webhook_events WHERE processed_at IS NULL GROUP BY 1`,
-      )) as Array<{ due: boolean; n: number }>;
-      const by = new Map(rows.map((r) => [r.due, r.n]));
+      const pending = await this.events.pendingCounts(this.db.reader);
       return [
-        { labels: { due: 'true' }, value: by.get(true) ?? 0 },
-        { labels: { due: 'false' }, value: by.get(false) ?? 0 },
+        { labels: { due: 'true' }, value: pending.due },
+        { labels: { due: 'false' }, value: pending.notDue },
       ];
     });
   }

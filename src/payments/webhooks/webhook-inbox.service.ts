@@ -17,6 +17,7 @@ import type { EntityManager } from 'typeorm';
 import { Database } from '../../platform/database/transaction';
 import type { WebhookEventSource } from './webhook-event.entity';
 import { StripeEventLike, WebhookHandlers } from './webhook-handlers';
+import { ClaimedEventRow, WebhookInboxRepository } from './webhook-inbox.repository';
 
 /** First retry after 30 s, doubling, at most hourly: a broken handler is retried for as long as it takes. */
 export function retryDelaySeconds(attempts: number): number {
@@ -31,13 +32,6 @@ export interface ProcessSummary {
   failed: number;
 }
 
-interface ClaimedRow {
-  id: string;
-  type: string;
-  attempts: number;
-  payload: StripeEventLike;
-}
-
 const MAX_ERROR_CHARS = 2000;
 
 @Injectable()
@@ -50,18 +44,12 @@ export class WebhookInboxService implements BeforeApplicationShutdown {
   constructor(
     private readonly db: Database,
     private readonly handlers: WebhookHandlers,
+    private readonly events: WebhookInboxRepository,
   ) {}
 
   /** Stores an event (the caller has verified where it comes from); false when its id was already stored. */
   async store(em: EntityManager, event: StripeEventLike, source: WebhookEventSource): Promise<{ stored: boolean }> {
-    const rows = (await em.query(
-      `INSERT INTO payment_webhook_events (id, source, type, livemode, payload)
-       VALUES ($1, $2, $3, $4, $5::jsonb)
-       ON CONFLICT (id) DO NOTHING
-       RETURNING id`,
-      [event.id, source, event.type, event.livemode, JSON.stringify(event)],
-    )) as unknown[];
-    return { stored: rows.length === 1 };
+    return { stored: await this.events.insert(em, event, source) };
   }
 
   /**
@@ -119,37 +107,25 @@ export class WebhookInboxService implements BeforeApplicationShutdown {
   }
 
   private async processNext(): Promise<'handled' | 'ignored' | 'failed' | null> {
-    let claimed: ClaimedRow | null = null;
+    let claimed: ClaimedEventRow | null = null;
     try {
       const outcome = await this.db.transaction(async (tx) => {
-        const [row] = (await tx.query(
-          `SELECT id, type, attempts, payload
-             FROM payment_webhook_events
-            WHERE processed_at IS NULL AND next_attempt_at <= now()
-            ORDER BY next_attempt_at, received_at, id
-            LIMIT 1
-            FOR UPDATE SKIP LOCKED`,
-        )) as ClaimedRow[];
+        const row = await this.events.claimNext(tx);
         if (!row) return null;
         claimed = row;
         const handlers = this.handlers.handlersFor(row.type);
         for (const handle of handlers) await handle(tx, row.payload);
         const result = handlers.length > 0 ? 'handled' : 'ignored';
-        await tx.query(
-          `UPDATE payment_webhook_events
-              SET processed_at = now(), outcome = $2, attempts = attempts + 1, last_error = NULL
-            WHERE id = $1`,
-          [row.id, result],
-        );
+        await this.events.markProcessed(tx, row.id, result);
         return result;
       });
       if (outcome !== null) {
-        const row = claimed as ClaimedRow | null;
+        const row = claimed as ClaimedEventRow | null;
         this.log.log({ eventId: row?.id, type: row?.type, outcome, attempt: (row?.attempts ?? 0) + 1 }, 'webhook event processed');
       }
       return outcome;
     } catch (err) {
-      const row = claimed as ClaimedRow | null;
+      const row = claimed as ClaimedEventRow | null;
       if (row === null) throw err; // could not even claim (database down): the caller's run ends
       await this.recordFailure(row, err);
       return 'failed';
@@ -157,17 +133,12 @@ export class WebhookInboxService implements BeforeApplicationShutdown {
   }
 
   /** Outside the rolled-back transaction, so the attempt is remembered. */
-  private async recordFailure(row: ClaimedRow, err: unknown): Promise<void> {
+  private async recordFailure(row: ClaimedEventRow, err: unknown): Promise<void> {
     const attempts = row.attempts + 1;
     const delay = retryDelaySeconds(attempts);
     const message = (err instanceof Error ? `${err.name}: ${err.message}` : String(err)).slice(0, MAX_ERROR_CHARS);
     try {
-      await this.db.reader.query(
-        `UPDATE payment_webhook_events
-            SET attempts = attempts + 1, last_error = $2, next_attempt_at = now() + make_interval(secs => $3)
-          WHERE id = $1 AND processed_at IS NULL`,
-        [row.id, message, delay],
-      );
+      await this.events.recordFailure(this.db.reader, row.id, message, delay);
     } catch (recordErr) {
       this.log.error({ err: recordErr, eventId: row.id }, 'could not record a failed webhook attempt; it will be retried as due');
     }
