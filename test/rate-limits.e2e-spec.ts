@@ -63,6 +63,18 @@ describe('rate limits', () => {
       retryAfterSeconds: Number(refused.retryAfter),
     });
     expect((await post(catalogQuery, { ip: '10.1.0.2' })).status).toBe(200);
+
+    // Spent, the address is refused on arrival: its body is not even read (a body that
+    // does not parse would otherwise be a 400 from the JSON parser).
+    const unread = await t.app.getHttpAdapter().getInstance().inject({
+      method: 'POST',
+      url: '/graphql',
+      remoteAddress: '10.1.0.1',
+      headers: { 'content-type': 'application/json' },
+      payload: '{ this is not JSON',
+    });
+    expect(unread.statusCode).toBe(429);
+    expect(JSON.parse(unread.body).errors[0].extensions).toMatchObject({ code: 'TOO_MANY_REQUESTS', budget: 'requests' });
   });
 
   it('counts authenticated callers per user, apart from their address', async () => {

@@ -90,8 +90,12 @@ export async function throughput(t: Target, connections: number, amount: number)
 }
 
 export interface Sequential {
-  /** Sends requests one after the other for `ms`; returns the latencies (ms) of 2xx answers. */
-  run(ms: number): Promise<number[]>;
+  /**
+   * Sends requests one after the other for `ms`; returns the latencies (ms) of 2xx answers.
+   * With `everyMs`, at most one request starts per `everyMs` (a paced client, as a person or
+   * a polite integration is; a late request is sent at once, never bunched to catch up).
+   */
+  run(ms: number, everyMs?: number): Promise<number[]>;
   failures: number;
   close(): Promise<void>;
 }
@@ -101,10 +105,16 @@ export function sequential(t: Target): Sequential {
   const headers = { ...t.headers, 'content-type': 'application/json' };
   const s: Sequential = {
     failures: 0,
-    async run(ms) {
+    async run(ms, everyMs = 0) {
       const latencies: number[] = [];
       const end = Date.now() + ms;
+      let next = Date.now();
       while (Date.now() < end) {
+        if (everyMs > 0) {
+          const wait = next - Date.now();
+          if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+          next = Math.max(next + everyMs, Date.now());
+        }
         const t0 = process.hrtime.bigint();
         const res = await client.request({ path: t.path, method: 'POST', headers, body: t.body });
         for await (const _chunk of res.body) {

@@ -26,6 +26,17 @@ export interface RateLimitHookDeps {
 type RequestWithPrincipal = FastifyRequest & { principal?: Principal | null };
 
 export function installGraphQLRateLimits(fastify: FastifyInstance, deps: RateLimitHookDeps): void {
+  // An anonymous client that has spent its requests is refused on arrival: no body read, no parse.
+  fastify.addHook('onRequest', async (request, reply) => {
+    if (!isGraphQLPath(request.url) || request.headers.authorization !== undefined) return;
+    if (request.method !== 'POST' && request.method !== 'GET') return;
+    const spent = await deps.limits.exhausted(rateLimitClientOf(null, request.ip));
+    if (!spent) return;
+    await reply
+      .status(429)
+      .header('retry-after', String(spent.retryAfterSeconds))
+      .send({ data: null, errors: [{ message: refusalMessage(spent, 0), extensions: refusalExtensions(spent) }] });
+  });
   fastify.addHook('preHandler', async (request, reply) => {
     const req = request as RequestWithPrincipal;
     if (!isGraphQLPath(req.url) || (req.method !== 'POST' && req.method !== 'GET')) return;

@@ -71,6 +71,22 @@ export class RateLimitService {
     return { ...(await this.consume(budgets.points, 'points', client.key, points)), points };
   }
 
+  /**
+   * Whether an anonymous client has already spent its requests of this window:
+   * such a request is refused as soon as it arrives, before its body is read
+   * or parsed — what an attacker in a closed loop sends most. Charges nothing.
+   * (A client out of points may still send cheap queries, so points are only
+   * judged once the query is read.) Authenticated callers are identified later
+   * (their credential is checked), so this answers null for them.
+   */
+  async exhausted(client: RateLimitClient): Promise<(RateLimitOutcome & { allowed: false }) | null> {
+    const limiter = this.limiters.anonymous.requests;
+    if (client.authenticated || !limiter) return null;
+    const state = await limiter.get(client.key);
+    if (!state || state.remainingPoints > 0) return null;
+    return { allowed: false, budget: 'requests', limitPerMinute: limiter.points, retryAfterSeconds: Math.max(1, Math.ceil(state.msBeforeNext / 1000)) };
+  }
+
   private async consume(limiter: RateLimiterMemory | null, budget: RateLimitBudget, key: string, points: number): Promise<RateLimitOutcome> {
     if (!limiter) return { allowed: true };
     try {
