@@ -9,7 +9,7 @@ import { BadInputError, NotFoundError } from '../platform/errors/app-error';
 import { MAX_PAGE_SIZE } from '../platform/graphql/limits';
 import { isCurrencyCode } from '../platform/validation/iso-codes';
 import { AccountKind, isAccountCode } from './accounts';
-import { LedgerRepository } from './ledger.repository';
+import { AccountEntryRow, LedgerRepository } from './ledger.repository';
 import { CursorParts, defineCursor } from '../platform/paging/cursor';
 import { Page, pageOf } from '../platform/paging/page';
 
@@ -48,16 +48,7 @@ export interface LedgerAccountView {
   balances: { currency: string; balanceMinor: bigint }[];
 }
 
-export interface LedgerAccountEntryRow {
-  id: string;
-  currency: string;
-  amountMinor: bigint;
-  memo: string | null;
-  transactionId: string;
-  reference: string;
-  kind: string;
-  description: string;
-  occurredAt: Date;
+export interface LedgerAccountEntryRow extends AccountEntryRow {
   cursor: string;
 }
 

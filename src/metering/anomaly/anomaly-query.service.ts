@@ -18,22 +18,7 @@ import { Page, pageOf } from '../../platform/paging/page';
 import { AnomalyKind } from './anomaly-flag.kinds';
 import { AnomalyFlagRecord, AnomalyRepository } from './anomaly.repository';
 
-export interface AnomalyFlagRow {
-  id: string;
-  agreementId: string;
-  vendorOrganizationId: string;
-  distillerOrganizationId: string;
-  kind: AnomalyKind;
-  windowStart: Date;
-  occurrences: number;
-  observedTokens: bigint | null;
-  baselineTokens: bigint | null;
-  detail: Record<string, unknown>;
-  createdAt: Date;
-  updatedAt: Date;
-  acknowledgedAt: Date | null;
-  acknowledgedByUserId: string | null;
-  acknowledgementNote: string | null;
+export interface AnomalyFlagRow extends Omit<AnomalyFlagRecord, 'timeKey'> {
   cursor: string;
 }
 

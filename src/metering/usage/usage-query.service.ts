@@ -16,7 +16,7 @@ import { assertUuid } from '../../platform/errors/validation';
 import { CursorParts, defineCursor } from '../../platform/paging/cursor';
 import { Page, pageOf } from '../../platform/paging/page';
 import { USAGE_EVENTS_MAX_PAGE, UsageGranularity } from './dto/usage.input';
-import { UsageRepository } from './usage.repository';
+import { UsageEventRecordRow, UsageRepository } from './usage.repository';
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
@@ -57,16 +57,7 @@ export interface UsageSummary {
   currentPeriod: UsagePeriod;
 }
 
-export interface UsageEventRow {
-  eventId: string;
-  source: 'GATEWAY' | 'REPORTED';
-  occurredAt: Date;
-  receivedAt: Date;
-  inputTokens: bigint;
-  outputTokens: bigint;
-  overageTokens: bigint;
-  estimated: boolean;
-  metadata: Record<string, unknown> | null;
+export interface UsageEventRow extends Omit<UsageEventRecordRow, 'timeKey'> {
   cursor: string;
 }
 
