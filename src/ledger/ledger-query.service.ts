@@ -9,7 +9,7 @@ import { BadInputError, NotFoundError } from '../platform/errors/app-error';
 import { MAX_PAGE_SIZE } from '../platform/graphql/limits';
 import { isCurrencyCode } from '../platform/validation/iso-codes';
 import { AccountKind, isAccountCode } from './accounts';
-import { AccountEntryRow, LedgerRepository } from './ledger.repository';
+import { AccountEntryRow, LedgerRepository, TransactionRow } from './ledger.repository';
 import { CursorParts, defineCursor } from '../platform/paging/cursor';
 import { Page, pageOf } from '../platform/paging/page';
 
@@ -29,14 +29,7 @@ export interface LedgerEntryRow {
   memo: string | null;
 }
 
-export interface LedgerTransactionRow {
-  id: string;
-  reference: string;
-  kind: string;
-  description: string;
-  occurredAt: Date;
-  createdAt: Date;
-  metadata: Record<string, string>;
+export interface LedgerTransactionRow extends Omit<TransactionRow, 'micros'> {
   entries: LedgerEntryRow[];
   cursor: string;
 }

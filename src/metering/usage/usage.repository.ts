@@ -7,7 +7,7 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { timeKeySql } from '../../platform/paging/cursor';
-import type { RecordOutcome, Refusal, UsageSource, UsageToRecord } from './usage-recorder.service';
+import type { Preauthorization, RecordOutcome, Refusal, UsageSource, UsageToRecord } from './usage-recorder.service';
 
 export interface RecordedRow {
   ord: number;
@@ -15,15 +15,8 @@ export interface RecordedRow {
   overageTokens: bigint;
 }
 
-export interface PreauthorizationRow {
-  admitted: boolean;
-  refusal: Refusal | null;
-  periodUsed: bigint;
-  reserved: bigint;
-  windowUsed: bigint;
-  periodEnd: Date;
-  reservationId: string | null;
-}
+/** The pre-authorisation as the SQL function answers it (bigint counts), what the recorder returns. */
+export type PreauthorizationRow = Preauthorization;
 
 export interface UsageBucketRow {
   start: Date;
