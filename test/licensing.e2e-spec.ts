@@ -6,6 +6,7 @@
  */
 import { LicenseOfferService } from '../src/licensing/license-offer.service';
 import { termsHash } from '../src/licensing/terms/canonical-terms';
+import { samplePricing } from './fixtures/terms.fixtures';
 import { GqlResponse, startTestApp, TestApp } from './support/app';
 import { signUp, TestUser } from './support/users';
 
@@ -33,15 +34,7 @@ function termsInput(over: Record<string, unknown> = {}): Record<string, any> {
 }
 
 function pricingInput(over: Record<string, unknown> = {}): Record<string, any> {
-  return {
-    currency: 'USD',
-    upfrontFeeMinor: '0',
-    inputPerMillionMinor: '150',
-    outputPerMillionMinor: '600',
-    minimumCommitmentMinor: '0',
-    poolEligible: true,
-    ...over,
-  };
+  return { ...samplePricing(), ...over };
 }
 
 const TERMS_FIELDS = `outputTraining distillationIsDerivative commercialUse researchOnly

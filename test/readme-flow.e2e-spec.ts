@@ -16,19 +16,10 @@ import { GraphQLSchema, parse, validate } from 'graphql';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startTestApp, TestApp } from './support/app';
-import { at, matchShown, readmeOperations, substitute, unionRootFields, walkthrough } from './support/readme';
+import { at, matchShown, readmeOperations, substitute, unionRootFields, walkthrough, ReadmeActor, ReadmeStep } from './support/readme';
 
-type Actor = 'none' | 'vendor' | 'distiller' | 'admin';
-
-interface Step {
-  op: string;
-  /** Whose token is sent (captured earlier as VENDOR_TOKEN, DISTILLER_TOKEN, ADMIN_TOKEN). */
-  as: Actor;
-  /** Root field (response key) → the union member it must return. Required for every union-typed root field. */
-  typename?: Record<string, string>;
-  /** Placeholder → dotted path in `data` (array indexes as numbers). */
-  capture?: Record<string, string>;
-}
+type Actor = ReadmeActor;
+type Step = ReadmeStep;
 
 const TOKEN_OF: Record<Exclude<Actor, 'none'>, string> = {
   vendor: 'VENDOR_TOKEN',

@@ -25,7 +25,7 @@ import { startTestApp, TestApp } from './support/app';
 import { createModel, publishOk } from './support/licensing';
 import { acceptAgreement, createApiKey } from './support/metering';
 import { licensed, listedTeacher } from './support/provenance';
-import { at, exampleBlocks, fencedBlocks, matchShown, readmeOperations, readmeSection, ReadmeOp, substitute, unionRootFields, walkthrough } from './support/readme';
+import { at, exampleBlocks, fencedBlocks, matchShown, readmeOperations, readmeSection, ReadmeOp, substitute, unionRootFields, walkthrough, ReadmeActor, ReadmeStep } from './support/readme';
 import { makeAdmin, signUp, TestUser } from './support/users';
 
 const run = promisify(execFile);
@@ -33,15 +33,8 @@ const ROOT = join(__dirname, '..');
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
 const SECTIONS = ['Metering: the gateway and usage reports', 'Provenance: student models, lineage, royalties and attestations', 'Money: invoices, payments, refunds and the ledger'];
 
-type Actor = 'none' | 'vendor' | 'distiller' | 'admin';
-interface Step {
-  op: string;
-  as: Actor;
-  typename?: Record<string, string>;
-  capture?: Record<string, string>;
-  /** Work the README leaves to the reader before this step. */
-  before?: () => Promise<void>;
-}
+type Actor = ReadmeActor;
+type Step = ReadmeStep;
 
 function sectionOps(heading: string): ReadmeOp[] {
   const lines = README.split('\n');

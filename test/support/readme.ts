@@ -241,3 +241,18 @@ export function unionRootFields(schema: GraphQLSchema, query: string): string[] 
   });
 }
 
+
+export type ReadmeActor = 'none' | 'vendor' | 'distiller' | 'admin';
+
+/** One README operation as a test story step. */
+export interface ReadmeStep {
+  op: string;
+  /** Whose token is sent (captured earlier as VENDOR_TOKEN, DISTILLER_TOKEN, ADMIN_TOKEN). */
+  as: ReadmeActor;
+  /** Root field (response key) → the union member it must return. Required for every union-typed root field. */
+  typename?: Record<string, string>;
+  /** Placeholder → dotted path in `data` (array indexes as numbers). */
+  capture?: Record<string, string>;
+  /** Work the README leaves to the reader before this step. */
+  before?: () => Promise<void>;
+}
