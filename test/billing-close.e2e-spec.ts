@@ -7,7 +7,7 @@
  * concurrent and repeated closes; late events billed once as adjustments at
  * the next close; refusals; authorization.
  */
-import { BillingClock } from '../src/billing/billing-clock';
+import { Clock } from '../src/platform/clock/clock';
 import { nextPeriod, PeriodRange } from '../src/billing/billing-period';
 import { PeriodCloseService } from '../src/billing/close/period-close.service';
 import { VendorFeeService } from '../src/billing/vendor-fee.service';
@@ -272,7 +272,7 @@ describe('billing period close (e2e)', () => {
 
     // Two months on: the current month and the next have ended.
     const next = nextPeriod(current);
-    jest.spyOn(t.app.get(BillingClock), 'now').mockReturnValue(new Date(nextPeriod(next).start.getTime() + 3_600_000));
+    jest.spyOn(t.app.get(Clock), 'now').mockReturnValue(new Date(nextPeriod(next).start.getTime() + 3_600_000));
     // Closing a later month first is refused: months close in order.
     expect(await closePeriod(t, admin.token, next.period)).toMatchObject({
       __typename: 'EarlierBillingPeriodOpenError',

@@ -6,7 +6,7 @@
  * payable balance; an admin refunds and sees the reversal in the ledger. The
  * ledger invariant holds after every step.
  */
-import { BillingClock } from '../src/billing/billing-clock';
+import { Clock } from '../src/platform/clock/clock';
 import { nextPeriod, periodOf } from '../src/billing/billing-period';
 import { CollectionService } from '../src/billing/collection/collection.service';
 import { DemoUpstream, startDemoUpstream } from '../tools/demo-upstream/demo-upstream';
@@ -107,7 +107,7 @@ describe('the money story in the sandbox (e2e)', () => {
 
     // 4. The month ends (the billing clock moves to the next month) and closes: one usage invoice, collected by the job.
     const month = periodOf(new Date());
-    jest.spyOn(t.app.get(BillingClock), 'now').mockReturnValue(new Date(nextPeriod(month).start.getTime() + 3_600_000));
+    jest.spyOn(t.app.get(Clock), 'now').mockReturnValue(new Date(nextPeriod(month).start.getTime() + 3_600_000));
     const closed = await closePeriod(t, admin.token, month.period);
     expect(closed).toMatchObject({ __typename: 'BillingPeriodClose', period: month.period, invoicesCreated: 1 });
     await assertLedgerInvariant(t.dataSource);

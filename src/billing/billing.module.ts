@@ -1,6 +1,5 @@
 import { Module } from '@nestjs/common';
 import { LedgerModule } from '../ledger/ledger.module';
-import { BillingClock } from './billing-clock';
 import { BillingResolver } from './billing.resolver';
 import { PeriodCloseJob } from './close/period-close.job';
 import { PeriodCloseRepository } from './close/period-close.repository';
@@ -23,7 +22,6 @@ import { VendorFeeService } from './vendor-fee.service';
 @Module({
   imports: [LedgerModule],
   providers: [
-    BillingClock,
     BillingRepository,
     InvoiceRepository,
     VendorFeeRepository,

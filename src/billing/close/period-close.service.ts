@@ -22,7 +22,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { AuditService } from '../../audit/audit.service';
 import { Principal } from '../../platform/auth/principal';
 import { Database, Tx } from '../../platform/database/transaction';
-import { BillingClock } from '../billing-clock';
+import { Clock } from '../../platform/clock/clock';
 import { BillingPeriodStatus, InvoiceKind } from '../billing.entity';
 import { nextPeriod, parsePeriod, PeriodRange, periodOf } from '../billing-period';
 import { InvoiceDraft, InvoiceWriter } from '../invoices/invoice-writer.service';
@@ -62,7 +62,7 @@ export class PeriodCloseService {
     private readonly repo: PeriodCloseRepository,
     private readonly writer: InvoiceWriter,
     private readonly audit: AuditService,
-    private readonly clock: BillingClock,
+    private readonly clock: Clock,
   ) {}
 
   /** `actor` null = the scheduled job. */
