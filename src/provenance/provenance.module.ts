@@ -8,6 +8,7 @@ import { WatermarkResolver } from './watermark/watermark.resolver';
 import { WatermarkService } from './watermark/watermark.service';
 import { LineageLoader } from './lineage/lineage.loader';
 import { LineageRepository } from './lineage/lineage.repository';
+import { RoyaltyLineages } from './lineage/royalty-lineages';
 import { StudentModelResolver } from './student/student-model.resolver';
 import { StudentModelRepository } from './student/student-model.repository';
 import { StudentModelService } from './student/student-model.service';
@@ -40,6 +41,7 @@ import { ModelPagesService } from './pages/model-pages.service';
     WatermarkResolver,
     LineageRepository,
     LineageLoader,
+    RoyaltyLineages,
     StudentModelRepository,
     StudentModelService,
     StudentModelResolver,
@@ -57,6 +59,6 @@ import { ModelPagesService } from './pages/model-pages.service';
     WellKnownController,
     ModelPagesController,
   ],
-  exports: [],
+  exports: [RoyaltyLineages],
 })
 export class ProvenanceModule {}

@@ -1,3 +1,4 @@
+import { EarningsAllocationModule } from '../../earnings/allocation/allocation.module';
 import { Module } from '@nestjs/common';
 import { LedgerModule } from '../../ledger/ledger.module';
 import { PaymentsModule } from '../../payments/payments.module';
@@ -23,7 +24,7 @@ import { RefundService } from './refund.service';
  * webhook handlers for payment events, and organizations' balances.
  */
 @Module({
-  imports: [LedgerModule, PaymentsModule, BillingModule],
+  imports: [LedgerModule, PaymentsModule, BillingModule, EarningsAllocationModule],
   providers: [
     CollectionRepository,
     PaymentAttemptRepository,

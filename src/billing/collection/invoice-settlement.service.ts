@@ -5,12 +5,13 @@
  * invoice never regresses, and the ledger's unique references make a repeat
  * write nothing.
  *
- * Settling a payment allocates it: per vendor, the sum of that
- * vendor's lines is split by the one allocation rule into the platform fee
- * (config or the vendor's override, in basis points) and the vendor's payable;
- * one ledger transaction records cash in, the receivable cleared, and
- * platform:billed → fees + payables. The allocation is kept so refunds and
- * disputes reverse it proportionally.
+ * Settling a payment allocates it (the earnings module): per vendor, the
+ * platform fee (config or the vendor's override, in basis points) is split off
+ * the sum of its lines by the one allocation rule, and the vendor's share of
+ * each model's lines runs down that model's lineage (the royalty cascade).
+ * One ledger transaction records cash in, the receivable cleared, and
+ * platform:billed → fee, vendor shares and royalties. The net per account is
+ * kept so refunds and disputes reverse it — cascade included — proportionally.
  */
 import { Injectable, Logger } from '@nestjs/common';
 import { AuditService } from '../../audit/audit.service';
@@ -22,11 +23,11 @@ import type { Principal } from '../../platform/auth/principal';
 import type { Tx } from '../../platform/database/transaction';
 import { ConflictError, NotFoundError } from '../../platform/errors/app-error';
 import { isUuid } from '../../platform/errors/validation';
-import { splitBps } from '../../platform/money/allocation';
 import { InvoiceKind, InvoiceStatus } from '../billing.entity';
 import { InvoiceRepository, InvoiceRow } from '../invoices/invoice.repository';
 import { VendorFeeService } from '../vendor-fee.service';
-import { CollectionRepository, NewAllocation } from './collection.repository';
+import { CollectionRepository } from './collection.repository';
+import { AllocatedPayment, PaymentAllocationService, PaymentToAllocate } from '../../earnings/allocation/payment-allocation.service';
 import { PaymentAttemptRepository } from './payment-attempt.repository';
 
 export const INVOICE_PAID = 'INVOICE_PAID';
@@ -63,6 +64,7 @@ export class InvoiceSettlementService {
     private readonly invoices: InvoiceRepository,
     private readonly collections: CollectionRepository,
     private readonly attempts: PaymentAttemptRepository,
+    private readonly earnings: PaymentAllocationService,
   ) {}
 
   /** A successful payment of the invoice's amount due. */
@@ -77,7 +79,7 @@ export class InvoiceSettlementService {
       return 'not-collectable';
     }
     const total = inv.totalMinor;
-    const parts = await this.allocate(tx, inv);
+    const allocation = await this.allocate(tx, inv);
     await this.ledger.post(tx, {
       reference: `invoice:${inv.id}:paid`,
       kind: INVOICE_PAID,
@@ -86,11 +88,11 @@ export class InvoiceSettlementService {
         { account: Accounts.platformCash, currency: inv.currency, amountMinor: total, memo: payment.paymentIntentId },
         { account: Accounts.distillerReceivable(inv.distillerOrganizationId), currency: inv.currency, amountMinor: -total, memo: inv.number },
         { account: Accounts.platformBilled, currency: inv.currency, amountMinor: total, memo: inv.number },
-        ...parts.filter((p) => p.amount > 0n).map((p) => ({ account: p.account, currency: inv.currency, amountMinor: -p.amount, memo: inv.number })),
+        ...allocation.lines,
       ],
       metadata: { invoiceId: inv.id, invoiceNumber: inv.number, paymentIntentId: payment.paymentIntentId, ...(payment.chargeId ? { chargeId: payment.chargeId } : {}) },
     });
-    await this.collections.insertAllocations(tx, inv.id, inv.currency, parts);
+    await this.collections.insertAllocations(tx, inv.id, inv.currency, allocation.accounts);
     await this.invoices.markPaid(tx, inv.id);
     await this.collections.markSettled(tx, inv.id);
     await this.attempts.markSucceeded(tx, inv.id, payment.paymentIntentId, payment.chargeId);
@@ -181,20 +183,23 @@ export class InvoiceSettlementService {
     await this.attempts.link(tx, attemptId, paymentIntentId);
   }
 
-  /** The fee and payable per vendor, by the one allocation rule (platform fee first, then vendors in line order). */
-  private async allocate(tx: Tx, inv: InvoiceRow): Promise<NewAllocation[]> {
-    let fees = 0n;
-    const vendors: NewAllocation[] = [];
-    for (const v of await this.invoices.lineSumsByVendor(tx, inv.id)) {
-      const amount = v.amountMinor;
-      const vendor = v.vendorOrganizationId;
-      if (amount < 0n) throw new Error(`invoice ${inv.number}: vendor ${vendor} lines sum to ${amount} < 0`);
-      const feeBps = await this.fees.feeBpsFor(tx, vendor);
-      const [fee, payable] = splitBps(amount, feeBps);
-      fees += fee;
-      vendors.push({ account: Accounts.vendorPayable(vendor), vendorOrganizationId: vendor, amount: payable, feeBps });
+  /**
+   * Allocates the payment (earnings: platform fee per vendor by the one
+   * allocation rule, the vendor's share per model, the royalty cascade down
+   * each model's lineage) and returns the ledger lines and net per account.
+   */
+  private async allocate(tx: Tx, inv: InvoiceRow): Promise<AllocatedPayment> {
+    const vendors = new Map<string, PaymentToAllocate['vendors'][number]>();
+    for (const g of await this.invoices.lineGroups(tx, inv.id)) {
+      let v = vendors.get(g.vendorOrganizationId);
+      if (!v) vendors.set(g.vendorOrganizationId, (v = { vendorOrganizationId: g.vendorOrganizationId, feeBps: await this.fees.feeBpsFor(tx, g.vendorOrganizationId), groups: [] }));
+      v.groups.push({ modelId: g.modelId, basis: g.royalty ? 'ROYALTY' : 'REVENUE', grossMinor: g.amountMinor });
     }
-    return [{ account: Accounts.platformFees, vendorOrganizationId: null, amount: fees, feeBps: null }, ...vendors];
+    for (const v of vendors.values()) {
+      const sum = v.groups.reduce((s, g) => s + g.grossMinor, 0n);
+      if (sum < 0n) throw new Error(`invoice ${inv.number}: vendor ${v.vendorOrganizationId} lines sum to ${sum} < 0`);
+    }
+    return this.earnings.allocate(tx, { invoiceId: inv.id, invoiceNumber: inv.number, currency: inv.currency, vendors: [...vendors.values()] });
   }
 
   /**

@@ -143,13 +143,18 @@ export class InvoiceRepository {
   }
 
   /** The sum of the invoice's lines per vendor, vendors in line order (what a payment allocates). */
-  async lineSumsByVendor(em: EntityManager, invoiceId: string): Promise<{ vendorOrganizationId: string; amountMinor: bigint }[]> {
-    const rows: { vendor: string; amount: string }[] = await em.query(
-      `SELECT vendor_organization_id AS vendor, sum(amount_minor)::text AS amount
-         FROM invoice_lines WHERE invoice_id = $1 GROUP BY vendor_organization_id ORDER BY min(position)`,
+  /**
+   * The invoice's lines summed per vendor, model and basis (ROYALTY lines are
+   * royalty income of their model; every other kind is the model's own
+   * revenue), in line order.
+   */
+  async lineGroups(em: EntityManager, invoiceId: string): Promise<{ vendorOrganizationId: string; modelId: string; royalty: boolean; amountMinor: bigint }[]> {
+    const rows: { vendor: string; model: string; royalty: boolean; amount: string }[] = await em.query(
+      `SELECT vendor_organization_id AS vendor, model_id AS model, kind = 'ROYALTY' AS royalty, sum(amount_minor)::text AS amount
+         FROM invoice_lines WHERE invoice_id = $1 GROUP BY vendor_organization_id, model_id, kind = 'ROYALTY' ORDER BY min(position)`,
       [invoiceId],
     );
-    return rows.map((r) => ({ vendorOrganizationId: r.vendor, amountMinor: BigInt(r.amount) }));
+    return rows.map((r) => ({ vendorOrganizationId: r.vendor, modelId: r.model, royalty: r.royalty, amountMinor: BigInt(r.amount) }));
   }
 
   /**
