@@ -1,3 +1,5 @@
+import { InvoiceAllocationFieldResolver, InvoiceAllocationResolver } from './invoice-allocation.resolver';
+import { InvoiceAllocationService } from './invoice-allocation.service';
 import { EarningsAllocationModule } from '../../earnings/allocation/allocation.module';
 import { Module } from '@nestjs/common';
 import { LedgerModule } from '../../ledger/ledger.module';
@@ -26,6 +28,9 @@ import { RefundService } from './refund.service';
 @Module({
   imports: [LedgerModule, PaymentsModule, BillingModule, EarningsAllocationModule],
   providers: [
+    InvoiceAllocationService,
+    InvoiceAllocationFieldResolver,
+    InvoiceAllocationResolver,
     CollectionRepository,
     PaymentAttemptRepository,
     InvoiceSettlementService,
