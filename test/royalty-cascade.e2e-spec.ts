@@ -7,6 +7,8 @@
  * parts); a partial refund and a lost dispute reverse the cascade
  * proportionally; the ledger invariant holds throughout.
  */
+import { InvoiceSettlementService } from '../src/billing/collection/invoice-settlement.service';
+import { Database } from '../src/platform/database/transaction';
 import { WebhookInboxService } from '../src/payments/webhooks/webhook-inbox.service';
 import { startTestApp, TestApp } from './support/app';
 import { invoicesOf } from './support/billing';
@@ -54,7 +56,7 @@ describe('the royalty cascade on collected payments (e2e)', () => {
    * A → B → C, each edge licensed under `policies` (A's offer, B's offer), C listed with an upfront fee; a
    * fresh distiller accepts C's offer and pays the upfront invoice.
    */
-  async function threeGenerations(policies: ['LAP' | 'LRP', 'LAP' | 'LRP'], upfrontFeeMinor: string) {
+  async function threeGenerations(policies: ['LAP' | 'LRP', 'LAP' | 'LRP'], upfrontFeeMinor: string, pay = true) {
     const a = await listedTeacher(t, vendorA, { royalty: { policy: policies[0], shareBps: 500 } });
     const edgeAB = await licensed(t, vendorB, a);
     const b = await registerStudent(t, vendorB, [edgeAB]);
@@ -68,6 +70,7 @@ describe('the royalty cascade on collected payments (e2e)', () => {
     const distiller = await signUp(t, { country: 'US' });
     await acceptAgreement(t, distiller, offerC);
     const [invoice] = await invoicesOf(t, distiller.token, distiller.organizationId, { kind: 'UPFRONT' });
+    if (!pay) return { a, b, c, edgeAB, edgeBC, distiller, invoice };
     const s = await t.gql(`mutation($o: ID!) { createPaymentSetup(organizationId: $o) { setupIntentId } }`, { o: distiller.organizationId }, distiller.token);
     await t.gql(
       `mutation($o: ID!, $s: ID!) { confirmSandboxPaymentSetup(organizationId: $o, setupIntentId: $s, paymentMethod: "pm_sandbox_visa") { organizationId } }`,
@@ -185,6 +188,31 @@ describe('the royalty cascade on collected payments (e2e)', () => {
       [held(vendorA), '400'],
       ['platform:cash', '-100000'],
     ]);
+  });
+
+  it('concurrent settlements of one payment (8 connections, a barrier) allocate it once', async () => {
+    const { invoice } = await threeGenerations(['LAP', 'LRP'], '99999', false);
+    const db = t.app.get(Database);
+    const settlement = t.app.get(InvoiceSettlementService);
+    const n = 8;
+    let arrived = 0;
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    const results = await Promise.allSettled(
+      Array.from({ length: n }, (_, i) =>
+        db.transaction(async (tx) => {
+          await tx.query('SELECT 1'); // each caller holds its own connection before the barrier
+          if (++arrived === n) open();
+          await gate;
+          return settlement.settle(tx, invoice.id, { paymentIntentId: `pi_race_${i}`, chargeId: null });
+        }),
+      ),
+    );
+    expect(results.map((r) => r.status)).toEqual(Array(n).fill('fulfilled'));
+    expect(results.map((r) => (r as PromiseFulfilledResult<string>).value).sort()).toEqual(['already-paid', 'already-paid', 'already-paid', 'already-paid', 'already-paid', 'already-paid', 'already-paid', 'settled']);
+    const [{ parts }] = await t.dataSource.query(`SELECT count(*)::int AS parts FROM invoice_allocation_parts WHERE invoice_id = $1`, [invoice.id]);
+    const [{ txs }] = await t.dataSource.query(`SELECT count(*)::int AS txs FROM ledger_transactions WHERE reference = $1`, [`invoice:${invoice.id}:paid`]);
+    expect({ parts, txs }).toEqual({ parts: 4, txs: 1 });
   });
 
   it('recorded parts are history: the database refuses to change or delete them', async () => {
