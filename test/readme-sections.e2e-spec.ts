@@ -24,14 +24,19 @@ import { DemoUpstream, startDemoUpstream } from '../tools/demo-upstream/demo-ups
 import { startTestApp, TestApp } from './support/app';
 import { createModel, publishOk } from './support/licensing';
 import { acceptAgreement, createApiKey } from './support/metering';
-import { licensed, listedTeacher } from './support/provenance';
+import { licensed, listedTeacher, listWithOffer, registerStudent } from './support/provenance';
 import { at, exampleBlocks, fencedBlocks, matchShown, readmeOperations, readmeSection, ReadmeOp, substitute, unionRootFields, walkthrough, ReadmeActor, ReadmeStep } from './support/readme';
 import { makeAdmin, signUp, TestUser } from './support/users';
 
 const run = promisify(execFile);
 const ROOT = join(__dirname, '..');
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
-const SECTIONS = ['Metering: the gateway and usage reports', 'Provenance: student models, lineage, royalties and attestations', 'Money: invoices, payments, refunds and the ledger'];
+const SECTIONS = [
+  'Metering: the gateway and usage reports',
+  'Provenance: student models, lineage, royalties and attestations',
+  'Money: invoices, payments, refunds and the ledger',
+  'Revenue sharing: royalties down the lineage, earnings and statements',
+];
 
 type Actor = ReadmeActor;
 type Step = ReadmeStep;
@@ -105,7 +110,43 @@ describe('README sections (e2e)', () => {
     { op: 'Balances', as: 'distiller' },
     { op: 'Refund', as: 'admin', typename: { refundInvoice: 'InvoiceRefund' } },
     { op: 'Ledger', as: 'admin' },
+    // Revenue sharing: the README's A → B → C with C's licence paid by the distiller (built here, as the reader would).
+    { op: 'Allocation', as: 'distiller', before: () => threeGenerations() },
   ];
+
+  /**
+   * The vendor's teacher A (LAP 5 %), Tiny Labs' student B of A (LAP 10 %), Student Co's student C of B sold at
+   * EUR 1,250.00 upfront; the distiller accepts C's offer and pays it with the card saved in the Money section.
+   */
+  async function threeGenerations(): Promise<void> {
+    const tiny = await signUp(t, { organizationName: 'Tiny Labs', country: 'US' });
+    const studentCo = await signUp(t, { organizationName: 'Student Co', country: 'US' });
+    const a = await listedTeacher(t, vendor, { royalty: { policy: 'LAP', shareBps: 500 } });
+    const ab = await licensed(t, tiny, a);
+    const b = await registerStudent(t, tiny, [ab]);
+    const offerB = await listWithOffer(t, tiny, b.id, { policy: 'LAP', shareBps: 1000 });
+    const bc = await licensed(t, studentCo, { modelId: b.id, offer: offerB });
+    const c = await registerStudent(t, studentCo, [bc]);
+    await t.gql(`mutation($id: ID!) { listTeacherModel(id: $id) { id } }`, { id: c.id }, studentCo.token);
+    const offerC = await publishOk(t, studentCo, c.id, { pricing: { currency: 'EUR', upfrontFeeMinor: '125000' }, terms: { royalty: { policy: 'LAP', shareBps: 300 } } });
+    // Student Co's platform fee: 20 % (an admin's per-vendor override), as the README's table says.
+    const fee = await t.gql(`mutation($v: ID!) { setVendorFeeOverride(vendorOrganizationId: $v, feeBps: 2000) { __typename } }`, { v: studentCo.organizationId }, admin.token);
+    expect(fee.errors).toBeUndefined();
+    const agreement = await acceptAgreement(t, distiller, offerC);
+    const [{ id: invoiceId }] = await t.dataSource.query(`SELECT id FROM invoices WHERE agreement_id = $1`, [agreement]);
+    const paid = await t.gql(`mutation($id: ID!) { payInvoice(id: $id) { outcome } }`, { id: invoiceId }, distiller.token);
+    expect(paid.data?.payInvoice.outcome).toBe('PAID');
+    Object.entries({
+      CASCADE_INVOICE_ID: invoiceId,
+      TINY_LABS_ORG_ID: tiny.organizationId,
+      STUDENT_CO_ORG_ID: studentCo.organizationId,
+      MODEL_A: a.modelId,
+      MODEL_B: b.id,
+      MODEL_C: c.id,
+      AGREEMENT_A_B: ab.agreementId,
+      AGREEMENT_B_C: bc.agreementId,
+    }).forEach(([k, v]) => known.set(k, v));
+  }
 
   beforeAll(async () => {
     upstream = await startDemoUpstream();
