@@ -48,4 +48,14 @@ describe('loadConfig', () => {
     expect(text).not.toContain('pw@');
     expect(c.describe()).toMatchObject({ jwtSecret: '<set>', adminEmail: 'a@b.io', port: 3000 });
   });
+
+  it('EARNINGS_HOLDBACK_DAYS: whole days, 0 allowed, default 7', () => {
+    const env = { DATA_DIR: tmp(), JWT_SECRET: 'x'.repeat(40) };
+    expect(loadConfig(env).earningsHoldbackDays).toBe(7);
+    expect(loadConfig({ ...env, EARNINGS_HOLDBACK_DAYS: '0' }).earningsHoldbackDays).toBe(0);
+    expect(loadConfig({ ...env, EARNINGS_HOLDBACK_DAYS: '30' }).earningsHoldbackDays).toBe(30);
+    for (const bad of ['-1', '1.5', 'seven', '366']) {
+      expect(() => loadConfig({ ...env, EARNINGS_HOLDBACK_DAYS: bad })).toThrow(/EARNINGS_HOLDBACK_DAYS/);
+    }
+  });
 });

@@ -388,6 +388,18 @@ export class AppConfig {
   collectionRetryHours: number[] = [24, 72, 168];
 
   /**
+   * How long a vendor's new earnings stay pending before they count as
+   * available for payout, in whole days after the money was collected: the
+   * window in which a refund or a dispute is most likely to claw it back.
+   * 0 makes earnings available as soon as they are booked.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(365)
+  earningsHoldbackDays = 7;
+
+  /**
    * Serve Prometheus metrics at GET /metrics. Default: on outside production,
    * off in production (where it should be enabled together with a token or
    * behind a network boundary).
@@ -473,6 +485,7 @@ const ENV_MAP: Record<string, keyof AppConfig> = {
   STRIPE_API_BASE: 'stripeApiBase',
   PLATFORM_FEE_BPS: 'platformFeeBps',
   COLLECTION_RETRY_HOURS: 'collectionRetryHours',
+  EARNINGS_HOLDBACK_DAYS: 'earningsHoldbackDays',
   METRICS_ENABLED: 'metricsEnabled',
   METRICS_TOKEN: 'metricsToken',
 };
