@@ -145,6 +145,7 @@ describe('earnings balances (e2e)', () => {
     it('a transaction crediting and debiting the same payable (a royalty cascade) counts by its net; the ancestor is credited too', async () => {
       const v = await vendor();
       const ancestor = await vendor();
+      await collected(v.organizationId, 10_000n, ago(30 * DAY)); // older earnings, available
       await post('INVOICE_PAID', ago(DAY), [
         { account: Accounts.platformCash, currency: 'USD', amountMinor: 10_000n },
         { account: Accounts.vendorPayable(v.organizationId), currency: 'USD', amountMinor: -8_500n, memo: 'share' },
@@ -152,7 +153,8 @@ describe('earnings balances (e2e)', () => {
         { account: Accounts.vendorPayable(ancestor.organizationId), currency: 'USD', amountMinor: -1_700n, memo: 'royalty received' },
         { account: Accounts.platformFees, currency: 'USD', amountMinor: -1_500n },
       ]);
-      expect(await usd(v.organizationId)).toMatchObject({ payable: '6800', pending: '6800', available: '0' });
+      // Pending is the net 8500 − 1700, not the 8500 credited.
+      expect(await usd(v.organizationId)).toMatchObject({ payable: '16800', pending: '6800', available: '10000' });
       expect(await usd(ancestor.organizationId)).toMatchObject({ payable: '1700', pending: '1700', available: '0' });
     });
 
