@@ -17,8 +17,11 @@ import { LedgerService, PostingInput, PostingLine } from '../src/ledger/ledger.s
 import { Clock } from '../src/platform/clock/clock';
 import { Database } from '../src/platform/database/transaction';
 import { BadInputError } from '../src/platform/errors/app-error';
+import { WebhookInboxService } from '../src/payments/webhooks/webhook-inbox.service';
 import { GqlResponse, startTestApp, TestApp } from './support/app';
-import { createApiKey } from './support/metering';
+import { invoicesOf } from './support/billing';
+import { createModel, publishOk } from './support/licensing';
+import { acceptAgreement, createApiKey } from './support/metering';
 import { useLedgerInvariant } from './support/ledger-invariant';
 import { makeAdmin, signUp, TestUser } from './support/users';
 
@@ -231,6 +234,43 @@ describe('earnings balances (e2e)', () => {
       await disputeWon(v.organizationId, 3_000n, NOW);
       expect(await usd(v.organizationId)).toMatchObject({ payable: '9000', pending: '3000', available: '6000', held: '0' });
     });
+  });
+
+  it('a payment collected in the sandbox is pending until the holdback has passed from its booking; a refund then lowers what is available', async () => {
+    now = new Date(); // the real flow books at the database's now()
+    const v = await vendor();
+    const { id: modelId } = await createModel(t, v);
+    const offer = await publishOk(t, v, modelId, { pricing: { currency: 'USD', upfrontFeeMinor: '10000' } });
+    const distiller = await signUp(t, { country: 'US' });
+    await acceptAgreement(t, distiller, offer);
+    const [invoice] = await invoicesOf(t, distiller.token, distiller.organizationId, { kind: 'UPFRONT' });
+    const s = await t.gql(`mutation($o: ID!) { createPaymentSetup(organizationId: $o) { setupIntentId } }`, { o: distiller.organizationId }, distiller.token);
+    await t.gql(
+      `mutation($o: ID!, $s: ID!) { confirmSandboxPaymentSetup(organizationId: $o, setupIntentId: $s, paymentMethod: "pm_sandbox_visa") { organizationId } }`,
+      { o: distiller.organizationId, s: s.data!.createPaymentSetup.setupIntentId },
+      distiller.token,
+    );
+    await t.app.get(WebhookInboxService).drain();
+    expect((await t.gql(`mutation($id: ID!) { payInvoice(id: $id) { outcome } }`, { id: invoice.id }, distiller.token)).data!.payInvoice.outcome).toBe('PAID');
+
+    // When it was booked, in milliseconds rounded up (the database keeps microseconds).
+    const [{ ms }] = await t.dataSource.query(`SELECT ceil(extract(epoch FROM occurred_at) * 1000)::bigint::text AS ms FROM ledger_transactions WHERE reference = $1`, [`invoice:${invoice.id}:paid`]);
+    const booked = new Date(Number(ms));
+    const payable = (await usd(v.organizationId))!.payable;
+    expect(BigInt(payable)).toBeGreaterThan(0n); // the vendor's share after the platform fee
+    now = new Date(booked.getTime() + DAY);
+    expect(await usd(v.organizationId)).toMatchObject({ pending: payable, available: '0', availableAt: new Date(booked.getTime() + HOLDBACK_DAYS * DAY).toISOString() });
+    now = new Date(booked.getTime() + HOLDBACK_DAYS * DAY - 1);
+    expect(await usd(v.organizationId)).toMatchObject({ pending: payable, available: '0' });
+    now = new Date(booked.getTime() + HOLDBACK_DAYS * DAY); // availableAt: released
+    expect(await usd(v.organizationId)).toMatchObject({ pending: '0', available: payable });
+
+    const r = await t.gql(`mutation($id: ID!) { refundInvoice(id: $id, amountMinor: "5000", reason: "Goodwill") { __typename } }`, { id: invoice.id }, admin.token);
+    expect(r.errors).toBeUndefined();
+    await t.app.get(WebhookInboxService).drain();
+    const after = (await usd(v.organizationId))!;
+    expect(BigInt(after.payable)).toBeLessThan(BigInt(payable));
+    expect(after).toMatchObject({ pending: '0', available: after.payable, carry: '0' });
   });
 
   it('keeps currencies apart (one balance per currency, JPY without minor units)', async () => {
