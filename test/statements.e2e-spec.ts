@@ -25,8 +25,9 @@ import { Database } from '../src/platform/database/transaction';
 import { startTestApp, TestApp } from './support/app';
 import { closePeriod, invoicesOf, pricedOffer, usageReporter } from './support/billing';
 import { useLedgerInvariant } from './support/ledger-invariant';
-import { createModel, publishOk } from './support/licensing';
+import { publishOk } from './support/licensing';
 import { acceptAgreement, reportUsage } from './support/metering';
+import { licensed, listedTeacher, registerStudent } from './support/provenance';
 import { makeAdmin, signUp, TestUser } from './support/users';
 
 const EARNINGS = `query($o: ID!, $p: String!, $c: String!) { earningsStatement(organizationId: $o, period: $p, currency: $c) {
@@ -81,6 +82,7 @@ describe('signed statements (e2e)', () => {
   let admin: TestUser;
   let outsider: TestUser;
   let agreementId: string;
+  let cascade: { invoiceId: string; studentId: string; ancestorModelId: string; royaltyAgreementId: string; licenceAgreementId: string };
   const month = periodOf(new Date());
   const P = month.period;
   const eventIds: string[] = [];
@@ -119,12 +121,12 @@ describe('signed statements (e2e)', () => {
   }
 
   /**
-   * A paid EUR invoice allocated through the royalty cascade, written as the
-   * cascade records it: lines, allocation parts and the INVOICE_PAID posting
-   * with one line per part. `skew` makes the posting disagree with the parts.
+   * A paid EUR invoice written by hand as the cascade records one (lines,
+   * allocation parts, the INVOICE_PAID posting with one line per part), with
+   * the posting `skew` minor units off its parts: what a statement must refuse.
    */
-  async function cascadePayment(opts: { vendorOrg?: string; payerModelId: string; ancestorModelId: string; royaltyAgreementId: string; lineAgreementId: string; distillerOrg: string; skew?: bigint }) {
-    const vendorOrg = opts.vendorOrg ?? vendor.organizationId;
+  async function cascadePayment(opts: { vendorOrg: string; payerModelId: string; ancestorModelId: string; royaltyAgreementId: string; lineAgreementId: string; distillerOrg: string; skew: bigint }) {
+    const vendorOrg = opts.vendorOrg;
     const number = `BM-${P.replace('-', '')}-${String(900000 + Math.floor(Math.random() * 99999)).padStart(6, '0')}`;
     const [{ id }] = await t.dataSource.query(
       `INSERT INTO invoices (number, distiller_organization_id, currency, kind, period, status, total_minor) VALUES ($1, $2, 'EUR', 'PERIOD', $3, 'DRAFT', 10000) RETURNING id`,
@@ -145,7 +147,7 @@ describe('signed statements (e2e)', () => {
        ($1, 3, 'ROYALTY', 'EUR', $4, $5, 'REVENUE', NULL, NULL, NULL, $2, $3, $6, 'LAP', 1000, 1, 850)`,
       [id, vendorOrg, opts.payerModelId, ancestor.organizationId, opts.ancestorModelId, opts.royaltyAgreementId],
     );
-    const skew = opts.skew ?? 0n;
+    const skew = opts.skew;
     await t.app.get(Database).transaction(async (tx) => {
       const ledger = t.app.get(LedgerService);
       await ledger.post(tx, {
@@ -206,6 +208,21 @@ describe('signed statements (e2e)', () => {
     expect((await t.gql(REFUND, { id: upfront.id, amount: '1000', reason: 'goodwill' }, admin.token)).data!.refundInvoice.outcome).toBe('REFUNDED');
     await drain();
     await dispute(upfront.id, 'WON');
+
+    // A royalty cascade on a real payment, in EUR: the vendor's student of the ancestor's teacher (LAP 10 %)
+    // is licensed to another distiller, who pays its 100.00 EUR upfront fee.
+    const teacher = await listedTeacher(t, ancestor, { royalty: { policy: 'LAP', shareBps: 1000 } });
+    const edge = await licensed(t, vendor, teacher);
+    const student = await registerStudent(t, vendor, [edge]);
+    await t.gql(`mutation($id: ID!) { listTeacherModel(id: $id) { id } }`, { id: student.id }, vendor.token);
+    const studentOffer = await publishOk(t, vendor, student.id, { pricing: { currency: 'EUR', upfrontFeeMinor: '10000' } });
+    const d2 = await signUp(t, { country: 'FR' });
+    const licenceAgreementId = await acceptAgreement(t, d2, studentOffer);
+    const [eurInvoice] = await invoicesOf(t, d2.token, d2.organizationId, { kind: 'UPFRONT' });
+    await savePaymentMethod(d2);
+    expect((await t.gql(PAY, { id: eurInvoice.id }, d2.token)).data!.payInvoice.outcome).toBe('PAID');
+    await drain();
+    cascade = { invoiceId: eurInvoice.id, studentId: student.id, ancestorModelId: teacher.modelId, royaltyAgreementId: edge.agreementId, licenceAgreementId };
   }, 120_000);
   useLedgerInvariant(() => t?.dataSource);
   afterAll(async () => {
@@ -224,11 +241,6 @@ describe('signed statements (e2e)', () => {
   });
 
   describe('after the month closes', () => {
-    let cascadeInvoiceId: string;
-    let payerModelId: string;
-    let ancestorModelId: string;
-    let royaltyAgreementId: string;
-
     beforeAll(async () => {
       // The month ends: close it (usage invoice), collect it, and lose a dispute on that payment.
       jest.spyOn(t.app.get(Clock), 'now').mockReturnValue(new Date(nextPeriod(month).start.getTime() + 3_600_000));
@@ -239,15 +251,6 @@ describe('signed statements (e2e)', () => {
       expect(usageInvoice.status).toBe('PAID');
       await dispute(usageInvoice.id, 'LOST');
 
-      // A royalty cascade payment in EUR: the vendor's student model pays 10 % LAP to the ancestor's teacher.
-      ancestorModelId = (await createModel(t, ancestor)).id;
-      const ancestorOffer = await publishOk(t, ancestor, ancestorModelId, {});
-      royaltyAgreementId = await acceptAgreement(t, vendor, ancestorOffer);
-      const eur = await pricedOffer(t, vendor, { currency: 'EUR', inputPerMillionMinor: '10000', outputPerMillionMinor: '0' });
-      payerModelId = eur.modelId;
-      const d2 = await signUp(t, { country: 'FR' });
-      const lineAgreementId = await acceptAgreement(t, d2, eur.offer);
-      cascadeInvoiceId = await cascadePayment({ payerModelId, ancestorModelId, royaltyAgreementId, lineAgreementId, distillerOrg: d2.organizationId });
     }, 120_000);
 
     it('concurrent first requests (separate connections, held at a barrier before storing) store one statement', async () => {
@@ -343,23 +346,23 @@ describe('signed statements (e2e)', () => {
       expect(await count(`SELECT count(*)::int AS n FROM audit_log WHERE action = 'earnings.statement.issued' AND target_id = $1`, [s.id])).toBe(1);
     });
 
-    it('breaks a cascade payment down into revenue, fee, royalties paid and received', async () => {
+    it('breaks a real cascade payment down into licence fee, platform fee, royalties paid and received', async () => {
       const v = await t.gql(EARNINGS, { o: vendor.organizationId, p: P, c: 'EUR' }, vendor.token);
       expect(v.errors).toBeUndefined();
-      const lines = v.data!.earningsStatement.statement.lines.map((l: any) => [l.source, l.account, l.amountMinor, l.invoiceId, l.modelId, l.counterpartyOrganizationId]);
-      expect(lines).toEqual([
-        ['USAGE', 'PAYABLE', '10000', cascadeInvoiceId, payerModelId, null],
-        ['PLATFORM_FEE', 'PAYABLE', '-1500', cascadeInvoiceId, payerModelId, null],
-        ['ROYALTIES_PAID', 'PAYABLE', '-850', cascadeInvoiceId, payerModelId, ancestor.organizationId],
+      const st = v.data!.earningsStatement.statement;
+      expect(st.lines.map((l: any) => [l.source, l.account, l.amountMinor, l.invoiceId, l.modelId, l.agreementId, l.counterpartyOrganizationId])).toEqual([
+        ['LICENCE_FEES', 'PAYABLE', '10000', cascade.invoiceId, cascade.studentId, cascade.licenceAgreementId, null],
+        ['PLATFORM_FEE', 'PAYABLE', '-1500', cascade.invoiceId, cascade.studentId, null, null],
+        ['ROYALTIES_PAID', 'PAYABLE', '-850', cascade.invoiceId, cascade.studentId, cascade.royaltyAgreementId, ancestor.organizationId],
       ]);
-      expect(v.data!.earningsStatement.net.amountMinor).toBe(await ledgerNet(vendor.organizationId, 'EUR'));
       expect(v.data!.earningsStatement.net.amountMinor).toBe('7650');
-      expect(v.data!.earningsStatement.statement.lines[2].agreementId).toBe(royaltyAgreementId);
+      expect(v.data!.earningsStatement.net.amountMinor).toBe(await ledgerNet(vendor.organizationId, 'EUR'));
 
+      // The ancestor's statement (stored by the concurrent requests above) shows the same royalty received.
       const a = await t.gql(EARNINGS, { o: ancestor.organizationId, p: P, c: 'EUR' }, ancestor.token);
       expect(a.errors).toBeUndefined();
-      expect(a.data!.earningsStatement.statement.lines.map((l: any) => [l.source, l.amountMinor, l.modelId, l.counterpartyOrganizationId])).toEqual([
-        ['ROYALTIES_RECEIVED', '850', ancestorModelId, vendor.organizationId],
+      expect(a.data!.earningsStatement.statement.lines.map((l: any) => [l.source, l.amountMinor, l.modelId, l.agreementId, l.counterpartyOrganizationId])).toEqual([
+        ['ROYALTIES_RECEIVED', '850', cascade.ancestorModelId, cascade.royaltyAgreementId, vendor.organizationId],
       ]);
       expect(a.data!.earningsStatement.net.amountMinor).toBe(await ledgerNet(ancestor.organizationId, 'EUR'));
     });
@@ -370,7 +373,10 @@ describe('signed statements (e2e)', () => {
       const eur = await pricedOffer(t, other, { currency: 'EUR', inputPerMillionMinor: '10000', outputPerMillionMinor: '0' });
       const d3 = await signUp(t, { country: 'FR' });
       const lineAgreementId = await acceptAgreement(t, d3, eur.offer);
-      await cascadePayment({ vendorOrg: other.organizationId, payerModelId: eur.modelId, ancestorModelId, royaltyAgreementId, lineAgreementId, distillerOrg: d3.organizationId, skew: 1n });
+      await cascadePayment({
+        vendorOrg: other.organizationId, payerModelId: eur.modelId, ancestorModelId: cascade.ancestorModelId, royaltyAgreementId: cascade.royaltyAgreementId,
+        lineAgreementId, distillerOrg: d3.organizationId, skew: 1n,
+      });
       const before = await statementsCount();
       const r = await t.gql(EARNINGS, { o: other.organizationId, p: P, c: 'EUR' }, other.token);
       expect(r.errors![0].extensions.code).toBe('INTERNAL');

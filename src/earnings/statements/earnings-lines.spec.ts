@@ -52,6 +52,22 @@ describe('earnings lines', () => {
     expect(a.map((l) => [l.source, l.amountMinor, l.modelId, l.counterpartyOrganizationId, l.agreementId])).toEqual([['ROYALTIES_RECEIVED', '850', MA, V, AG2]]);
   });
 
+  it("splits a model's own revenue from the downstream royalty lines billed for it, by the share's basis", () => {
+    const i = input(V, [entry({ amountMinor: -8500n }), entry({ amountMinor: -1700n })], [
+      part({ position: 1, amountMinor: 1800n }),
+      part({ position: 2, kind: 'VENDOR_SHARE', organizationId: V, modelId: MV, basis: 'REVENUE', grossMinor: 10000n, feeMinor: 1500n, amountMinor: 8500n }),
+      part({ position: 3, kind: 'VENDOR_SHARE', organizationId: V, modelId: MV, basis: 'ROYALTY', grossMinor: 2000n, feeMinor: 300n, amountMinor: 1700n }),
+    ]);
+    i.vendorLines.push({ invoiceId: INV, modelId: MV, agreementId: AG, kind: 'ROYALTY', amountMinor: 2000n });
+    expect(earningsLines(i).map((l) => [l.source, l.amountMinor])).toEqual([
+      ['USAGE', '9000'],
+      ['MINIMUM_COMMITMENT', '1000'],
+      ['PLATFORM_FEE', '-1500'],
+      ['DOWNSTREAM_ROYALTY_LINES', '2000'],
+      ['PLATFORM_FEE', '-300'],
+    ]);
+  });
+
   it('refuses a payment whose allocation does not add up to what the ledger credited', () => {
     expect(() => earningsLines(input(V, [entry({ amountMinor: -8501n }), entry({ amountMinor: 850n })], cascade))).toThrow(StatementMismatchError);
     // Ignoring the royalty paid on would also be caught: the ledger has both lines.

@@ -5,7 +5,8 @@
  * An INVOICE_PAID transaction is broken down with what the payment's
  * allocation recorded: its parts (invoice_allocation_parts — the vendor's
  * share of each model's lines, gross by invoice-line kind, less the platform
- * fee; royalties received; royalties paid on), or, for a payment allocated
+ * fee, credited; royalties received, credited to the ancestor's vendor;
+ * royalties paid on, debited from the payer's), or, for a payment allocated
  * before parts were recorded, its per-account allocation (the vendor's lines
  * as gross, the difference to its payable as the fee). The breakdown of each
  * transaction must add up to what the ledger moved on the vendor's payable in
@@ -99,10 +100,17 @@ type Draft = Omit<EarningsLine, 'seq' | 'occurredAt' | 'ledgerTransactionId' | '
 const byString = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /** The vendor's gross for (invoice, model — or every model when null), one draft per agreement and source. */
-function grossLines(input: EarningsBreakdownInput, invoiceId: string, modelId: string | null): { drafts: Draft[]; total: bigint } {
+function grossLines(
+  input: EarningsBreakdownInput,
+  invoiceId: string,
+  modelId: string | null,
+  basis: 'REVENUE' | 'ROYALTY' | null,
+): { drafts: Draft[]; total: bigint } {
   const sums = new Map<string, { agreementId: string; modelId: string; source: EarningsSource; amount: bigint }>();
   for (const l of input.vendorLines) {
     if (l.invoiceId !== invoiceId || (modelId !== null && l.modelId !== modelId)) continue;
+    // A share's basis says which of the model's lines it is of: its own revenue, or the royalty lines billed for it.
+    if (basis !== null && (l.kind === 'ROYALTY') !== (basis === 'ROYALTY')) continue;
     const source = SOURCE_OF_LINE_KIND[l.kind] ?? EarningsSource.OTHER;
     const key = `${l.modelId} ${l.agreementId} ${source}`;
     const s = sums.get(key) ?? { agreementId: l.agreementId, modelId: l.modelId, source, amount: 0n };
@@ -140,29 +148,21 @@ function paymentBreakdown(input: EarningsBreakdownInput, invoiceId: string): Dra
     for (const p of parts) {
       if (p.kind === 'VENDOR_SHARE' && p.organizationId === org) {
         const gross = p.grossMinor ?? p.amountMinor + (p.feeMinor ?? 0n);
-        if (p.basis === 'ROYALTY') {
+        const g = grossLines(input, invoiceId, p.modelId, p.basis === 'ROYALTY' ? 'ROYALTY' : 'REVENUE');
+        out.push(...g.drafts);
+        if (g.total !== gross) {
           out.push({
-            source: EarningsSource.ROYALTIES_RECEIVED, account: 'PAYABLE', amount: gross, invoiceId, invoiceNumber: number,
+            source: EarningsSource.OTHER, account: 'PAYABLE', amount: gross - g.total, invoiceId, invoiceNumber: number,
             modelId: p.modelId, agreementId: null, counterpartyOrganizationId: null,
-            description: `Invoice ${label}: royalty income of model ${p.modelId} (gross)`,
+            description: `Invoice ${label}: gross of model ${p.modelId} not matched by its lines`,
           });
-        } else {
-          const g = grossLines(input, invoiceId, p.modelId);
-          out.push(...g.drafts);
-          if (g.total !== gross) {
-            out.push({
-              source: EarningsSource.OTHER, account: 'PAYABLE', amount: gross - g.total, invoiceId, invoiceNumber: number,
-              modelId: p.modelId, agreementId: null, counterpartyOrganizationId: null,
-              description: `Invoice ${label}: gross of model ${p.modelId} not matched by its lines`,
-            });
-          }
         }
         const fee = p.feeMinor ?? 0n;
         if (fee !== 0n) {
           out.push({
             source: EarningsSource.PLATFORM_FEE, account: 'PAYABLE', amount: -fee, invoiceId, invoiceNumber: number,
             modelId: p.modelId, agreementId: null, counterpartyOrganizationId: null,
-            description: `Invoice ${label}: platform fee${p.basis === 'ROYALTY' ? ' on royalty income' : ''}`,
+            description: `Invoice ${label}: platform fee${p.basis === 'ROYALTY' ? ' on downstream royalty lines' : ''}`,
           });
         }
       } else if (p.kind === 'ROYALTY' && (p.organizationId === org || p.payerOrganizationId === org) && p.amountMinor !== 0n) {
@@ -190,7 +190,7 @@ function paymentBreakdown(input: EarningsBreakdownInput, invoiceId: string): Dra
   }
   const payable = input.legacyPayables.get(invoiceId);
   if (payable === undefined) return null;
-  const g = grossLines(input, invoiceId, null);
+  const g = grossLines(input, invoiceId, null, null);
   const fee = g.total - payable;
   return [
     ...g.drafts,
