@@ -513,8 +513,9 @@ describe('signed statements (e2e)', () => {
       const next = nextPeriod(month).period;
       expect((await t.gql(EARNINGS, { o: vendor.organizationId, p: next, c: 'USD' }, vendor.token)).errors![0].extensions).toMatchObject({ code: 'CONFLICT', reason: 'PERIOD_NOT_CLOSED' });
       expect(await statementsCount()).toBe(before);
-      // An admin may read any organization's statement.
+      // An admin may read any organization's statement; an unknown organization is NOT_FOUND for admins too.
       expect((await t.gql(USAGE, { o: distiller.organizationId, p: P }, admin.token)).errors).toBeUndefined();
+      expect((await t.gql(EARNINGS, { o: '00000000-0000-4000-8000-000000000000', p: P, c: 'USD' }, admin.token)).errors![0].extensions.code).toBe('NOT_FOUND');
     });
 
   });

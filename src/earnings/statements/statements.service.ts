@@ -15,10 +15,11 @@ import { createHash, sign } from 'node:crypto';
 import { AuditService } from '../../audit/audit.service';
 import { parsePeriod, PeriodRange } from '../../billing/billing-period';
 import { AccessService } from '../../identity/access.service';
+import { OrganizationService } from '../../identity/organization.service';
 import type { Principal } from '../../platform/auth/principal';
 import { Clock } from '../../platform/clock/clock';
 import { Database } from '../../platform/database/transaction';
-import { BadInputError } from '../../platform/errors/app-error';
+import { BadInputError, NotFoundError } from '../../platform/errors/app-error';
 import { assertUuid } from '../../platform/errors/validation';
 import { isCurrencyCode } from '../../platform/validation/iso-codes';
 import { AttestationKeysService } from '../../provenance/attestation/attestation-keys.service';
@@ -67,6 +68,7 @@ export class StatementsService {
   constructor(
     private readonly db: Database,
     private readonly access: AccessService,
+    private readonly organizations: OrganizationService,
     private readonly audit: AuditService,
     private readonly clock: Clock,
     private readonly keys: AttestationKeysService,
@@ -101,6 +103,7 @@ export class StatementsService {
   ): Promise<IssuedStatement> {
     const em = this.db.reader;
     if (!principal.isAdmin) await this.access.requireOrganization(em, principal, organizationId, 'read');
+    else if (!(await this.organizations.findById(organizationId, em))) throw new NotFoundError('Organization', organizationId);
     const existing = await this.repo.stored(em, organizationId, kind, range.period, currency);
     if (existing) return { row: existing, document: documentOf(existing) };
     const bp = await this.repo.billingPeriod(em, range.period);
