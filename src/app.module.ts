@@ -10,6 +10,7 @@ import { PaymentsModule } from './payments/payments.module';
 import { BillingModule } from './billing/billing.module';
 import { CollectionModule } from './billing/collection/collection.module';
 import { EarningsModule } from './earnings/earnings.module';
+import { StatementsModule } from './earnings/statements/statements.module';
 import { DATABASE_SCHEMA } from './database-schema';
 import { AppConfig } from './platform/config/app-config';
 import { PlatformModule } from './platform/platform.module';
@@ -19,7 +20,7 @@ export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: AppModule,
-      imports: [PlatformModule.forRoot(config, DATABASE_SCHEMA), AuditModule, IdentityModule, CatalogModule, LicensingModule, MeteringModule, ProvenanceModule, LedgerModule, PaymentsModule, BillingModule, CollectionModule, EarningsModule],
+      imports: [PlatformModule.forRoot(config, DATABASE_SCHEMA), AuditModule, IdentityModule, CatalogModule, LicensingModule, MeteringModule, ProvenanceModule, LedgerModule, PaymentsModule, BillingModule, CollectionModule, EarningsModule, StatementsModule],
     };
   }
 }

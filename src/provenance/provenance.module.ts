@@ -59,6 +59,7 @@ import { ModelPagesService } from './pages/model-pages.service';
     WellKnownController,
     ModelPagesController,
   ],
-  exports: [RoyaltyLineages],
+  // RoyaltyLineages for the cascade; the attestation key also signs earnings and usage statements.
+  exports: [RoyaltyLineages, AttestationKeysService],
 })
 export class ProvenanceModule {}
