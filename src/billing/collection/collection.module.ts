@@ -1,3 +1,4 @@
+import { EarningsModule } from '../../earnings/earnings.module';
 import { InvoiceAllocationFieldResolver, InvoiceAllocationResolver } from './invoice-allocation.resolver';
 import { InvoiceAllocationService } from './invoice-allocation.service';
 import { EarningsAllocationModule } from '../../earnings/allocation/allocation.module';
@@ -26,7 +27,7 @@ import { RefundService } from './refund.service';
  * webhook handlers for payment events, and organizations' balances.
  */
 @Module({
-  imports: [LedgerModule, PaymentsModule, BillingModule, EarningsAllocationModule],
+  imports: [LedgerModule, PaymentsModule, BillingModule, EarningsAllocationModule, EarningsModule],
   providers: [
     InvoiceAllocationService,
     InvoiceAllocationFieldResolver,

@@ -13,6 +13,7 @@ import { Database } from '../../platform/database/transaction';
 import { assertUuid } from '../../platform/errors/validation';
 import { parseDecimalInteger } from '../../platform/validation/decimal-integer';
 import { BalancesService } from './balances.service';
+import { EarningsBalanceService } from '../../earnings/earnings-balance.service';
 import { CollectionService } from './collection.service';
 import { RefundService } from './refund.service';
 
@@ -25,6 +26,7 @@ export class CollectionResolver {
     private readonly invoices: InvoiceQueryService,
     private readonly settlement: InvoiceSettlementService,
     private readonly db: Database,
+    private readonly earnings: EarningsBalanceService,
   ) {}
 
   @Mutation(() => PayInvoiceResultOutput, {
@@ -87,16 +89,26 @@ export class CollectionResolver {
   }
 
   @Query(() => [CurrencyBalancesOutput], {
-    description: "An organization's balances per currency (distiller receivable; vendor payable, held, paid). Members (read) and platform admins.",
+    description:
+      "An organization's balances per currency: as a distiller, receivable; as a vendor, payable, held, paid, and the payable split into pending " +
+      '(inside the holdback), available (for payout) and negative carry-forward. Members (read) and platform admins.',
   })
   async balances(@CurrentPrincipal() principal: Principal, @Args('organizationId', { type: () => ID }) organizationId: string): Promise<CurrencyBalancesOutput[]> {
     const rows = await this.balancesService.balances(principal, organizationId);
-    return rows.map((b) => ({
-      currency: b.currency,
-      receivable: moneyOutput(b.receivable, b.currency),
-      payable: moneyOutput(b.payable, b.currency),
-      held: moneyOutput(b.held, b.currency),
-      paid: moneyOutput(b.paid, b.currency),
-    }));
+    const earnings = new Map((await this.earnings.balancesOf(this.db.reader, organizationId.toLowerCase())).map((e) => [e.currency, e]));
+    return rows.map((b) => {
+      const e = earnings.get(b.currency);
+      return {
+        currency: b.currency,
+        receivable: moneyOutput(b.receivable, b.currency),
+        payable: moneyOutput(b.payable, b.currency),
+        held: moneyOutput(b.held, b.currency),
+        paid: moneyOutput(b.paid, b.currency),
+        pending: moneyOutput(e?.pending ?? 0n, b.currency),
+        available: moneyOutput(e?.available ?? 0n, b.currency),
+        negativeCarryForward: moneyOutput(e?.negativeCarryForward ?? 0n, b.currency),
+        availableAt: e?.availableAt ?? null,
+      };
+    });
   }
 }

@@ -77,6 +77,18 @@ export class CurrencyBalancesOutput {
 
   @Field(() => MoneyOutput, { description: 'As a vendor: paid out so far.' })
   paid: MoneyOutput;
+
+  @Field(() => MoneyOutput, { description: 'As a vendor: earnings collected less than EARNINGS_HOLDBACK_DAYS ago (refund and dispute exposure); never more than payable.' })
+  pending: MoneyOutput;
+
+  @Field(() => MoneyOutput, { description: 'As a vendor: what a payout may take now (payable − pending, never below zero).' })
+  available: MoneyOutput;
+
+  @Field(() => MoneyOutput, { description: 'As a vendor: what refunds took back beyond what was owed; later earnings cover it first.' })
+  negativeCarryForward: MoneyOutput;
+
+  @Field(() => Date, { nullable: true, description: 'As a vendor: when the oldest pending earnings become available (null: nothing pending).' })
+  availableAt: Date | null;
 }
 
 @ArgsType()
