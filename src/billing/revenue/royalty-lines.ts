@@ -132,9 +132,14 @@ export function royaltyDeltas(currents: readonly CurrentRevision[], targets: rea
     if (!c) continue; // billed for a month whose revisions all come after this period (cannot happen: billed lines come from earlier closes)
     out.push({ ...c, ...b, reportId: c.reportId, owedMinor: 0n, billedMinor: b.amountMinor, deltaMinor: -b.amountMinor });
   }
+  // Months in order; within one, the stack's order (largest share first).
   return out.sort(
     (x, y) =>
-      cmp(x.period, y.period) || cmp(x.studentModelId, y.studentModelId) || cmp(x.ancestorModelId, y.ancestorModelId) || cmp(x.policy, y.policy),
+      cmp(x.period, y.period) ||
+      cmp(x.studentModelId, y.studentModelId) ||
+      y.shareBps - x.shareBps ||
+      cmp(x.ancestorModelId, y.ancestorModelId) ||
+      cmp(x.policy, y.policy),
   );
 }
 
