@@ -427,4 +427,17 @@ describe('downstream revenue reports → royalty invoice lines (e2e)', () => {
     expect(negative).toEqual([]);
     await assertLedgerInvariant(t.dataSource);
   });
+
+  it("skips a stack entry whose ancestor the reporting organization owns itself", async () => {
+    // The distiller's own teacher X (LAP 3 %), distilled by vendor B into Y (LAP 4 %), which the distiller distils into S.
+    const x = await listedTeacher(t, distiller, { royalty: { policy: 'LAP', shareBps: 300 } });
+    const y = await registerStudent(t, vendorB, [await licensed(t, vendorB, x)], { name: 'Teacher Y' });
+    const offerY = await listWithOffer(t, vendorB, y.id, { policy: 'LAP', shareBps: 400 });
+    const s = await registerStudent(t, distiller, [{ parentModelId: y.id, agreementId: await acceptAgreement(t, distiller, offerY) }]);
+    const r = await ok(distiller, { modelId: s.id, period: PREV, grossMinor: '10001' });
+    // Only Y's 4 %: allocate(10001, [400, 9600]) → 400.04 → 400.
+    expect(r.royalties.map((e: any) => [e.ancestorModelId, e.vendorOrganizationId, e.shareBps, e.amount.amountMinor])).toEqual([
+      [y.id, vendorB.organizationId, 400, '400'],
+    ]);
+  });
 });
