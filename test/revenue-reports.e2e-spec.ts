@@ -16,7 +16,6 @@ import { splitBps } from '../src/platform/money/allocation';
 import { startTestApp, TestApp } from './support/app';
 import { closePeriod, invoicesOf, report as reportUsageEvents, usageReporter } from './support/billing';
 import { assertLedgerInvariant } from './support/ledger-invariant';
-import { termsInput } from './support/licensing';
 import { acceptAgreement } from './support/metering';
 import { licensed, listedTeacher, ListedTeacher, listWithOffer, registerStudent } from './support/provenance';
 import { makeAdmin, signUp, TestUser } from './support/users';
