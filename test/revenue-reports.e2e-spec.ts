@@ -57,6 +57,8 @@ describe('downstream revenue reports → royalty invoice lines (e2e)', () => {
   let paidStudent: { id: string; name: string };
   let student2: { id: string; name: string };
   let student3: { id: string; name: string };
+  /** The gross of student 3's later revision (the two concurrent reports). */
+  let student3Latest: bigint;
   const M0 = periodOf(new Date());
   const month = (n: number): PeriodRange => {
     let p = M0;
@@ -338,7 +340,7 @@ describe('downstream revenue reports → royalty invoice lines (e2e)', () => {
     }
     const revs = await t.dataSource.query(`SELECT revision, gross_minor::text AS g FROM model_revenue_reports WHERE model_id = $1 ORDER BY revision`, [student3.id]);
     expect(revs).toHaveLength(2);
-    (globalThis as any).__latestStudent3 = revs[1].g;
+    student3Latest = BigInt(revs[1].g);
   });
 
   it('a correction upwards bills only the difference; a close racing a later correction bills the earlier revision only', async () => {
@@ -377,8 +379,7 @@ describe('downstream revenue reports → royalty invoice lines (e2e)', () => {
     expect(inv.lines.edges[0].node.description).toContain('correction: 120.00 EUR owed, 100.00 EUR billed before');
     expect(await billedFor(student.id, PREV)).toEqual({ [tBId]: '12000', [tA.modelId]: '6000', [tC.modelId]: '2400' });
     // The concurrent reports of student 3: what is billed is the later revision's royalty, once.
-    const latest = BigInt((globalThis as any).__latestStudent3);
-    expect(await billedFor(student3.id, PREV)).toEqual({ [tA.modelId]: String(splitBps(latest, 500)[0]) });
+    expect(await billedFor(student3.id, PREV)).toEqual({ [tA.modelId]: String(splitBps(student3Latest, 500)[0]) });
   });
 
   it('a correction downwards is a credit, held while the invoice cannot absorb it, then taken as far as the vendor’s lines allow', async () => {
