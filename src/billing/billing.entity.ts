@@ -28,6 +28,8 @@ export enum InvoiceLineKind {
   MINIMUM_COMMITMENT_TRUE_UP = 'MINIMUM_COMMITMENT_TRUE_UP',
   ADJUSTMENT_INPUT = 'ADJUSTMENT_INPUT',
   ADJUSTMENT_OUTPUT = 'ADJUSTMENT_OUTPUT',
+  /** A share of a student model's reported outside revenue owed to an ancestor (negative: a correction's credit). */
+  ROYALTY = 'ROYALTY',
 }
 
 /** A calendar month in UTC ('YYYY-MM'); CLOSED once every distiller's invoices for it are written. */
@@ -171,6 +173,22 @@ export class InvoiceLineEntity {
 
   @Column({ type: 'text' })
   description: string;
+
+  /** ROYALTY lines: the revenue report revision the royalty is computed from. */
+  @Column({ type: 'uuid', name: 'revenue_report_id', nullable: true })
+  revenueReportId: string | null;
+
+  /** ROYALTY lines: the student model whose revenue it is (model_id is the ancestor paid). */
+  @Column({ type: 'uuid', name: 'student_model_id', nullable: true })
+  studentModelId: string | null;
+
+  /** ROYALTY lines: LAP or LRP. */
+  @Column({ type: 'text', name: 'royalty_policy', nullable: true })
+  royaltyPolicy: string | null;
+
+  /** ROYALTY lines: the licence's share in basis points. */
+  @Column({ type: 'integer', name: 'royalty_share_bps', nullable: true })
+  royaltyShareBps: number | null;
 }
 
 /** An admin's platform-fee override for one vendor (otherwise config.platformFeeBps applies). */

@@ -46,6 +46,10 @@ export function toInvoiceLineOutput(l: InvoiceLineEntity, currency: string): Inv
     unitPricePerMillion: l.unitPriceMinor === null ? null : moneyOutput(l.unitPriceMinor, currency),
     amount: moneyOutput(l.amountMinor, currency),
     overageTokens: l.overageTokens.toString(),
+    revenueReportId: l.revenueReportId ?? null,
+    studentModelId: l.studentModelId ?? null,
+    royaltyPolicy: l.royaltyPolicy ?? null,
+    royaltyShareBps: l.royaltyShareBps ?? null,
   });
 }
 

@@ -1,5 +1,10 @@
 import { Module } from '@nestjs/common';
 import { LedgerModule } from '../ledger/ledger.module';
+import { ProvenanceModule } from '../provenance/provenance.module';
+import { RevenueRepository } from './revenue/revenue.repository';
+import { RevenueResolver } from './revenue/revenue.resolver';
+import { RevenueService } from './revenue/revenue.service';
+import { RoyaltyBillingService } from './revenue/royalty-billing.service';
 import { BillingResolver } from './billing.resolver';
 import { PeriodCloseJob } from './close/period-close.job';
 import { PeriodCloseRepository } from './close/period-close.repository';
@@ -18,9 +23,10 @@ import { VendorFeeService } from './vendor-fee.service';
  * and currency at the close of a period) with the ledger's INVOICE_ISSUED
  * posting, invoice reads, and per-vendor platform-fee overrides. Collection
  * (charging invoices) builds on InvoiceWriter's output and VendorFeeService.
+ * Downstream revenue reports (revenue/) put royalties on the period invoices.
  */
 @Module({
-  imports: [LedgerModule],
+  imports: [LedgerModule, ProvenanceModule],
   providers: [
     BillingRepository,
     InvoiceRepository,
@@ -33,6 +39,10 @@ import { VendorFeeService } from './vendor-fee.service';
     InvoiceQueryService,
     VendorFeeService,
     BillingResolver,
+    RevenueRepository,
+    RoyaltyBillingService,
+    RevenueService,
+    RevenueResolver,
   ],
   exports: [VendorFeeService, PeriodCloseService, InvoiceQueryService, InvoiceRepository, BillingRepository],
 })

@@ -9,6 +9,7 @@ import { WatermarkService } from './watermark/watermark.service';
 import { LineageLoader } from './lineage/lineage.loader';
 import { LineageRepository } from './lineage/lineage.repository';
 import { RoyaltyLineages } from './lineage/royalty-lineages';
+import { RoyaltyStackService } from './lineage/royalty-stack.service';
 import { StudentModelResolver } from './student/student-model.resolver';
 import { StudentModelRepository } from './student/student-model.repository';
 import { StudentModelService } from './student/student-model.service';
@@ -42,6 +43,7 @@ import { ModelPagesService } from './pages/model-pages.service';
     LineageRepository,
     LineageLoader,
     RoyaltyLineages,
+    RoyaltyStackService,
     StudentModelRepository,
     StudentModelService,
     StudentModelResolver,
@@ -59,7 +61,8 @@ import { ModelPagesService } from './pages/model-pages.service';
     WellKnownController,
     ModelPagesController,
   ],
-  // RoyaltyLineages for the cascade; the attestation key also signs earnings and usage statements.
-  exports: [RoyaltyLineages, AttestationKeysService],
+  // RoyaltyLineages for the cascade; the attestation key also signs earnings and usage statements;
+  // RoyaltyStackService for revenue reports.
+  exports: [RoyaltyLineages, AttestationKeysService, RoyaltyStackService],
 })
 export class ProvenanceModule {}

@@ -26,6 +26,7 @@ import { Clock } from '../../platform/clock/clock';
 import { BillingPeriodStatus, InvoiceKind } from '../billing.entity';
 import { nextPeriod, parsePeriod, PeriodRange, periodOf } from '../billing-period';
 import { InvoiceDraft, InvoiceWriter } from '../invoices/invoice-writer.service';
+import { RoyaltyBillingService } from '../revenue/royalty-billing.service';
 import { CurrencyTotal, PeriodCloseRepository, PeriodStatusRow } from './period-close.repository';
 import { rateAgreement } from './period-rating';
 
@@ -63,6 +64,7 @@ export class PeriodCloseService {
     private readonly writer: InvoiceWriter,
     private readonly audit: AuditService,
     private readonly clock: Clock,
+    private readonly royalties: RoyaltyBillingService,
   ) {}
 
   /** `actor` null = the scheduled job. */
@@ -78,7 +80,8 @@ export class PeriodCloseService {
 
     await this.db.transaction((tx) => this.repo.startClose(tx, p));
 
-    const distillers = await this.repo.candidateDistillers(this.db.reader, p);
+    // Distillers with usage or commitments, and those with revenue reports whose royalties may be due.
+    const distillers = [...new Set([...(await this.repo.candidateDistillers(this.db.reader, p)), ...(await this.royalties.reportingDistillers(this.db.reader, p))])].sort();
     let created = 0;
     for (let i = 0; i < distillers.length; i += this.chunkSize) {
       const chunk = distillers.slice(i, i + this.chunkSize);
@@ -142,25 +145,28 @@ export class PeriodCloseService {
     const agreements = await this.repo.agreementsToRate(tx, todo, p);
     // One invoice per distiller and currency, lines in agreement order (accepted first).
     const drafts = new Map<string, InvoiceDraft>();
+    const newDraft = (distillerOrganizationId: string, currency: string): InvoiceDraft => ({
+      distillerOrganizationId,
+      currency,
+      kind: InvoiceKind.PERIOD,
+      period: p.period,
+      agreementId: null,
+      dueInDays: PERIOD_INVOICE_DUE_DAYS,
+      lines: [],
+    });
     for (const a of agreements) {
       const lines = rateAgreement(a, p);
       if (lines.length === 0) continue;
       const key = `${a.distillerOrganizationId}|${a.currency}`;
       let draft = drafts.get(key);
       if (!draft) {
-        draft = {
-          distillerOrganizationId: a.distillerOrganizationId,
-          currency: a.currency,
-          kind: InvoiceKind.PERIOD,
-          period: p.period,
-          agreementId: null,
-          dueInDays: PERIOD_INVOICE_DUE_DAYS,
-          lines: [],
-        };
+        draft = newDraft(a.distillerOrganizationId, a.currency);
         drafts.set(key, draft);
       }
       draft.lines.push(...lines);
     }
+    // Royalties on reported downstream revenue, after the usage lines (a credit may only take what they leave).
+    await this.royalties.addLines(tx, todo, p, drafts, newDraft);
     const issued = await this.writer.issue(tx, [...drafts.values()]);
     return issued.length;
   }

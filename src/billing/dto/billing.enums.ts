@@ -13,6 +13,7 @@ registerEnumType(InvoiceLineKind, {
   name: 'InvoiceLineKind',
   description:
     'UPFRONT_FEE; USAGE_INPUT / USAGE_OUTPUT (tokens of the period); MINIMUM_COMMITMENT_TRUE_UP (negative when late usage used up an ' +
-    'earlier true-up); ADJUSTMENT_INPUT / ADJUSTMENT_OUTPUT (late tokens of an earlier, closed period, named by usagePeriod).',
+    'earlier true-up); ADJUSTMENT_INPUT / ADJUSTMENT_OUTPUT (late tokens of an earlier, closed period, named by usagePeriod); ' +
+    'ROYALTY (a share of a student model\'s reported outside revenue of usagePeriod owed to the ancestor modelId; negative: a correction\'s credit).',
 });
 registerEnumType(BillingPeriodStatus, { name: 'BillingPeriodStatus' });

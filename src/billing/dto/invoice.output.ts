@@ -37,6 +37,18 @@ export class InvoiceLineOutput {
 
   @Field(() => String, { description: 'Tokens on this line beyond the licence period quota (billed at the licence price)' })
   overageTokens: string;
+
+  @Field(() => ID, { nullable: true, description: 'ROYALTY lines: the revenue report revision it is computed from' })
+  revenueReportId: string | null;
+
+  @Field(() => ID, { nullable: true, description: 'ROYALTY lines: the student model whose reported revenue it is a share of' })
+  studentModelId: string | null;
+
+  @Field(() => String, { nullable: true, description: 'ROYALTY lines: LAP or LRP' })
+  royaltyPolicy: string | null;
+
+  @Field(() => Int, { nullable: true, description: 'ROYALTY lines: the share in basis points' })
+  royaltyShareBps: number | null;
 }
 
 @ObjectType('InvoiceLineConnection', { description: 'By position' })

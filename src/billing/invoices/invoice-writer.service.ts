@@ -78,6 +78,7 @@ export class InvoiceWriter {
           amount: l.amount,
           overage: l.overage,
           description: l.description.length > MAX_DESCRIPTION ? `${l.description.slice(0, MAX_DESCRIPTION - 1)}…` : l.description,
+          royalty: l.royalty ?? null,
         }),
       );
     }

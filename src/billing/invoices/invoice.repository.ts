@@ -54,6 +54,8 @@ export interface LineDraft {
   amount: bigint;
   overage: bigint;
   description: string;
+  /** ROYALTY lines only. */
+  royalty?: { reportId: string; studentModelId: string; policy: string; shareBps: number } | null;
 }
 
 export interface NewLine extends LineDraft {
@@ -114,9 +116,11 @@ export class InvoiceRepository {
     const raw: Array<{
       invoice_id: string; position: number; kind: InvoiceLineKind; agreement_id: string; vendor_organization_id: string; model_id: string;
       usage_period: string | null; quantity: string | null; unit_price_minor: string | null; amount_minor: string; overage_tokens: string; description: string;
+      revenue_report_id: string | null; student_model_id: string | null; royalty_policy: string | null; royalty_share_bps: number | null;
     }> = await em.query(
       `SELECT invoice_id, position, kind, agreement_id, vendor_organization_id, model_id, usage_period,
-              quantity::text, unit_price_minor::text, amount_minor::text, overage_tokens::text, description
+              quantity::text, unit_price_minor::text, amount_minor::text, overage_tokens::text, description,
+              revenue_report_id, student_model_id, royalty_policy, royalty_share_bps
          FROM (SELECT l.*, row_number() OVER (PARTITION BY l.invoice_id ORDER BY l.position) AS rn
                  FROM invoice_lines l WHERE l.invoice_id = ANY($1::uuid[]) AND l.position > $2) page
         WHERE rn <= $3
@@ -138,6 +142,10 @@ export class InvoiceRepository {
         amountMinor: BigInt(r.amount_minor),
         overageTokens: BigInt(r.overage_tokens),
         description: r.description,
+        revenueReportId: r.revenue_report_id,
+        studentModelId: r.student_model_id,
+        royaltyPolicy: r.royalty_policy,
+        royaltyShareBps: r.royalty_share_bps,
       }),
     );
   }
@@ -197,9 +205,11 @@ export class InvoiceRepository {
     const str = (v: bigint | null) => (v === null ? null : v.toString());
     await em.query(
       `INSERT INTO invoice_lines (invoice_id, position, kind, agreement_id, vendor_organization_id, model_id, usage_period,
-                                  quantity, unit_price_minor, amount_minor, overage_tokens, description)
+                                  quantity, unit_price_minor, amount_minor, overage_tokens, description,
+                                  revenue_report_id, student_model_id, royalty_policy, royalty_share_bps)
        SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], $4::uuid[], $5::uuid[], $6::uuid[], $7::text[],
-                            $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], $12::text[])`,
+                            $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], $12::text[],
+                            $13::uuid[], $14::uuid[], $15::text[], $16::int[])`,
       [
         lines.map((l) => l.invoiceId),
         lines.map((l) => l.position),
@@ -213,6 +223,10 @@ export class InvoiceRepository {
         lines.map((l) => l.amount.toString()),
         lines.map((l) => l.overage.toString()),
         lines.map((l) => l.description),
+        lines.map((l) => l.royalty?.reportId ?? null),
+        lines.map((l) => l.royalty?.studentModelId ?? null),
+        lines.map((l) => l.royalty?.policy ?? null),
+        lines.map((l) => l.royalty?.shareBps ?? null),
       ],
     );
   }
