@@ -11,7 +11,9 @@ import { InvoiceSettlementService } from '../src/billing/collection/invoice-sett
 import { Database } from '../src/platform/database/transaction';
 import { WebhookInboxService } from '../src/payments/webhooks/webhook-inbox.service';
 import { startTestApp, TestApp } from './support/app';
-import { invoicesOf } from './support/billing';
+import { closePeriod, invoicesOf } from './support/billing';
+import { nextPeriod, periodOf } from '../src/billing/billing-period';
+import { Clock } from '../src/platform/clock/clock';
 import { useLedgerInvariant } from './support/ledger-invariant';
 import { publishOk } from './support/licensing';
 import { acceptAgreement } from './support/metering';
@@ -213,6 +215,51 @@ describe('the royalty cascade on collected payments (e2e)', () => {
     const [{ parts }] = await t.dataSource.query(`SELECT count(*)::int AS parts FROM invoice_allocation_parts WHERE invoice_id = $1`, [invoice.id]);
     const [{ txs }] = await t.dataSource.query(`SELECT count(*)::int AS txs FROM ledger_transactions WHERE reference = $1`, [`invoice:${invoice.id}:paid`]);
     expect({ parts, txs }).toEqual({ parts: 4, txs: 1 });
+  });
+
+  it('downstream revenue: a report on C puts a royalty line for B on the next invoice; paid, B passes its LRP share on to A', async () => {
+    const { a, b, c } = await threeGenerations(['LRP', 'LRP'], '0', false);
+    const month = periodOf(new Date());
+    const r = await t.gql(
+      `mutation($i: ReportModelRevenueInput!) { reportModelRevenue(input: $i) { revision royalties { ancestorModelId policy amount { amountMinor } } } }`,
+      { i: { modelId: c.id, period: month.period, grossMinor: '100000', currency: 'EUR' } },
+      vendorC.token,
+    );
+    expect(r.errors).toBeUndefined();
+    // C's stack on external revenue: only its LRP parent B (A's LRP edge is into B, paid from B's royalty income).
+    expect(r.data!.reportModelRevenue.royalties).toEqual([{ ancestorModelId: b.id, policy: 'LRP', amount: { amountMinor: '10000' } }]);
+
+    const clock = jest.spyOn(t.app.get(Clock), 'now').mockReturnValue(new Date(nextPeriod(month).start.getTime() + 3_600_000));
+    try {
+      expect(await closePeriod(t, admin.token, month.period)).toMatchObject({ __typename: 'BillingPeriodClose' });
+      const [inv] = await invoicesOf(t, vendorC.token, vendorC.organizationId, { kind: 'PERIOD', period: month.period });
+      expect(inv.total.amountMinor).toBe('10000');
+      const s = await t.gql(`mutation($o: ID!) { createPaymentSetup(organizationId: $o) { setupIntentId } }`, { o: vendorC.organizationId }, vendorC.token);
+      await t.gql(
+        `mutation($o: ID!, $s: ID!) { confirmSandboxPaymentSetup(organizationId: $o, setupIntentId: $s, paymentMethod: "pm_sandbox_visa") { organizationId } }`,
+        { o: vendorC.organizationId, s: s.data!.createPaymentSetup.setupIntentId },
+        vendorC.token,
+      );
+      await drain();
+      expect((await t.gql(`mutation($id: ID!) { payInvoice(id: $id) { outcome } }`, { id: inv.id }, vendorC.token)).data!.payInvoice.outcome).toBe('PAID');
+      // 100.00 royalty line: fee 20.00; B's royalty income 80.00, of which A's LRP 5 % = 4.00; B keeps 76.00.
+      expect(await posting(`invoice:${inv.id}:paid`)).toEqual([
+        ['platform:billed', '10000'],
+        ['platform:cash', '10000'],
+        [payable(vendorA), '-400'],
+        ['platform:fees', '-2000'],
+        [payable(vendorB), '-7600'],
+        [`distiller:${vendorC.organizationId}:receivable`, '-10000'],
+      ]);
+      const alloc = (await t.gql(`query($id: ID!) { invoiceAllocation(invoiceId: $id) ${ALLOCATION} }`, { id: inv.id }, vendorC.token)).data!.invoiceAllocation;
+      expect(alloc.parts.map((p: any) => [p.kind, p.organizationId, p.modelId, p.payerModelId, p.basis, p.amount.amountMinor])).toEqual([
+        ['PLATFORM_FEE', null, null, null, null, '2000'],
+        ['VENDOR_SHARE', vendorB.organizationId, b.id, null, 'ROYALTY', '8000'],
+        ['ROYALTY', vendorA.organizationId, a.modelId, b.id, 'ROYALTY', '400'],
+      ]);
+    } finally {
+      clock.mockRestore();
+    }
   });
 
   it('recorded parts are history: the database refuses to change or delete them', async () => {
