@@ -112,6 +112,10 @@ describe('README sections (e2e)', () => {
     { op: 'Ledger', as: 'admin' },
     // Revenue sharing: the README's A → B → C with C's licence paid by the distiller (built here, as the reader would).
     { op: 'Allocation', as: 'distiller', before: () => threeGenerations() },
+    { op: 'VendorEarnings', as: 'vendor' },
+    { op: 'ReportRevenue', as: 'distiller' },
+    { op: 'Statement', as: 'vendor' },
+    { op: 'curl /v1/statements/<VENDOR_ORG_ID>/earnings/<LAST_MONTH>.json?currency=USD', as: 'vendor', out: /^VALID beiming\.earnings-statement\/v1 /m },
   ];
 
   /**
@@ -235,7 +239,7 @@ describe('README sections (e2e)', () => {
           const out = await shell(op.query, tokenOf(step.as));
           // A shell example answers JSON (curl) or ends with the verifier's verdict.
           data = out.trim().startsWith('{') ? JSON.parse(out) : out;
-          if (typeof data === 'string') expect({ op: where, out: data }).toEqual({ op: where, out: expect.stringMatching(/^VALID model tiny-teacher-distill /m) });
+          if (typeof data === 'string') expect({ op: where, out: data }).toEqual({ op: where, out: expect.stringMatching(step.out ?? /^VALID model tiny-teacher-distill /m) });
         } else {
           const schema = t.app.get(GraphQLSchemaHost).schema;
           expect(validate(schema, parse(op.query)).map((e) => e.message)).toEqual([]);

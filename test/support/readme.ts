@@ -255,4 +255,6 @@ export interface ReadmeStep {
   capture?: Record<string, string>;
   /** Work the README leaves to the reader before this step. */
   before?: () => Promise<void>;
+  /** A shell step that prints a verdict rather than JSON: what its output must match. */
+  out?: RegExp;
 }
