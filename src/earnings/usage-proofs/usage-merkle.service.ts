@@ -32,7 +32,7 @@ import { parsePeriod } from '../../billing/billing-period';
 import { ConflictError } from '../../platform/errors/app-error';
 import { assertUuid } from '../../platform/errors/validation';
 import { leafHash, MerkleAccumulator, usageLeaf, usageLeafBytes } from './merkle';
-import { BilledEventRow, UsageProofsRepository } from './usage-proofs.repository';
+import { BilledEventRow, ClosedPeriodBounds, UsageProofsRepository } from './usage-proofs.repository';
 
 export interface UsagePeriodRoot {
   agreementId: string;
@@ -72,11 +72,11 @@ export class UsageMerkleService {
     assertUuid('agreementId', agreementId);
     const p = parsePeriod(period).period;
     return this.snapshot(em, async (tx) => {
-      await this.requireClosed(tx, p);
+      const bounds = await this.requireClosed(tx, p);
       const acc = new MerkleAccumulator();
       let input = 0n;
       let output = 0n;
-      await this.stream(tx, agreementId, p, (e) => {
+      await this.stream(tx, agreementId, bounds, (e) => {
         acc.push(leafHash(leafBytesOf(agreementId, e)));
         input += BigInt(e.input_tokens);
         output += BigInt(e.output_tokens);
@@ -94,8 +94,8 @@ export class UsageMerkleService {
     assertUuid('agreementId', agreementId);
     const p = parsePeriod(period).period;
     return this.snapshot(em, async (tx) => {
-      await this.requireClosed(tx, p);
-      const pos = await this.repo.eventPosition(tx, agreementId, p, eventId);
+      const bounds = await this.requireClosed(tx, p);
+      const pos = await this.repo.eventPosition(tx, agreementId, bounds, eventId);
       if (!pos.billed) return null;
       const index = pos.before;
       const n = pos.treeSize;
@@ -109,7 +109,7 @@ export class UsageMerkleService {
       let leaf: Buffer | null = null;
       let leafFields: Record<string, string> | null = null;
       let i = 0;
-      await this.stream(tx, agreementId, p, (e) => {
+      await this.stream(tx, agreementId, bounds, (e) => {
         const h = leafHash(leafBytesOf(agreementId, e));
         full.push(h);
         if (i === index) {
@@ -139,16 +139,17 @@ export class UsageMerkleService {
     });
   }
 
-  private async requireClosed(em: EntityManager, period: string): Promise<void> {
-    const state = await this.repo.periodState(em, period);
-    if (state?.status !== 'CLOSED') throw new ConflictError(`Billing period ${period} is not closed`, { reason: 'PERIOD_NOT_CLOSED', period });
+  private async requireClosed(em: EntityManager, period: string): Promise<ClosedPeriodBounds> {
+    const bounds = await this.repo.closedPeriodBounds(em, period);
+    if (!bounds) throw new ConflictError(`Billing period ${period} is not closed`, { reason: 'PERIOD_NOT_CLOSED', period });
+    return bounds;
   }
 
   /** Every billed event, in byte order of event_id, page by page. */
-  private async stream(em: EntityManager, agreementId: string, period: string, each: (e: BilledEventRow) => void): Promise<void> {
+  private async stream(em: EntityManager, agreementId: string, bounds: ClosedPeriodBounds, each: (e: BilledEventRow) => void): Promise<void> {
     let after = '';
     for (;;) {
-      const page = await this.repo.billedEventsPage(em, agreementId, period, after, this.pageRows);
+      const page = await this.repo.billedEventsPage(em, agreementId, bounds, after, this.pageRows);
       for (const e of page) each(e);
       if (page.length < this.pageRows) return;
       after = page[page.length - 1].event_id;

@@ -9,8 +9,8 @@
  *   - occurred_at in an earlier closed month, and received_at > closed_at of
  *     the month before P (a late event: billed as an adjustment at the first
  *     close after it arrived).
- * Every bound is read from billing_periods inside the statement (timestamps
- * keep their microseconds; they never round-trip through a JS Date).
+ * The bounds are read once per call, as text (timestamps keep their
+ * microseconds; they never round-trip through a JS Date).
  */
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
@@ -18,11 +18,6 @@ import type { EntityManager } from 'typeorm';
 export interface AgreementParties {
   distillerOrganizationId: string;
   vendorOrganizationId: string;
-}
-
-export interface PeriodState {
-  status: string;
-  closedAt: string | null;
 }
 
 /** One billed event, every value as the leaf needs it (text). */
@@ -43,19 +38,28 @@ export interface EventPosition {
   billed: boolean;
 }
 
-/** The period's bounds, computed in SQL: P must be CLOSED, or nothing is billed. */
-const BOUNDS = `
-  b AS (
-    SELECT p.period_start AS start_at, p.period_end AS end_at, p.closed_at,
-           (SELECT q.closed_at FROM billing_periods q WHERE q.period_end = p.period_start AND q.status = 'CLOSED') AS prev_closed_at,
-           (SELECT min(q.period_start) FROM billing_periods q WHERE q.status = 'CLOSED') AS first_closed_start
-      FROM billing_periods p
-     WHERE p.period = $2 AND p.status = 'CLOSED')`;
+/**
+ * A closed period's bounds, as PostgreSQL prints timestamps (text keeps the
+ * microseconds that a JS Date would drop); passed back as parameters, so the
+ * page query is a plain range scan of the primary key with scalar filters.
+ */
+export interface ClosedPeriodBounds {
+  period: string;
+  start: string;
+  end: string;
+  closedAt: string;
+  /** closed_at of the month before, null when that month is not closed (then no month before is). */
+  previousClosedAt: string | null;
+  /** The first closed month's start: events before it were never billed. */
+  firstClosedStart: string;
+}
 
 const BILLED = `
-  e.received_at <= b.closed_at
-  AND ((e.occurred_at >= b.start_at AND e.occurred_at < b.end_at)
-       OR (e.occurred_at >= b.first_closed_start AND e.occurred_at < b.start_at AND e.received_at > b.prev_closed_at))`;
+  e.received_at <= $4::timestamptz
+  AND ((e.occurred_at >= $2::timestamptz AND e.occurred_at < $3::timestamptz)
+       OR (e.occurred_at >= $6::timestamptz AND e.occurred_at < $2::timestamptz AND e.received_at > $5::timestamptz))`;
+
+const boundsParams = (b: ClosedPeriodBounds) => [b.start, b.end, b.closedAt, b.previousClosedAt, b.firstClosedStart];
 
 @Injectable()
 export class UsageProofsRepository {
@@ -67,41 +71,44 @@ export class UsageProofsRepository {
     return row ? { distillerOrganizationId: row.distiller, vendorOrganizationId: row.vendor } : null;
   }
 
-  async periodState(em: EntityManager, period: string): Promise<PeriodState | null> {
-    const [row]: { status: string; closed_at: string | null }[] = await em.query(
-      `SELECT status, closed_at::text AS closed_at FROM billing_periods WHERE period = $1`,
+  /** The period's bounds when it is CLOSED, else null. */
+  async closedPeriodBounds(em: EntityManager, period: string): Promise<ClosedPeriodBounds | null> {
+    const [row]: { start: string; end: string; closed_at: string; prev: string | null; first: string }[] = await em.query(
+      `SELECT p.period_start::text AS start, p.period_end::text AS end, p.closed_at::text AS closed_at,
+              (SELECT q.closed_at FROM billing_periods q WHERE q.period_end = p.period_start AND q.status = 'CLOSED')::text AS prev,
+              (SELECT min(q.period_start) FROM billing_periods q WHERE q.status = 'CLOSED')::text AS first
+         FROM billing_periods p
+        WHERE p.period = $1 AND p.status = 'CLOSED'`,
       [period],
     );
-    return row ? { status: row.status, closedAt: row.closed_at } : null;
+    return row ? { period, start: row.start, end: row.end, closedAt: row.closed_at, previousClosedAt: row.prev, firstClosedStart: row.first } : null;
   }
 
   /**
    * Up to `limit` billed events with event_id > `after` (byte order), in
    * order: one range scan of the primary key per page.
    */
-  async billedEventsPage(em: EntityManager, agreementId: string, period: string, after: string, limit: number): Promise<BilledEventRow[]> {
+  async billedEventsPage(em: EntityManager, agreementId: string, bounds: ClosedPeriodBounds, after: string, limit: number): Promise<BilledEventRow[]> {
     return em.query(
-      `WITH ${BOUNDS}
-       SELECT e.event_id,
+      `SELECT e.event_id,
               to_char(e.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS occurred_at,
               e.input_tokens::text AS input_tokens, e.output_tokens::text AS output_tokens, e.source
-         FROM usage_events e, b
-        WHERE e.agreement_id = $1 AND e.event_id > $3 AND ${BILLED}
+         FROM usage_events e
+        WHERE e.agreement_id = $1 AND e.event_id > $7 AND ${BILLED}
         ORDER BY e.event_id
-        LIMIT $4`,
-      [agreementId, period, after, limit],
+        LIMIT $8`,
+      [agreementId, ...boundsParams(bounds), after, limit],
     );
   }
 
   /** Where `eventId` sits among the period's billed events of the agreement. */
-  async eventPosition(em: EntityManager, agreementId: string, period: string, eventId: string): Promise<EventPosition> {
+  async eventPosition(em: EntityManager, agreementId: string, bounds: ClosedPeriodBounds, eventId: string): Promise<EventPosition> {
     const [row]: { n: string; before: string; billed: boolean }[] = await em.query(
-      `WITH ${BOUNDS}
-       SELECT count(*)::text AS n, count(*) FILTER (WHERE e.event_id < $3)::text AS before,
-              coalesce(bool_or(e.event_id = $3), false) AS billed
-         FROM usage_events e, b
+      `SELECT count(*)::text AS n, count(*) FILTER (WHERE e.event_id < $7)::text AS before,
+              coalesce(bool_or(e.event_id = $7), false) AS billed
+         FROM usage_events e
         WHERE e.agreement_id = $1 AND ${BILLED}`,
-      [agreementId, period, eventId],
+      [agreementId, ...boundsParams(bounds), eventId],
     );
     return { treeSize: Number(row.n), before: Number(row.before), billed: row.billed };
   }
