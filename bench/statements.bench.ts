@@ -37,7 +37,7 @@
  * BENCH_KEEP_DATABASE=1 (do not drop the scratch database).
  */
 import 'reflect-metadata';
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { periodOf, previousPeriod } from '../src/billing/billing-period';
@@ -122,9 +122,11 @@ async function baseline(ds: DataSource, repo: UsageProofsRepository, agreementId
     for (;;) {
       const page = await repo.billedEventsPage(tx, agreementId, bounds, after, USAGE_PROOF_PAGE_ROWS);
       for (const e of page) {
-        createHash('sha256')
-          .update(usageLeafBytes({ agreementId, eventId: e.event_id, occurredAt: e.occurred_at, inputTokens: e.input_tokens, outputTokens: e.output_tokens, source: e.source }))
-          .digest();
+        hash(
+          'sha256',
+          usageLeafBytes({ agreementId, eventId: e.event_id, occurredAt: e.occurred_at, inputTokens: e.input_tokens, outputTokens: e.output_tokens, source: e.source }),
+          'buffer',
+        );
         n++;
       }
       if (page.length < USAGE_PROOF_PAGE_ROWS) return n;

@@ -1,7 +1,7 @@
 import canonicalize from 'canonicalize';
 import fc from 'fast-check';
 import { createHash } from 'node:crypto';
-import { emptyRoot, inclusionProof, leafHash, MerkleAccumulator, merkleRoot, nodeHash, usageLeafBytes, verifyInclusion } from './merkle';
+import { emptyRoot, inclusionProof, leafHash, MerkleAccumulator, merkleRoot, nodeHash, usageLeafBytes, usageLeafHash, verifyInclusion } from './merkle';
 
 /*
  * An independent restatement of RFC 6962 §2.1 straight from the text (plain
@@ -148,5 +148,17 @@ describe('usage leaf bytes', () => {
     expect(JSON.parse(bytes.toString('utf8')).eventId).toBe(odd.eventId);
     expect(bytes.toString('utf8')).toContain('"eventId":"é\\"\\\\\\n\\u0001€😀"');
     expect(usageLeafBytes({ ...e, extra: 'x' } as typeof e).equals(usageLeafBytes(e))).toBe(true);
+  });
+
+  it('usageLeafHash is SHA-256(0x00 ‖ leaf bytes) (fast-check, fixed seed)', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', minLength: 1, maxLength: 128 }), fc.bigInt({ min: 0n, max: 2n ** 63n - 1n }), (eventId, tokens) => {
+        const x = { ...e, eventId, inputTokens: tokens.toString() };
+        const expected = sha(Buffer.from([0]), Buffer.from(canonicalize(x) as string, 'utf8'));
+        expect(hex(usageLeafHash(x))).toBe(hex(expected));
+        expect(hex(leafHash(usageLeafBytes(x)))).toBe(hex(expected));
+      }),
+      { seed: 8785, numRuns: 500 },
+    );
   });
 });

@@ -14,10 +14,11 @@
  * with flat memory.
  */
 import canonicalize from 'canonicalize';
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
-const LEAF_PREFIX = Buffer.from([0x00]);
-const NODE_PREFIX = Buffer.from([0x01]);
+/** Scratch input of a node hash: 0x01 ‖ left ‖ right (hashing is synchronous, so one buffer serves every call). */
+const NODE_INPUT = Buffer.alloc(65);
+NODE_INPUT[0] = 0x01;
 
 /** What a usage event contributes to its leaf; every value a string. */
 export interface UsageLeafInput {
@@ -48,16 +49,27 @@ export function usageLeafBytes(e: UsageLeafInput): Buffer {
   return Buffer.from(canonicalize(usageLeaf(e)) as string, 'utf8');
 }
 
+/** leafHash(usageLeafBytes(e)) in one step (U+0000 is the byte 0x00 in UTF-8): the streaming path's per-event hash. */
+export function usageLeafHash(e: UsageLeafInput): Buffer {
+  return hash('sha256', `\u0000${canonicalize(usageLeaf(e)) as string}`, 'buffer');
+}
+
 export function leafHash(leafBytes: Uint8Array): Buffer {
-  return createHash('sha256').update(LEAF_PREFIX).update(leafBytes).digest();
+  const input = Buffer.allocUnsafe(leafBytes.length + 1);
+  input[0] = 0x00;
+  input.set(leafBytes, 1);
+  return hash('sha256', input, 'buffer');
 }
 
 export function nodeHash(left: Uint8Array, right: Uint8Array): Buffer {
-  return createHash('sha256').update(NODE_PREFIX).update(left).update(right).digest();
+  if (left.length !== 32 || right.length !== 32) throw new RangeError('node hash children must be 32-byte SHA-256 hashes');
+  NODE_INPUT.set(left, 1);
+  NODE_INPUT.set(right, 33);
+  return hash('sha256', NODE_INPUT, 'buffer');
 }
 
 export function emptyRoot(): Buffer {
-  return createHash('sha256').digest();
+  return hash('sha256', Buffer.alloc(0), 'buffer');
 }
 
 /** Largest power of two strictly smaller than n (n ≥ 2). */

@@ -31,7 +31,7 @@ import type { EntityManager } from 'typeorm';
 import { parsePeriod } from '../../billing/billing-period';
 import { ConflictError } from '../../platform/errors/app-error';
 import { assertUuid } from '../../platform/errors/validation';
-import { leafHash, MerkleAccumulator, usageLeaf, usageLeafBytes } from './merkle';
+import { MerkleAccumulator, usageLeaf, usageLeafHash } from './merkle';
 import { BilledEventRow, ClosedPeriodBounds, UsageProofsRepository } from './usage-proofs.repository';
 
 export interface UsagePeriodRoot {
@@ -74,14 +74,21 @@ export class UsageMerkleService {
     return this.snapshot(em, async (tx) => {
       const bounds = await this.requireClosed(tx, p);
       const acc = new MerkleAccumulator();
-      let input = 0n;
-      let output = 0n;
+      const input = new TokenSum();
+      const output = new TokenSum();
       await this.stream(tx, agreementId, bounds, (e) => {
-        acc.push(leafHash(leafBytesOf(agreementId, e)));
-        input += BigInt(e.input_tokens);
-        output += BigInt(e.output_tokens);
+        acc.push(usageLeafHash(leafInput(agreementId, e)));
+        input.add(e.input_tokens);
+        output.add(e.output_tokens);
       });
-      return { agreementId, period: p, eventCount: acc.size, inputTokens: input, outputTokens: output, merkleRoot: acc.root().toString('hex') };
+      return {
+        agreementId,
+        period: p,
+        eventCount: acc.size,
+        inputTokens: input.total(),
+        outputTokens: output.total(),
+        merkleRoot: acc.root().toString('hex'),
+      };
     });
   }
 
@@ -110,7 +117,7 @@ export class UsageMerkleService {
       let leafFields: Record<string, string> | null = null;
       let i = 0;
       await this.stream(tx, agreementId, bounds, (e) => {
-        const h = leafHash(leafBytesOf(agreementId, e));
+        const h = usageLeafHash(leafInput(agreementId, e));
         full.push(h);
         if (i === index) {
           if (e.event_id !== eventId) throw new Error(`usage proof: leaf ${index} is ${e.event_id}, expected ${eventId}`);
@@ -167,8 +174,30 @@ function leafInput(agreementId: string, e: BilledEventRow) {
   return { agreementId, eventId: e.event_id, occurredAt: e.occurred_at, inputTokens: e.input_tokens, outputTokens: e.output_tokens, source: e.source };
 }
 
-function leafBytesOf(agreementId: string, e: BilledEventRow): Buffer {
-  return usageLeafBytes(leafInput(agreementId, e));
+/**
+ * Exact sum of decimal token counts without a BigInt per event: small values
+ * add up as doubles while the partial sum stays below 2^52 (exact integers),
+ * then move into a bigint; a value of more than 15 digits goes straight there.
+ */
+export class TokenSum {
+  private big = 0n;
+  private small = 0;
+
+  add(decimal: string): void {
+    if (decimal.length > 15) {
+      this.big += BigInt(decimal);
+      return;
+    }
+    this.small += Number(decimal);
+    if (this.small >= 2 ** 52) {
+      this.big += BigInt(this.small);
+      this.small = 0;
+    }
+  }
+
+  total(): bigint {
+    return this.big + BigInt(this.small);
+  }
 }
 
 /** The leaf ranges [lo, hi) whose roots form the audit path of leaf `m` in a tree of `n`, root side first. */
