@@ -10,6 +10,7 @@
 import { createHash } from 'node:crypto';
 import { nextPeriod, PeriodRange } from '../src/billing/billing-period';
 import { UsageMerkleService } from '../src/earnings/usage-proofs/usage-merkle.service';
+import { UsageProofsRepository } from '../src/earnings/usage-proofs/usage-proofs.repository';
 import { Clock } from '../src/platform/clock/clock';
 import { startTestApp, TestApp } from './support/app';
 import { acceptFrom, closePeriod, inPeriod, invoicesOf, lastPeriod, pricedOffer, usageReporter } from './support/billing';
@@ -255,5 +256,32 @@ describe('usage Merkle proofs (e2e)', () => {
     // P's events are not in the later tree: each event is counted once.
     expect((await prove(a1, current.period, 'Zed')).errors?.[0].extensions).toMatchObject({ code: 'NOT_FOUND', counted: false });
     expect(await merkle().periodRoot(t.dataSource.manager, a1, P.period)).toEqual(before);
+  });
+
+  it('a root is read from one snapshot: an event committed mid-stream (the race window) is not half-counted', async () => {
+    const before = await merkle().periodRoot(t.dataSource.manager, a1, P.period);
+    const repo = t.app.get(UsageProofsRepository);
+    const page = repo.billedEventsPage.bind(repo);
+    let pages = 0;
+    jest.spyOn(repo, 'billedEventsPage').mockImplementation(async (...args) => {
+      const rows = await page(...args);
+      if (++pages === 1) {
+        // Another connection commits an event received just before P closed (its ingestion overlapped the close).
+        await t.dataSource.query(
+          `INSERT INTO usage_events (agreement_id, event_id, source, occurred_at, received_at, input_tokens, output_tokens, payload_hash)
+           SELECT $1, 'zz-race', 'REPORTED', $2, closed_at - interval '1 millisecond', 11, 1, '\\x00'::bytea FROM billing_periods WHERE period = $3`,
+          [a1, inPeriod(P, 1), P.period],
+        );
+      }
+      return rows;
+    });
+    // The stream kept reading its snapshot: the same root as before, though the row was committed between its pages.
+    expect(await merkle().periodRoot(t.dataSource.manager, a1, P.period)).toEqual(before);
+    expect(pages).toBe(3);
+    jest.restoreAllMocks();
+    // A later read counts it: the documented race window (received before closed_at, visible after).
+    const after = await merkle().periodRoot(t.dataSource.manager, a1, P.period);
+    expect(after).toMatchObject({ eventCount: before.eventCount + 1, inputTokens: before.inputTokens + 11n });
+    expect(after.merkleRoot).not.toBe(before.merkleRoot);
   });
 });
