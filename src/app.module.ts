@@ -11,6 +11,7 @@ import { BillingModule } from './billing/billing.module';
 import { CollectionModule } from './billing/collection/collection.module';
 import { EarningsModule } from './earnings/earnings.module';
 import { StatementsModule } from './earnings/statements/statements.module';
+import { UsageProofsModule } from './earnings/usage-proofs/usage-proofs.module';
 import { DATABASE_SCHEMA } from './database-schema';
 import { AppConfig } from './platform/config/app-config';
 import { PlatformModule } from './platform/platform.module';
@@ -20,7 +21,7 @@ export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: AppModule,
-      imports: [PlatformModule.forRoot(config, DATABASE_SCHEMA), AuditModule, IdentityModule, CatalogModule, LicensingModule, MeteringModule, ProvenanceModule, LedgerModule, PaymentsModule, BillingModule, CollectionModule, EarningsModule, StatementsModule],
+      imports: [PlatformModule.forRoot(config, DATABASE_SCHEMA), AuditModule, IdentityModule, CatalogModule, LicensingModule, MeteringModule, ProvenanceModule, LedgerModule, PaymentsModule, BillingModule, CollectionModule, EarningsModule, StatementsModule, UsageProofsModule],
     };
   }
 }

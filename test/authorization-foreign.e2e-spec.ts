@@ -111,6 +111,8 @@ interface Fixture {
   aSetupIntent: string;
   /** A sandbox dispute on bPaymentIntent (opened by the platform) */
   bDispute: string;
+  /** The id of a usage event on aAgreement (seeded) */
+  aUsageEvent: string;
 }
 
 function termsInput(): Record<string, unknown> {
@@ -301,8 +303,16 @@ async function buildFixture(t: TestApp): Promise<Fixture> {
   const [{ payment_intent_id: bPaymentIntent }] = await t.dataSource.query(`SELECT payment_intent_id FROM invoice_collections WHERE invoice_id = $1`, [bInvoice]);
   const bDispute = (await t.app.get(SandboxPaymentsAdapter).simulateDispute({ paymentIntentId: bPaymentIntent, amountMinor: 100n })).id;
   await t.app.get(WebhookInboxService).drain();
+  // A usage event on A's agreement (seeded with SQL: only its id matters here).
+  const aUsageEvent = 'a-usage-event-1';
+  await t.dataSource.query(
+    `INSERT INTO usage_events (agreement_id, event_id, source, occurred_at, input_tokens, output_tokens, payload_hash)
+     VALUES ($1, $2, 'REPORTED', now(), 1, 1, '\\x00'::bytea)`,
+    [aAgreement, aUsageEvent],
+  );
 
   return {
+    aUsageEvent,
     a,
     b,
     c,
@@ -378,6 +388,8 @@ const Q = {
   usageSummary: `query($agreementId: ID!, $from: DateTime!, $to: DateTime!, $granularity: UsageGranularity!) {
     usageSummary(agreementId: $agreementId, from: $from, to: $to, granularity: $granularity) { agreementId totals { totalTokens } } }`,
   usageEvents: `query($agreementId: ID!) { usageEvents(agreementId: $agreementId) { edges { node { eventId } } } }`,
+  usageInclusionProof: `query($agreementId: ID!, $period: String!, $eventId: String!) {
+    usageInclusionProof(agreementId: $agreementId, period: $period, eventId: $eventId) { leafIndex treeSize merkleRoot } }`,
   anomalyFlags: `query($filter: AnomalyFlagFilter) { anomalyFlags(filter: $filter) { edges { node { id kind } } } }`,
   acknowledgeAnomalyFlag: `mutation($input: AcknowledgeAnomalyFlagInput!) { acknowledgeAnomalyFlag(input: $input) { id acknowledgedAt } }`,
   certifyModel: `mutation($input: CertifyModelInput!) { certifyModel(input: $input) { id } }`,
@@ -871,6 +883,11 @@ const CASES: Case[] = [
     })),
   ),
 
+  // ---- Query.usageInclusionProof: the agreement's two parties (and admins) only, whatever the event id
+  { op: 'usageInclusionProof', probe: 'agreementId', what: "A's agreement (A distiller, B vendor)", vars: (f) => ({ agreementId: f.aAgreement, period: '2026-01', eventId: 'evt-1' }), expect: 'NOT_FOUND' },
+  { op: 'usageInclusionProof', probe: 'agreementId', what: "B's agreement (B distiller, A vendor)", vars: (f) => ({ agreementId: f.bAgreement, period: '2026-01', eventId: 'evt-1' }), expect: 'NOT_FOUND' },
+  { op: 'usageInclusionProof', probe: 'eventId', what: "A's usage event", vars: (f) => ({ agreementId: f.aAgreement, period: '2026-01', eventId: f.aUsageEvent }), expect: 'NOT_FOUND' },
+
   // ---- Query.anomalyFlags: the vendor organization's members (and admins) only
   { op: 'anomalyFlags', probe: 'filter.organizationId', what: "A's organization", vars: (f) => ({ filter: { organizationId: f.a.organizationId } }), expect: 'NOT_FOUND' },
   { op: 'anomalyFlags', probe: 'filter.organizationId', what: "B's organization", vars: (f) => ({ filter: { organizationId: f.b.organizationId } }), expect: 'NOT_FOUND' },
@@ -1138,6 +1155,7 @@ describe('authorization: foreign organizations', () => {
         f.bPaymentIntent,
         f.bDispute,
         f.aSetupIntent,
+        f.aUsageEvent,
         ...[f.aDraftOffer, f.aOffer, f.aRetiredOffer, f.aUnlistedOffer, f.aNeverPublicOffer, f.aLateOffer, f.bOffer].map((o) => o.id),
       ]);
       const notForeign = CASES.filter((c) => !theirs.has(valueAt(c.vars(f), c.probe) as string)).map((c) => `${c.op}(${c.probe}): ${c.what}`);
