@@ -13,6 +13,8 @@
  * the demo upstream on port 8787) are pointed at this run's servers.
  */
 import { GraphQLSchemaHost } from '@nestjs/graphql';
+import { nextPeriod, periodOf } from '../src/billing/billing-period';
+import { Clock } from '../src/platform/clock/clock';
 import { createHash, randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -116,7 +118,20 @@ describe('README sections (e2e)', () => {
     { op: 'ReportRevenue', as: 'distiller' },
     { op: 'Statement', as: 'vendor' },
     { op: 'curl /v1/statements/<VENDOR_ORG_ID>/earnings/<LAST_MONTH>.json?currency=USD', as: 'vendor', out: /^VALID beiming\.earnings-statement\/v1 /m },
+    // The month of the README's usage report closes (the clock moved to the next month for the close).
+    { op: 'UsageProof', as: 'distiller', before: () => closeThisMonth() },
   ];
+
+  async function closeThisMonth(): Promise<void> {
+    const month = periodOf(new Date());
+    const clock = jest.spyOn(t.app.get(Clock), 'now').mockReturnValue(new Date(nextPeriod(month).start.getTime() + 3_600_000));
+    try {
+      const r = await t.gql(`mutation($p: String!) { closeBillingPeriod(period: $p) { __typename } }`, { p: month.period }, admin.token);
+      expect(r.data?.closeBillingPeriod.__typename).toBe('BillingPeriodClose');
+    } finally {
+      clock.mockRestore();
+    }
+  }
 
   /**
    * The vendor's teacher A (LAP 5 %), Tiny Labs' student B of A (LAP 10 %), Student Co's student C of B sold at
@@ -192,6 +207,7 @@ describe('README sections (e2e)', () => {
       MONTH_START: month(0).toISOString(),
       NEXT_MONTH_START: month(1).toISOString(),
       LAST_MONTH: month(-1).toISOString().slice(0, 7),
+      THIS_MONTH: month(0).toISOString().slice(0, 7),
       EXPIRES_AT: new Date(now.getTime() + 365 * 86_400_000).toISOString(),
     }).forEach(([k, v]) => known.set(k, v));
 
