@@ -148,6 +148,13 @@ describe('payout onboarding: Stripe adapter (fake Stripe, Connect webhooks)', ()
     expect(ignored.body).toMatchObject({ received: true, ignored: 'livemode_mismatch' });
     expect(await storedEvents(live.id)).toEqual([]);
 
+    // A connected account's own payment events never reach the platform's payment handlers.
+    const foreignPayment = fake.connectEvent('payment_intent.succeeded', { id: 'pi_connected1', object: 'payment_intent', amount: 500, currency: 'usd', metadata: {} }, acct.id);
+    const dropped = await deliverConnectEvent(t, foreignPayment);
+    expect(dropped.status).toBe(200);
+    expect(dropped.body).toMatchObject({ received: true, ignored: 'unhandled_type' });
+    expect(await storedEvents(foreignPayment.id)).toEqual([]);
+
     const good = fake.connectEvent('account.updated', acct, acct.id);
     const accepted = await deliverConnectEvent(t, good);
     expect(accepted.status).toBe(200);

@@ -16,7 +16,9 @@
  * must name its connected account (`account`), and an event whose `livemode`
  * is not the secret key's mode is acknowledged, logged and not stored (a test
  * account's events reaching a live deployment, or the reverse, change nothing).
- * Stored with the source `stripe_connect`, processed by the same inbox.
+ * Only the Connect types this service handles are stored (CONNECT_EVENT_TYPES):
+ * a connected account's payment events must not reach the platform's payment
+ * handlers. Stored with the source `stripe_connect`, processed by the same inbox.
  */
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
@@ -31,6 +33,12 @@ import type { StripeEventLike } from './webhook-handlers';
 export const STRIPE_WEBHOOK_PATH = '/v1/stripe/webhooks';
 /** Connect deliveries (events of connected accounts) come to their own endpoint, signed with its own secret. */
 export const STRIPE_CONNECT_WEBHOOK_PATH = '/v1/stripe/connect-webhooks';
+/**
+ * The only Connect event types stored. A connected account's other events
+ * (its own charges, refunds, …) share type names with the platform's, whose
+ * handlers must never act on them: they are acknowledged and dropped.
+ */
+export const CONNECT_EVENT_TYPES: ReadonlySet<string> = new Set(['account.updated', 'payout.paid', 'payout.failed']);
 /** Stripe's default: a signature timestamped further than this from now, either way, is refused (replay protection). */
 export const WEBHOOK_TOLERANCE_SECONDS = 300;
 const MAX_WEBHOOK_BYTES = 1024 * 1024;
@@ -94,6 +102,10 @@ export class StripeWebhookRoutes implements OnModuleInit {
       if (event.livemode !== keyIsLive) {
         this.log.warn({ reqId: req.id, eventId: event.id, type: event.type, account: event.account, livemode: event.livemode }, 'Connect event ignored: its livemode is not the secret key\'s mode');
         return void (await reply.status(200).send({ received: true, duplicate: false, ignored: 'livemode_mismatch' }));
+      }
+      if (!CONNECT_EVENT_TYPES.has(event.type)) {
+        this.log.log({ reqId: req.id, eventId: event.id, type: event.type, account: event.account }, 'Connect event of a type this service does not handle: acknowledged, not stored');
+        return void (await reply.status(200).send({ received: true, duplicate: false, ignored: 'unhandled_type' }));
       }
     }
     const { stored } = await this.inbox.store(this.db.reader, event, source);
