@@ -249,6 +249,27 @@ describe('payout onboarding: Stripe adapter (fake Stripe, Connect webhooks)', ()
     expect(await state(owner)).toMatchObject({ payoutsEnabled: true, canReceiveTransfers: true });
   });
 
+  it('a failed read after account.updated leaves the account marked unsynced; the sweep reads it later', async () => {
+    const owner = await signUp(t);
+    const id = (await onboard(owner)).account.accountId;
+    const { PayoutOnboardingService } = await import('../src/payouts/payout-onboarding.service');
+    const service = t.app.get(PayoutOnboardingService);
+    const done = fake.updateAccount(id, { details_submitted: true, charges_enabled: true, payouts_enabled: true, transfers: 'active', currently_due: [], past_due: [], disabled_reason: null });
+    for (let i = 0; i < 3; i++) fake.failNext('status500', new RegExp(`^GET /v1/accounts/${id}$`)); // the SDK retries twice
+    await deliverConnectEvent(t, fake.connectEvent('account.updated', done, id));
+    await inbox.drain();
+    expect(await storedEvents((await t.dataSource.query(`SELECT id FROM payment_webhook_events WHERE payload->>'account' = $1`, [id]))[0].id)).toEqual([
+      { source: 'stripe_connect', outcome: 'handled' },
+    ]);
+    expect(await state(owner)).toMatchObject({ payoutsEnabled: false, canReceiveTransfers: false });
+    expect(await t.dataSource.query(`SELECT sync_requested::int AS r, synced_generation::int AS s FROM payout_accounts WHERE account_id = $1`, [id])).toEqual([{ r: 1, s: 0 }]);
+    const swept = await service.syncPending();
+    expect(swept.failed).toBe(0);
+    expect(swept.synced).toBeGreaterThanOrEqual(1);
+    expect(await state(owner)).toMatchObject({ payoutsEnabled: true, canReceiveTransfers: true });
+    expect(await t.dataSource.query(`SELECT synced_generation::int AS s FROM payout_accounts WHERE account_id = $1`, [id])).toEqual([{ s: 1 }]);
+  });
+
   it('payout.paid / payout.failed of connected accounts are recorded on the account, latest payout first, failed over paid', async () => {
     const owner = await signUp(t);
     const id = (await onboard(owner)).account.accountId;
