@@ -114,7 +114,10 @@ describe('payout onboarding: Stripe adapter (fake Stripe, Connect webhooks)', ()
       spy.mockRestore();
     }
     expect(arrived).toBe(n);
-    expect(fake.requestsTo('POST', '/v1/accounts')).toHaveLength(n);
+    // Every call reached Stripe (the SDK may add a retry of its own under load), all with the one key.
+    const posts = fake.requestsTo('POST', '/v1/accounts');
+    expect(posts.length).toBeGreaterThanOrEqual(n);
+    expect(new Set(posts.map((p) => p.idempotencyKey))).toEqual(new Set([`org:${owner.organizationId}:connect-account`]));
     expect(fake.ofType('account').length - accountsBefore).toBe(1);
     expect(await t.dataSource.query(`SELECT count(*)::int AS n FROM payout_accounts WHERE organization_id = $1`, [owner.organizationId])).toEqual([{ n: 1 }]);
   });
