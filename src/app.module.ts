@@ -7,6 +7,7 @@ import { MeteringModule } from './metering/metering.module';
 import { ProvenanceModule } from './provenance/provenance.module';
 import { LedgerModule } from './ledger/ledger.module';
 import { PaymentsModule } from './payments/payments.module';
+import { PayoutsModule } from './payouts/payouts.module';
 import { BillingModule } from './billing/billing.module';
 import { CollectionModule } from './billing/collection/collection.module';
 import { EarningsModule } from './earnings/earnings.module';
@@ -21,7 +22,7 @@ export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: AppModule,
-      imports: [PlatformModule.forRoot(config, DATABASE_SCHEMA), AuditModule, IdentityModule, CatalogModule, LicensingModule, MeteringModule, ProvenanceModule, LedgerModule, PaymentsModule, BillingModule, CollectionModule, EarningsModule, StatementsModule, UsageProofsModule],
+      imports: [PlatformModule.forRoot(config, DATABASE_SCHEMA), AuditModule, IdentityModule, CatalogModule, LicensingModule, MeteringModule, ProvenanceModule, LedgerModule, PaymentsModule, PayoutsModule, BillingModule, CollectionModule, EarningsModule, StatementsModule, UsageProofsModule],
     };
   }
 }

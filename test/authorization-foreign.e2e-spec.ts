@@ -417,6 +417,9 @@ const Q = {
   setVendorFeeOverride: `mutation($vendorOrganizationId: ID!, $feeBps: Int) { setVendorFeeOverride(vendorOrganizationId: $vendorOrganizationId, feeBps: $feeBps) { feeBps } }`,
   createPaymentSetup: `mutation($organizationId: ID!) { createPaymentSetup(organizationId: $organizationId) { customerId setupIntentId } }`,
   paymentSetup: `query($organizationId: ID!) { paymentSetup(organizationId: $organizationId) { customerId defaultPaymentMethodId } }`,
+  startPayoutOnboarding: `mutation($organizationId: ID!) { startPayoutOnboarding(organizationId: $organizationId) { url account { accountId } } }`,
+  payoutAccount: `query($organizationId: ID!) { payoutAccount(organizationId: $organizationId) { accountId canReceiveTransfers } }`,
+  payoutDashboardLink: `mutation($organizationId: ID!) { payoutDashboardLink(organizationId: $organizationId) { url } }`,
   confirmSandboxPaymentSetup: `mutation($organizationId: ID!, $setupIntentId: ID!, $paymentMethod: String!) {
     confirmSandboxPaymentSetup(organizationId: $organizationId, setupIntentId: $setupIntentId, paymentMethod: $paymentMethod) { defaultPaymentMethodId } }`,
   simulateSandboxDispute: `mutation($paymentIntentId: ID!) { simulateSandboxDispute(paymentIntentId: $paymentIntentId) { id } }`,
@@ -491,6 +494,12 @@ const CASES: Case[] = [
   { op: 'createPaymentSetup', probe: 'organizationId', what: "B's organization", vars: (f) => ({ organizationId: f.b.organizationId }), expect: 'NOT_FOUND' },
   { op: 'paymentSetup', probe: 'organizationId', what: "A's organization", vars: (f) => ({ organizationId: f.a.organizationId }), expect: 'NOT_FOUND' },
   { op: 'paymentSetup', probe: 'organizationId', what: "B's organization", vars: (f) => ({ organizationId: f.b.organizationId }), expect: 'NOT_FOUND' },
+  { op: 'startPayoutOnboarding', probe: 'organizationId', what: "A's organization", vars: (f) => ({ organizationId: f.a.organizationId }), expect: 'NOT_FOUND' },
+  { op: 'startPayoutOnboarding', probe: 'organizationId', what: "B's organization", vars: (f) => ({ organizationId: f.b.organizationId }), expect: 'NOT_FOUND' },
+  { op: 'payoutAccount', probe: 'organizationId', what: "A's organization", vars: (f) => ({ organizationId: f.a.organizationId }), expect: 'NOT_FOUND' },
+  { op: 'payoutAccount', probe: 'organizationId', what: "B's organization", vars: (f) => ({ organizationId: f.b.organizationId }), expect: 'NOT_FOUND' },
+  { op: 'payoutDashboardLink', probe: 'organizationId', what: "A's organization", vars: (f) => ({ organizationId: f.a.organizationId }), expect: 'NOT_FOUND' },
+  { op: 'payoutDashboardLink', probe: 'organizationId', what: "B's organization", vars: (f) => ({ organizationId: f.b.organizationId }), expect: 'NOT_FOUND' },
   {
     op: 'confirmSandboxPaymentSetup',
     probe: 'organizationId',

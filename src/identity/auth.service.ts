@@ -61,9 +61,9 @@ export class AuthService implements OnApplicationBootstrap {
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    if (this.config.adminEmail && this.config.adminPassword) {
-      await this.ensureAdmin(this.config.adminEmail, this.config.adminPassword);
-    }
+    const password = this.config.adminPassword;
+    if (!password) return;
+    for (const email of this.config.adminEmails) await this.ensureAdmin(email, password);
   }
 
   hashPassword(password: string): Promise<string> {

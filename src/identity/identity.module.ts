@@ -11,6 +11,7 @@ import { IdentityResolver } from './identity.resolver';
 import { LoginThrottleService } from './login-throttle.service';
 import { MembershipService } from './membership.service';
 import { OrganizationService } from './organization.service';
+import { PlatformAdminService } from './platform-admin.service';
 import { PrincipalResolver } from './principal-resolver';
 
 /** Owns users, organizations, memberships, sessions (JWT) and API keys. */
@@ -34,6 +35,7 @@ import { PrincipalResolver } from './principal-resolver';
     IdentityRepository,
     OrganizationService,
     MembershipService,
+    PlatformAdminService,
     IdentityResolver,
     PrincipalResolver,
     { provide: APP_GUARD, useClass: AuthGuard },

@@ -1,7 +1,8 @@
 import { Args, ID, Mutation, Query, Resolver } from '@nestjs/graphql';
-import { ClientIp, CurrentPrincipal, Public } from '../platform/auth/decorators';
+import { isEmail } from 'class-validator';
+import { AdminOnly, ClientIp, CurrentPrincipal, Public } from '../platform/auth/decorators';
 import { Principal } from '../platform/auth/principal';
-import { ForbiddenError } from '../platform/errors/app-error';
+import { BadInputError, ForbiddenError } from '../platform/errors/app-error';
 import { UuidPipe } from '../platform/errors/validation';
 import { ApiKeyService } from './api-key.service';
 import { AuthService, Session } from './auth.service';
@@ -29,10 +30,12 @@ import {
   OrganizationOutput,
   SignUpResult,
   TooManyAttemptsError,
+  UserOutput,
 } from './dto/identity.output';
 import { toApiKeyOutput, toOrganizationOutput, toUserOutput } from './identity.mapper';
 import { Member, MembershipService } from './membership.service';
 import { OrganizationService } from './organization.service';
+import { PlatformAdminService } from './platform-admin.service';
 
 const toAuthPayload = (s: Session): AuthPayload =>
   Object.assign(new AuthPayload(), {
@@ -49,7 +52,26 @@ export class IdentityResolver {
     private readonly apiKeyService: ApiKeyService,
     private readonly members: MembershipService,
     private readonly organizations: OrganizationService,
+    private readonly platformAdmins: PlatformAdminService,
   ) {}
+
+  @AdminOnly()
+  @Mutation(() => UserOutput, {
+    description:
+      'Platform admins only. Makes an existing user (by email) a platform admin; granting to an admin changes nothing. Audit-logged with the acting admin. Unknown email: NOT_FOUND.',
+  })
+  async grantPlatformAdmin(@CurrentPrincipal() principal: Principal, @Args('email', { type: () => String }) email: string): Promise<UserOutput> {
+    return toUserOutput(await this.platformAdmins.grant(principal, adminEmailArg(email)));
+  }
+
+  @AdminOnly()
+  @Mutation(() => UserOutput, {
+    description:
+      'Platform admins only. Takes the platform admin role from a user (by email). CONFLICT for the last admin (reason LAST_ADMIN) and for an address listed in ADMIN_EMAIL (reason CONFIGURED_ADMIN). Audit-logged. Unknown email: NOT_FOUND.',
+  })
+  async revokePlatformAdmin(@CurrentPrincipal() principal: Principal, @Args('email', { type: () => String }) email: string): Promise<UserOutput> {
+    return toUserOutput(await this.platformAdmins.revoke(principal, adminEmailArg(email)));
+  }
 
   @Public()
   @Mutation(() => SignUpResult, { description: 'Creates a user and an organization they own, and logs them in.' })
@@ -157,6 +179,12 @@ export class IdentityResolver {
     await this.members.remove(principal, input);
     return true;
   }
+}
+
+function adminEmailArg(email: string): string {
+  const trimmed = email.trim();
+  if (trimmed.length > 320 || !isEmail(trimmed)) throw new BadInputError([{ field: 'email', message: 'email must be a valid email address' }]);
+  return trimmed;
 }
 
 const toMemberOutput = (m: Member): OrganizationMemberOutput => ({ user: toUserOutput(m.user), role: m.role, since: m.since });

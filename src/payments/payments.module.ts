@@ -7,6 +7,7 @@ import { PaymentsRepository } from './payments.repository';
 import { PaymentsResolver } from './payments.resolver';
 import { PaymentsService } from './payments.service';
 import { SandboxAdminService } from './sandbox/sandbox-admin.service';
+import { SandboxConnectRoutes } from './sandbox/sandbox-connect.routes';
 import { SandboxPaymentsAdapter } from './sandbox/sandbox-payments.adapter';
 import { StripePaymentsAdapter } from './stripe/stripe-payments.adapter';
 import { StripeWebhookRoutes } from './webhooks/stripe-webhook.routes';
@@ -40,7 +41,7 @@ import { WebhookInboxService } from './webhooks/webhook-inbox.service';
       useFactory: (config: AppConfig, sandbox: SandboxPaymentsAdapter): PaymentsPort => {
         const log = new Logger('Payments');
         if (config.stripeSecretKey) {
-          log.log({ mode: 'stripe', apiBase: config.stripeApiBase ?? 'https://api.stripe.com', webhooks: Boolean(config.stripeWebhookSecret) }, 'payments: Stripe adapter');
+          log.log({ mode: 'stripe', apiBase: config.stripeApiBase ?? 'https://api.stripe.com', webhooks: Boolean(config.stripeWebhookSecret), connectWebhooks: Boolean(config.stripeConnectWebhookSecret) }, 'payments: Stripe adapter');
           return new StripePaymentsAdapter({ secretKey: config.stripeSecretKey, apiBase: config.stripeApiBase });
         }
         log.log({ mode: 'sandbox' }, 'payments: SANDBOX adapter (in-process, no real money; set STRIPE_SECRET_KEY for Stripe)');
@@ -50,6 +51,7 @@ import { WebhookInboxService } from './webhooks/webhook-inbox.service';
     PaymentsService,
     PaymentMethodHandler,
     SandboxAdminService,
+    SandboxConnectRoutes,
     PaymentsResolver,
   ],
   exports: [PAYMENTS_PORT, PaymentsService, WebhookHandlers, WebhookInboxService, SandboxPaymentsAdapter],

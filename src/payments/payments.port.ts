@@ -61,6 +61,38 @@ export interface RefundResult {
   currency: string;
 }
 
+/** A connected account (Stripe Connect v1 Account) as the port reports it. */
+export interface ConnectedAccount {
+  id: string;
+  chargesEnabled: boolean;
+  payoutsEnabled: boolean;
+  detailsSubmitted: boolean;
+  /** The `transfers` capability's status; null when it was not requested. */
+  transfersCapability: 'active' | 'inactive' | 'pending' | null;
+  currentlyDue: string[];
+  pastDue: string[];
+  /** Why the account cannot take charges or payouts (requirements.past_due, rejected.fraud, …); null when nothing is wrong. */
+  disabledReason: string | null;
+  livemode: boolean;
+  metadata: Record<string, string>;
+}
+
+export interface CreateConnectedAccountInput {
+  organizationId: string;
+  /** ISO 3166-1 alpha-2, when the organization has one (else the processor asks during onboarding). */
+  country: string | null;
+  /** Derived from the organization id, so every attempt names the same account. */
+  idempotencyKey: string;
+}
+
+export interface AccountLinkInput {
+  accountId: string;
+  /** Where the processor sends the user when the link expired or was already used: it must make a new link. */
+  refreshUrl: string;
+  /** Where the user lands after leaving the onboarding flow (done or not: read the account to know). */
+  returnUrl: string;
+}
+
 export interface PaymentsPort {
   readonly mode: PaymentsMode;
   ensureCustomer(input: { organizationId: string; name: string; idempotencyKey: string }): Promise<{ customerId: string }>;
@@ -76,4 +108,20 @@ export interface PaymentsPort {
   /** Stripe's processing fee on a charge (from its balance transaction), in our minor units; null while unknown. */
   processingFee(chargeId: string): Promise<{ feeMinor: bigint; currency: string } | null>;
   refund(input: RefundInput): Promise<RefundResult>;
+
+  // ---- Connect: vendors' connected accounts (payout onboarding)
+
+  /**
+   * A connected account controlled by the platform: the platform pays the
+   * processor's fees and bears negative-balance losses, the vendor gets the
+   * Express dashboard, the processor collects the requirements, and the
+   * `transfers` capability is requested.
+   */
+  createConnectedAccount(input: CreateConnectedAccountInput): Promise<ConnectedAccount>;
+  /** The account's current state (what handlers of account events read instead of trusting the event). */
+  retrieveConnectedAccount(accountId: string): Promise<ConnectedAccount>;
+  /** A single-use onboarding link (type account_onboarding); it expires within minutes. */
+  createAccountLink(input: AccountLinkInput): Promise<{ url: string; expiresAt: Date }>;
+  /** A single-use link into the account's Express dashboard. */
+  createLoginLink(accountId: string): Promise<{ url: string }>;
 }

@@ -4,7 +4,7 @@
  * one mapping turns either into the port's result in OUR minor units.
  */
 import { fromStripeAmount } from '../platform/money/stripe-units';
-import type { PaymentIntentResult, PaymentIntentStatus } from './payments.port';
+import type { ConnectedAccount, PaymentIntentResult, PaymentIntentStatus } from './payments.port';
 
 export interface PaymentIntentShape {
   id: string;
@@ -35,4 +35,32 @@ export function paymentIntentResult(intent: PaymentIntentShape): PaymentIntentRe
 export function failureCodeOf(code: string | null, declineCode: string | null): string {
   if (code === 'card_declined' && declineCode && declineCode !== 'generic_decline') return declineCode;
   return code ?? declineCode ?? 'payment_failed';
+}
+
+/** The fields of a Stripe Account (v1) the port reads. */
+export interface AccountShape {
+  id: string;
+  charges_enabled?: boolean | null;
+  payouts_enabled?: boolean | null;
+  details_submitted?: boolean | null;
+  livemode?: boolean | null;
+  capabilities?: { transfers?: string | null } | null;
+  requirements?: { currently_due?: string[] | null; past_due?: string[] | null; disabled_reason?: string | null } | null;
+  metadata?: Record<string, string> | null;
+}
+
+export function connectedAccount(a: AccountShape): ConnectedAccount {
+  const transfers = a.capabilities?.transfers ?? null;
+  return {
+    id: a.id,
+    chargesEnabled: a.charges_enabled === true,
+    payoutsEnabled: a.payouts_enabled === true,
+    detailsSubmitted: a.details_submitted === true,
+    transfersCapability: transfers === 'active' || transfers === 'inactive' || transfers === 'pending' ? transfers : null,
+    currentlyDue: [...(a.requirements?.currently_due ?? [])],
+    pastDue: [...(a.requirements?.past_due ?? [])],
+    disabledReason: a.requirements?.disabled_reason ?? null,
+    livemode: a.livemode === true,
+    metadata: { ...(a.metadata ?? {}) },
+  };
 }

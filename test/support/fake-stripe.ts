@@ -15,6 +15,10 @@
  *  - charges have a balance transaction whose fee is `feeFor(amount, currency)`
  *    (default 2.9 % + 30 units, in Stripe's units) in `settlementCurrency`
  *    (default: the charge's currency).
+ *  - Connect: v1 accounts (create with controller properties, retrieve,
+ *    update), account links and login links; an account's state is scripted
+ *    with `updateAccount(id, patch)` (what Stripe's review would change), and
+ *    `connectEvent` builds an event of a connected account (with `account`).
  * Scripted failures: `failNext({ kind: 'status500' | 'drop-before' | 'drop-after' })`
  * — a 500 or a dropped connection before the endpoint runs (nothing saved),
  * or a dropped connection AFTER it ran (the object exists and the key is
@@ -127,6 +131,25 @@ export class FakeStripe {
     };
   }
 
+  /** An event of a connected account (Connect): the `account` field names it. */
+  connectEvent(type: string, object: StripeObject, account: string, opts: { id?: string; created?: number; livemode?: boolean } = {}): StripeObject {
+    return { ...this.event(type, object, opts), account, livemode: opts.livemode ?? false };
+  }
+
+  /** Changes a connected account as Stripe would after onboarding or review (requirements, capabilities, flags). */
+  updateAccount(accountId: string, patch: { charges_enabled?: boolean; payouts_enabled?: boolean; details_submitted?: boolean; transfers?: 'active' | 'inactive' | 'pending'; currently_due?: string[]; past_due?: string[]; disabled_reason?: string | null }): StripeObject {
+    const a = this.objects.get(accountId);
+    if (!a || a.object !== 'account') throw new Error(`no account ${accountId}`);
+    if (patch.charges_enabled !== undefined) a.charges_enabled = patch.charges_enabled;
+    if (patch.payouts_enabled !== undefined) a.payouts_enabled = patch.payouts_enabled;
+    if (patch.details_submitted !== undefined) a.details_submitted = patch.details_submitted;
+    if (patch.transfers !== undefined) a.capabilities = { ...a.capabilities, transfers: patch.transfers };
+    if (patch.currently_due !== undefined) a.requirements.currently_due = [...patch.currently_due];
+    if (patch.past_due !== undefined) a.requirements.past_due = [...patch.past_due];
+    if (patch.disabled_reason !== undefined) a.requirements.disabled_reason = patch.disabled_reason;
+    return structuredClone(a);
+  }
+
   /** What Stripe.js would do after confirmSetup: the SetupIntent succeeds with a payment method attached. */
   succeedSetupIntent(setupIntentId: string, paymentMethod: string): StripeObject {
     const intent = this.objects.get(setupIntentId);
@@ -226,7 +249,9 @@ export class FakeStripe {
   private route(r: RecordedRequest): unknown {
     const parts = r.path.split('/').filter(Boolean); // ['v1', 'payment_intents', 'pi_…']
     if (parts[0] !== 'v1') throw err(404, 'invalid_request_error', `Unrecognized request URL (${r.method}: ${r.path})`);
-    const [, resource, id] = parts;
+    const [, resource, id, sub] = parts;
+    if (resource === 'accounts' && id && sub === 'login_links' && r.method === 'POST') return this.createLoginLink(id);
+    if (sub !== undefined) throw err(404, 'invalid_request_error', `Unrecognized request URL (${r.method}: ${r.path})`);
     const expand = Object.entries(r.query)
       .filter(([k]) => k.startsWith('expand'))
       .map(([, v]) => v);
@@ -252,6 +277,14 @@ export class FakeStripe {
         return this.get(id, 'balance_transaction');
       case 'POST refunds':
         return this.createRefund(r.form);
+      case 'POST accounts':
+        return this.createAccount(r.form);
+      case 'GET accounts/:id':
+        return this.get(id, 'account');
+      case 'POST accounts/:id':
+        return this.updateAccountFromForm(id, r.form);
+      case 'POST account_links':
+        return this.createAccountLink(r.form);
       default:
         throw err(404, 'invalid_request_error', `Unrecognized request URL (${r.method}: ${r.path})`);
     }
@@ -386,6 +419,65 @@ export class FakeStripe {
     return intent;
   }
 
+  private createAccount(form: Record<string, string>): StripeObject {
+    if (form.type !== undefined && form['controller[fees][payer]'] !== undefined) {
+      throw err(400, 'invalid_request_error', 'You cannot specify both `type` and `controller`', { param: 'type' });
+    }
+    const due = ['business_type', 'external_account', 'tos_acceptance.date', 'tos_acceptance.ip'];
+    const requested = Object.entries(form)
+      .filter(([k, v]) => /^capabilities\[\w+\]\[requested\]$/.test(k) && v === 'true')
+      .map(([k]) => /^capabilities\[(\w+)\]/.exec(k)![1]);
+    return this.put({
+      id: this.id('acct'),
+      object: 'account',
+      created: now(),
+      livemode: false,
+      country: form.country ?? 'US',
+      type: 'none',
+      controller: {
+        type: 'application',
+        is_controller: true,
+        fees: { payer: form['controller[fees][payer]'] ?? 'account' },
+        losses: { payments: form['controller[losses][payments]'] ?? 'stripe' },
+        stripe_dashboard: { type: form['controller[stripe_dashboard][type]'] ?? 'full' },
+        requirement_collection: form['controller[requirement_collection]'] ?? 'stripe',
+      },
+      capabilities: Object.fromEntries(requested.map((c) => [c, 'inactive'])),
+      charges_enabled: false,
+      payouts_enabled: false,
+      details_submitted: false,
+      requirements: { currently_due: [...due], eventually_due: [...due], past_due: [...due], disabled_reason: 'requirements.past_due' },
+      metadata: metadataOf(form),
+    });
+  }
+
+  private updateAccountFromForm(id: string, form: Record<string, string>): StripeObject {
+    const a = this.get(id, 'account');
+    a.metadata = { ...a.metadata, ...metadataOf(form) };
+    return a;
+  }
+
+  private createAccountLink(form: Record<string, string>): StripeObject {
+    this.get(form.account, 'account');
+    if (form.type !== 'account_onboarding' && form.type !== 'account_update') throw err(400, 'invalid_request_error', 'Invalid type', { param: 'type' });
+    for (const p of ['refresh_url', 'return_url']) {
+      if (!form[p] || !/^https?:\/\//.test(form[p])) throw err(400, 'invalid_request_error', `Missing or invalid ${p}`, { param: p });
+    }
+    const created = now();
+    return {
+      object: 'account_link',
+      created,
+      expires_at: created + 300,
+      url: `https://connect.stripe.test/setup/e/${form.account}/${this.id('link')}`,
+    } as unknown as StripeObject;
+  }
+
+  private createLoginLink(accountId: string): StripeObject {
+    const a = this.get(accountId, 'account');
+    if (!a.details_submitted) throw err(400, 'invalid_request_error', 'Cannot create a login link for an account that has not completed onboarding.', { code: 'account_invalid' });
+    return { object: 'login_link', created: now(), url: `https://connect.stripe.test/express/${this.id('login')}` } as unknown as StripeObject;
+  }
+
   private createRefund(form: Record<string, string>): StripeObject {
     const intent = this.get(form.payment_intent, 'payment_intent');
     if (intent.status !== 'succeeded') throw err(400, 'invalid_request_error', `PaymentIntent ${intent.id} has no successful charge`, { code: 'charge_not_refundable' });
@@ -443,6 +535,14 @@ export async function postWebhook(t: TestApp, payload: string, signature: string
     body: payload,
     headers: signature === null ? {} : { 'stripe-signature': signature },
   });
+}
+
+/** Signs an event with the app's Connect webhook secret (or `secret`) and delivers it to the Connect endpoint. */
+export async function deliverConnectEvent(t: TestApp, event: object, opts: { secret?: string; timestamp?: number } = {}) {
+  const payload = JSON.stringify(event);
+  const secret = opts.secret ?? t.config.stripeConnectWebhookSecret;
+  if (!secret) throw new Error('the app has no STRIPE_CONNECT_WEBHOOK_SECRET');
+  return t.request({ method: 'POST', url: '/v1/stripe/connect-webhooks', body: payload, headers: { 'stripe-signature': signStripePayload(payload, secret, opts.timestamp) } });
 }
 
 /** Signs an event with the app's webhook secret and delivers it. */

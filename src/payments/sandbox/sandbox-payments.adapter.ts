@@ -16,13 +16,24 @@
  * Disputes do not happen by themselves: `simulateDispute` / `closeDispute`
  * (admin mutations and tests) emit charge.dispute.created / closed.
  */
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
+import { randomBytes } from 'node:crypto';
+import { AppConfig } from '../../platform/config/app-config';
 import { splitBps } from '../../platform/money/allocation';
 import { feeFromStripeUnits, feeToStripeUnits, fromStripeAmount, toStripeAmount } from '../../platform/money/stripe-units';
 import { Database, Tx } from '../../platform/database/transaction';
 import { NoPaymentMethodError } from '../payments.errors';
-import type { ChargeOffSessionInput, PaymentIntentResult, PaymentsPort, RefundInput, RefundResult } from '../payments.port';
-import { PaymentIntentShape, paymentIntentResult } from '../stripe-shapes';
+import type {
+  AccountLinkInput,
+  ChargeOffSessionInput,
+  ConnectedAccount,
+  CreateConnectedAccountInput,
+  PaymentIntentResult,
+  PaymentsPort,
+  RefundInput,
+  RefundResult,
+} from '../payments.port';
+import { AccountShape, connectedAccount, PaymentIntentShape, paymentIntentResult } from '../stripe-shapes';
 import { STRIPE_API_VERSION } from '../stripe/stripe-payments.adapter';
 import { WebhookInboxService } from '../webhooks/webhook-inbox.service';
 import type { StripeEventLike } from '../webhooks/webhook-handlers';
@@ -56,12 +67,23 @@ export interface SandboxDispute {
   status: string;
 }
 
-type Emit = (type: string, object: StripeObject, seed?: string) => void;
+/** `account`: set on events about a connected account (Connect events carry it, as Stripe's do). */
+type Emit = (type: string, object: StripeObject, seed?: string, account?: string) => void;
+
+/** What the sandbox's onboarding page can do to a connected account. */
+export type SandboxOnboardingOutcome = 'complete' | 'requirements_due' | 'disable';
+export const SANDBOX_ONBOARDING_OUTCOMES: readonly SandboxOnboardingOutcome[] = ['complete', 'requirements_due', 'disable'];
+
+/** What a new Express account must provide before it can receive transfers (a plausible subset of Stripe's list). */
+const SANDBOX_INITIAL_REQUIREMENTS = ['business_type', 'external_account', 'tos_acceptance.date', 'tos_acceptance.ip'];
+/** Stripe's account links live for a few minutes. */
+const SANDBOX_LINK_TTL_SECONDS = 300;
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 
-function sandboxEvent(type: string, object: StripeObject, seed: string): StripeEventLike & Record<string, unknown> {
+function sandboxEvent(type: string, object: StripeObject, seed: string, account?: string): StripeEventLike & Record<string, unknown> {
   return {
+    ...(account ? { account } : {}),
     id: `evt_sandbox_${sha256(`${type}\u0000${seed}`).slice(0, 24)}`,
     object: 'event',
     api_version: STRIPE_API_VERSION,
@@ -83,7 +105,13 @@ export class SandboxPaymentsAdapter implements PaymentsPort {
   constructor(
     private readonly db: Database,
     private readonly inbox: WebhookInboxService,
+    /** For the URLs of the sandbox's onboarding and dashboard pages; without it, this server's default address. */
+    @Optional() private readonly config?: AppConfig,
   ) {}
+
+  private get publicUrl(): string {
+    return this.config?.publicUrl ?? 'http://127.0.0.1:3000';
+  }
 
   async ensureCustomer(input: { organizationId: string; name: string; idempotencyKey: string }): Promise<{ customerId: string }> {
     const params = { op: 'customers.create', name: input.name, metadata: { organization_id: input.organizationId } };
@@ -384,6 +412,125 @@ export class SandboxPaymentsAdapter implements PaymentsPort {
     return toDispute(dispute);
   }
 
+  // ------------------------------------------------------------------ Connect
+
+  async createConnectedAccount(input: CreateConnectedAccountInput): Promise<ConnectedAccount> {
+    const params = {
+      op: 'accounts.create',
+      controller: { fees: { payer: 'application' }, losses: { payments: 'application' }, stripe_dashboard: { type: 'express' }, requirement_collection: 'stripe' },
+      capabilities: { transfers: { requested: true } },
+      country: input.country,
+      metadata: { organization_id: input.organizationId },
+    };
+    const account = await this.run(async (tx) => {
+      const hash = requestHash(params);
+      const prior = await this.store.replay(tx, 'account', input.idempotencyKey, hash);
+      if (prior) return prior;
+      const created: StripeObject = {
+        id: sandboxId('account', input.idempotencyKey),
+        object: 'account',
+        created: nowSeconds(),
+        livemode: false,
+        country: input.country,
+        controller: { ...params.controller, is_controller: true, type: 'application' },
+        capabilities: { transfers: 'inactive' },
+        charges_enabled: false,
+        payouts_enabled: false,
+        details_submitted: false,
+        requirements: { currently_due: [...SANDBOX_INITIAL_REQUIREMENTS], past_due: [...SANDBOX_INITIAL_REQUIREMENTS], eventually_due: [...SANDBOX_INITIAL_REQUIREMENTS], disabled_reason: 'requirements.past_due' },
+        metadata: params.metadata,
+      };
+      await this.store.saveIdempotent(tx, 'account', input.idempotencyKey, hash, created);
+      return created;
+    });
+    return connectedAccount(account as AccountShape);
+  }
+
+  async retrieveConnectedAccount(accountId: string): Promise<ConnectedAccount> {
+    const account = await this.store.get(this.db.reader, 'account', accountId);
+    if (!account) throw invalidRequest(`No such account: '${accountId}'`, 'resource_missing');
+    return connectedAccount(account as AccountShape);
+  }
+
+  /** A single-use link to the sandbox's onboarding page (served by this server), valid for five minutes. */
+  async createAccountLink(input: AccountLinkInput): Promise<{ url: string; expiresAt: Date }> {
+    const link = await this.run(async (tx) => {
+      await this.store.require(tx, 'account', input.accountId);
+      const id = `acctlink_sandbox_${randomBytes(16).toString('hex')}`;
+      const created: StripeObject = {
+        id,
+        object: 'account_link',
+        account: input.accountId,
+        type: 'account_onboarding',
+        created: nowSeconds(),
+        expires_at: nowSeconds() + SANDBOX_LINK_TTL_SECONDS,
+        refresh_url: input.refreshUrl,
+        return_url: input.returnUrl,
+        used: false,
+        url: `${this.publicUrl}/v1/sandbox/connect/onboarding/${id}`,
+      };
+      await this.store.insert(tx, 'account_link', created);
+      return created;
+    });
+    return { url: link.url as string, expiresAt: new Date((link.expires_at as number) * 1000) };
+  }
+
+  /** A link to the sandbox's stand-in for the Express dashboard (a read-only page), valid for five minutes. */
+  async createLoginLink(accountId: string): Promise<{ url: string }> {
+    const link = await this.run(async (tx) => {
+      await this.store.require(tx, 'account', accountId);
+      const id = `loginlink_sandbox_${randomBytes(16).toString('hex')}`;
+      const created: StripeObject = {
+        id,
+        object: 'login_link',
+        account: accountId,
+        created: nowSeconds(),
+        expires_at: nowSeconds() + SANDBOX_LINK_TTL_SECONDS,
+        url: `${this.publicUrl}/v1/sandbox/connect/dashboard/${id}`,
+      };
+      await this.store.insert(tx, 'login_link', created);
+      return created;
+    });
+    return { url: link.url as string };
+  }
+
+  /** An account link by id (null: no such link), with whether it can still be used. */
+  async accountLink(linkId: string): Promise<{ link: StripeObject; account: StripeObject; usable: boolean } | null> {
+    const link = await this.store.get(this.db.reader, 'account_link', linkId);
+    if (!link) return null;
+    const account = await this.store.get(this.db.reader, 'account', link.account as string);
+    if (!account) return null;
+    return { link, account, usable: !link.used && (link.expires_at as number) > nowSeconds() };
+  }
+
+  /** The account a still-valid login link opens (null: unknown or expired link). */
+  async loginLinkAccount(linkId: string): Promise<StripeObject | null> {
+    const link = await this.store.get(this.db.reader, 'login_link', linkId);
+    if (!link || (link.expires_at as number) <= nowSeconds()) return null;
+    return this.store.get(this.db.reader, 'account', link.account as string);
+  }
+
+  /**
+   * What a person does on the onboarding page: the link is used up and the
+   * account completed, left with requirements due, or disabled; account.updated
+   * is emitted (with the event's `account` field) through the inbox. null when
+   * the link is unknown; 'expired' when it was used or has expired.
+   */
+  async completeOnboarding(linkId: string, outcome: SandboxOnboardingOutcome): Promise<{ returnUrl: string; refreshUrl: string } | 'expired' | null> {
+    return this.run(async (tx, emit) => {
+      const link = await this.store.get(tx, 'account_link', linkId, true);
+      if (!link) return null;
+      if (link.used || (link.expires_at as number) <= nowSeconds()) return 'expired' as const;
+      const account = await this.store.require(tx, 'account', link.account as string, true);
+      link.used = true;
+      await this.store.update(tx, link);
+      Object.assign(account, onboardedState(outcome));
+      await this.store.update(tx, account);
+      emit('account.updated', account, `${linkId}:${outcome}`, account.id);
+      return { returnUrl: link.return_url as string, refreshUrl: link.refresh_url as string };
+    });
+  }
+
   private async defaultPaymentMethod(tx: Tx, customer: StripeObject): Promise<string> {
     const saved = await this.objects.savedDefaultPaymentMethod(tx, customer.id);
     const id = saved ?? (customer.invoice_settings?.default_payment_method as string | null) ?? null;
@@ -396,7 +543,7 @@ export class SandboxPaymentsAdapter implements PaymentsPort {
     const events: StripeEventLike[] = [];
     const value = await this.db.transaction(async (tx) => {
       events.length = 0;
-      const v = await work(tx, (type, object, seed) => events.push(sandboxEvent(type, object, seed ?? object.id)));
+      const v = await work(tx, (type, object, seed, account) => events.push(sandboxEvent(type, object, seed ?? object.id, account)));
       for (const e of events) await this.inbox.store(tx, e, 'sandbox');
       // Only a change is worth recording: a repeated request emits nothing and writes nothing.
       if (within && events.length > 0) await within(tx, v);
@@ -404,6 +551,40 @@ export class SandboxPaymentsAdapter implements PaymentsPort {
     });
     if (events.length > 0) void this.inbox.kick();
     return value;
+  }
+}
+
+/** The account fields each onboarding outcome sets. */
+function onboardedState(outcome: SandboxOnboardingOutcome): Record<string, unknown> {
+  switch (outcome) {
+    case 'complete':
+      return {
+        details_submitted: true,
+        charges_enabled: true,
+        payouts_enabled: true,
+        capabilities: { transfers: 'active' },
+        requirements: { currently_due: [], past_due: [], eventually_due: [], disabled_reason: null },
+      };
+    case 'requirements_due':
+      return {
+        details_submitted: true,
+        charges_enabled: false,
+        payouts_enabled: false,
+        capabilities: { transfers: 'inactive' },
+        requirements: {
+          currently_due: ['external_account', 'individual.verification.document'],
+          past_due: ['external_account'],
+          eventually_due: ['external_account', 'individual.verification.document'],
+          disabled_reason: 'requirements.past_due',
+        },
+      };
+    case 'disable':
+      return {
+        charges_enabled: false,
+        payouts_enabled: false,
+        capabilities: { transfers: 'inactive' },
+        requirements: { currently_due: [], past_due: [], eventually_due: [], disabled_reason: 'rejected.other' },
+      };
   }
 }
 

@@ -22,6 +22,9 @@ const PREFIX: Record<SandboxObjectKind, string> = {
   balance_transaction: 'txn',
   refund: 're',
   dispute: 'du',
+  account: 'acct',
+  account_link: 'acctlink',
+  login_link: 'loginlink',
 };
 
 export function sha256(text: string): string {

@@ -10,13 +10,16 @@ import Stripe from 'stripe';
 import { feeFromStripeUnits, fromStripeAmount, toStripeAmount } from '../../platform/money/stripe-units';
 import { NoPaymentMethodError, PaymentsUnavailableError } from '../payments.errors';
 import type {
+  AccountLinkInput,
   ChargeOffSessionInput,
+  ConnectedAccount,
+  CreateConnectedAccountInput,
   PaymentIntentResult,
   PaymentsPort,
   RefundInput,
   RefundResult,
 } from '../payments.port';
-import { PaymentIntentShape, paymentIntentResult } from '../stripe-shapes';
+import { AccountShape, connectedAccount, PaymentIntentShape, paymentIntentResult } from '../stripe-shapes';
 
 export const STRIPE_API_VERSION = '2026-10-28.endive' as const;
 
@@ -140,6 +143,43 @@ export class StripePaymentsAdapter implements PaymentsPort {
       amountMinor: fromStripeAmount(refund.amount, refund.currency),
       currency: refund.currency.toUpperCase(),
     };
+  }
+
+  async createConnectedAccount(input: CreateConnectedAccountInput): Promise<ConnectedAccount> {
+    const account = await this.call(() =>
+      this.stripe.accounts.create(
+        {
+          controller: {
+            fees: { payer: 'application' },
+            losses: { payments: 'application' },
+            stripe_dashboard: { type: 'express' },
+            requirement_collection: 'stripe',
+          },
+          capabilities: { transfers: { requested: true } },
+          ...(input.country ? { country: input.country } : {}),
+          metadata: { organization_id: input.organizationId },
+        },
+        { idempotencyKey: input.idempotencyKey },
+      ),
+    );
+    return connectedAccount(account as unknown as AccountShape);
+  }
+
+  async retrieveConnectedAccount(accountId: string): Promise<ConnectedAccount> {
+    return connectedAccount((await this.call(() => this.stripe.accounts.retrieve(accountId))) as unknown as AccountShape);
+  }
+
+  async createAccountLink(input: AccountLinkInput): Promise<{ url: string; expiresAt: Date }> {
+    // Each link is single-use and short-lived: a new one per request, so no idempotency key of ours (the SDK adds one for its retries).
+    const link = await this.call(() =>
+      this.stripe.accountLinks.create({ account: input.accountId, type: 'account_onboarding', refresh_url: input.refreshUrl, return_url: input.returnUrl }),
+    );
+    return { url: link.url, expiresAt: new Date(link.expires_at * 1000) };
+  }
+
+  async createLoginLink(accountId: string): Promise<{ url: string }> {
+    const link = await this.call(() => this.stripe.accounts.createLoginLink(accountId));
+    return { url: link.url };
   }
 
   private async defaultPaymentMethodOf(customerId: string): Promise<string> {

@@ -9,6 +9,16 @@
  * The route lives in its own Fastify plugin whose only body parser keeps the
  * raw bytes, so GraphQL, the gateway and usage ingestion keep their JSON parser.
  * Without STRIPE_WEBHOOK_SECRET it answers 503 (the sandbox needs no webhooks).
+ *
+ * POST /v1/stripe/connect-webhooks — the Connect endpoint: the same checks
+ * with STRIPE_CONNECT_WEBHOOK_SECRET (a body signed with the platform
+ * endpoint's secret is refused there, and the other way round), every event
+ * must name its connected account (`account`), and an event whose `livemode`
+ * is not the secret key's mode is acknowledged, logged and not stored (a test
+ * account's events reaching a live deployment, or the reverse, change nothing).
+ * Only the Connect types this service handles are stored (CONNECT_EVENT_TYPES):
+ * a connected account's payment events must not reach the platform's payment
+ * handlers. Stored with the source `stripe_connect`, processed by the same inbox.
  */
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
@@ -21,6 +31,14 @@ import { WebhookInboxService } from './webhook-inbox.service';
 import type { StripeEventLike } from './webhook-handlers';
 
 export const STRIPE_WEBHOOK_PATH = '/v1/stripe/webhooks';
+/** Connect deliveries (events of connected accounts) come to their own endpoint, signed with its own secret. */
+export const STRIPE_CONNECT_WEBHOOK_PATH = '/v1/stripe/connect-webhooks';
+/**
+ * The only Connect event types stored. A connected account's other events
+ * (its own charges, refunds, …) share type names with the platform's, whose
+ * handlers must never act on them: they are acknowledged and dropped.
+ */
+export const CONNECT_EVENT_TYPES: ReadonlySet<string> = new Set(['account.updated', 'payout.paid', 'payout.failed']);
 /** Stripe's default: a signature timestamped further than this from now, either way, is refused (replay protection). */
 export const WEBHOOK_TOLERANCE_SECONDS = 300;
 const MAX_WEBHOOK_BYTES = 1024 * 1024;
@@ -43,16 +61,19 @@ export class StripeWebhookRoutes implements OnModuleInit {
       // Encapsulated: these parsers exist only inside this plugin.
       scope.removeAllContentTypeParsers();
       scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: MAX_WEBHOOK_BYTES }, (_req, body, done) => done(null, body));
-      scope.post(STRIPE_WEBHOOK_PATH, { errorHandler }, (req, reply) => this.receive(req, reply));
+      scope.post(STRIPE_WEBHOOK_PATH, { errorHandler }, (req, reply) => this.receive(req, reply, 'stripe'));
+      scope.post(STRIPE_CONNECT_WEBHOOK_PATH, { errorHandler }, (req, reply) => this.receive(req, reply, 'stripe_connect'));
     });
   }
 
-  private async receive(req: FastifyRequest, reply: FastifyReply): Promise<void> {
-    const secret = this.config.stripeWebhookSecret;
+  private async receive(req: FastifyRequest, reply: FastifyReply, source: 'stripe' | 'stripe_connect'): Promise<void> {
+    const connect = source === 'stripe_connect';
+    const secret = connect ? this.config.stripeConnectWebhookSecret : this.config.stripeWebhookSecret;
     if (!secret) {
+      const variable = connect ? 'STRIPE_CONNECT_WEBHOOK_SECRET' : 'STRIPE_WEBHOOK_SECRET';
       return sendRestError(
         reply,
-        new RestError(503, 'server_error', 'webhooks_not_configured', 'Stripe webhooks are not configured on this server (STRIPE_WEBHOOK_SECRET is unset); the sandbox processor needs none'),
+        new RestError(503, 'server_error', 'webhooks_not_configured', `Stripe ${connect ? 'Connect ' : ''}webhooks are not configured on this server (${variable} is unset); the sandbox processor needs none`),
       );
     }
     const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
@@ -74,9 +95,20 @@ export class StripeWebhookRoutes implements OnModuleInit {
       this.log.warn({ reqId: req.id, skewSeconds: skew }, 'webhook refused: timestamp outside the tolerance');
       throw new RestError(400, 'invalid_request_error', 'invalid_signature', `The webhook signature could not be verified: timestamp more than ${WEBHOOK_TOLERANCE_SECONDS} s from now`);
     }
-    const shapeProblem = checkEventShape(event);
-    if (shapeProblem) throw new RestError(400, 'invalid_request_error', 'invalid_event', `Not a Stripe event: ${shapeProblem}`);
-    const { stored } = await this.inbox.store(this.db.reader, event, 'stripe');
+    const shapeProblem = checkEventShape(event) ?? (connect ? checkConnectShape(event) : null);
+    if (shapeProblem) throw new RestError(400, 'invalid_request_error', 'invalid_event', `Not a Stripe ${connect ? 'Connect ' : ''}event: ${shapeProblem}`);
+    if (connect) {
+      const keyIsLive = /^(sk|rk)_live_/.test(this.config.stripeSecretKey ?? '');
+      if (event.livemode !== keyIsLive) {
+        this.log.warn({ reqId: req.id, eventId: event.id, type: event.type, account: event.account, livemode: event.livemode }, 'Connect event ignored: its livemode is not the secret key\'s mode');
+        return void (await reply.status(200).send({ received: true, duplicate: false, ignored: 'livemode_mismatch' }));
+      }
+      if (!CONNECT_EVENT_TYPES.has(event.type)) {
+        this.log.log({ reqId: req.id, eventId: event.id, type: event.type, account: event.account }, 'Connect event of a type this service does not handle: acknowledged, not stored');
+        return void (await reply.status(200).send({ received: true, duplicate: false, ignored: 'unhandled_type' }));
+      }
+    }
+    const { stored } = await this.inbox.store(this.db.reader, event, source);
     if (stored) void this.inbox.kick();
     await reply.status(200).send({ received: true, duplicate: !stored });
   }
@@ -90,6 +122,12 @@ function signedTimestamp(header: string): number {
     if (k === 't') t = parseInt(v, 10);
   }
   return t;
+}
+
+/** Connect events name the connected account they are about. */
+function checkConnectShape(event: StripeEventLike): string | null {
+  if (typeof event.account !== 'string' || !/^acct_[A-Za-z0-9_]{1,250}$/.test(event.account)) return 'account must be a connected account id (acct_…)';
+  return null;
 }
 
 /** A signed body that is not an event (another integration's secret, a test tool) is refused, not stored. */

@@ -1,6 +1,7 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 
-export type WebhookEventSource = 'stripe' | 'sandbox';
+/** `stripe_connect`: delivered to the Connect endpoint (events of connected accounts). */
+export type WebhookEventSource = 'stripe' | 'stripe_connect' | 'sandbox';
 export type WebhookEventOutcome = 'handled' | 'ignored';
 
 /**

@@ -22,6 +22,8 @@ export interface StripeEventLike {
   /** Unix seconds. */
   created: number;
   livemode: boolean;
+  /** Events of a connected account (Connect): its id. */
+  account?: string;
   data: { object: any; previous_attributes?: Record<string, unknown> };
 }
 

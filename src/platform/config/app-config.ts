@@ -8,7 +8,7 @@ import {
   IsArray,
   IsBoolean,
   IsDefined,
-  IsEmail,
+  isEmail,
   IsIn,
   IsInt,
   IsOptional,
@@ -25,7 +25,7 @@ export const NODE_ENVS = ['development', 'test', 'production'] as const;
 export type NodeEnv = (typeof NODE_ENVS)[number];
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-const SECRET_KEYS = new Set<keyof AppConfig>(['jwtSecret', 'adminPassword', 'databaseUrl', 'secretsKey', 'previousSecretsKeys', 'attestationSigningKey', 'stripeSecretKey', 'stripeWebhookSecret', 'metricsToken']);
+const SECRET_KEYS = new Set<keyof AppConfig>(['jwtSecret', 'adminPassword', 'databaseUrl', 'secretsKey', 'previousSecretsKeys', 'attestationSigningKey', 'stripeSecretKey', 'stripeWebhookSecret', 'stripeConnectWebhookSecret', 'metricsToken']);
 
 const toInt = ({ value }: { value: unknown }) =>
   value === undefined || value === '' ? undefined : Number(value);
@@ -68,10 +68,18 @@ export class AppConfig {
   @Max(86400)
   jwtTtlSeconds = 900;
 
+  /**
+   * The platform admins the configuration vouches for: one address or several,
+   * comma-separated. At every boot each becomes an admin (an existing user is
+   * promoted, keeping their password; a missing one is created with
+   * ADMIN_PASSWORD as their first password). They cannot be revoked through
+   * the API while listed here: remove them from ADMIN_EMAIL instead.
+   */
   @IsOptional()
-  @IsEmail()
+  @IsString()
   adminEmail?: string;
 
+  /** The initial password of every ADMIN_EMAIL address that has no account yet (existing users keep theirs). */
   @IsOptional()
   @IsString()
   @MinLength(12, { message: 'ADMIN_PASSWORD must be at least 12 characters' })
@@ -364,6 +372,16 @@ export class AppConfig {
   @Matches(/^whsec_[A-Za-z0-9_+/=]+$/, { message: 'STRIPE_WEBHOOK_SECRET must look like whsec_…' })
   stripeWebhookSecret?: string;
 
+  /**
+   * Signing secret of the Stripe Connect webhook endpoint (whsec_…), a
+   * different endpoint from STRIPE_WEBHOOK_SECRET's: it receives the events
+   * of vendors' connected accounts (account.updated, payout.paid / failed).
+   * Unset → POST /v1/stripe/connect-webhooks answers 503.
+   */
+  @IsOptional()
+  @Matches(/^whsec_[A-Za-z0-9_+/=]+$/, { message: 'STRIPE_CONNECT_WEBHOOK_SECRET must look like whsec_…' })
+  stripeConnectWebhookSecret?: string;
+
   /** Points the Stripe SDK at another API host (a local Stripe-compatible server in tests), e.g. http://127.0.0.1:12111. */
   @IsOptional()
   @Matches(/^https?:\/\/[^\s/]+(:\d+)?\/?$/, { message: 'STRIPE_API_BASE must be an http(s) origin, e.g. http://127.0.0.1:12111' })
@@ -413,6 +431,11 @@ export class AppConfig {
   @IsString()
   @MinLength(16, { message: 'METRICS_TOKEN must be at least 16 characters' })
   metricsToken?: string;
+
+  /** ADMIN_EMAIL's addresses, trimmed, lower-cased, without duplicates. */
+  get adminEmails(): string[] {
+    return parseAdminEmails(this.adminEmail);
+  }
 
   /** PUBLIC_BASE_URL, or this server's own address. */
   get publicUrl(): string {
@@ -482,6 +505,7 @@ const ENV_MAP: Record<string, keyof AppConfig> = {
   GATEWAY_MAX_REQUEST_MS: 'gatewayMaxRequestMs',
   STRIPE_SECRET_KEY: 'stripeSecretKey',
   STRIPE_WEBHOOK_SECRET: 'stripeWebhookSecret',
+  STRIPE_CONNECT_WEBHOOK_SECRET: 'stripeConnectWebhookSecret',
   STRIPE_API_BASE: 'stripeApiBase',
   PLATFORM_FEE_BPS: 'platformFeeBps',
   COLLECTION_RETRY_HOURS: 'collectionRetryHours',
@@ -550,6 +574,16 @@ export function loadConfig(
   if (config.collectionRetryHours.some((h, i, a) => i > 0 && h <= a[i - 1])) {
     throw new ConfigError('COLLECTION_RETRY_HOURS must be increasing, e.g. 24,72,168');
   }
+  if (config.stripeConnectWebhookSecret && config.stripeConnectWebhookSecret === config.stripeWebhookSecret) {
+    throw new ConfigError('STRIPE_CONNECT_WEBHOOK_SECRET must be the Connect endpoint\'s own signing secret, not STRIPE_WEBHOOK_SECRET');
+  }
+  if (config.adminEmail !== undefined) {
+    const listed = config.adminEmail.split(',').map((e) => e.trim());
+    const bad = listed.filter((e) => !isEmail(e));
+    if (bad.length > 0 || listed.length === 0) {
+      throw new ConfigError(`ADMIN_EMAIL must be an email address or a comma-separated list of them (not: ${bad.map((b) => JSON.stringify(b)).join(', ')})`);
+    }
+  }
   if ((config.adminEmail && !config.adminPassword) || (!config.adminEmail && config.adminPassword)) {
     throw new ConfigError('ADMIN_EMAIL and ADMIN_PASSWORD must be set together');
   }
@@ -558,4 +592,10 @@ export function loadConfig(
 
 function envName(field: string): string {
   return Object.entries(ENV_MAP).find(([, f]) => f === field)?.[0] ?? field;
+}
+
+/** The addresses of an ADMIN_EMAIL value (comma-separated), trimmed, lower-cased and de-duplicated. */
+export function parseAdminEmails(value: string | undefined): string[] {
+  if (!value) return [];
+  return [...new Set(value.split(',').map((e) => e.trim().toLowerCase()).filter((e) => e.length > 0))];
 }
