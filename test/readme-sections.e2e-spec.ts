@@ -38,6 +38,7 @@ const SECTIONS = [
   'Provenance: student models, lineage, royalties and attestations',
   'Money: invoices, payments, refunds and the ledger',
   'Revenue sharing: royalties down the lineage, earnings and statements',
+  'Payouts: onboarding vendors and platform admins',
 ];
 
 type Actor = ReadmeActor;
@@ -120,6 +121,12 @@ describe('README sections (e2e)', () => {
     { op: 'curl /v1/statements/<VENDOR_ORG_ID>/earnings/<LAST_MONTH>.json?currency=USD', as: 'vendor', out: /^VALID beiming\.earnings-statement\/v1 /m },
     // The month of the README's usage report closes (the clock moved to the next month for the close).
     { op: 'UsageProof', as: 'distiller', before: () => closeThisMonth() },
+    { op: 'StartOnboarding', as: 'vendor' },
+    {
+      op: 'GrantAdmin',
+      as: 'admin',
+      before: async () => known.set('SECOND_ADMIN_EMAIL', (await signUp(t, { country: 'US' })).email),
+    },
   ];
 
   async function closeThisMonth(): Promise<void> {
