@@ -125,7 +125,9 @@ describe('README sections (e2e)', () => {
     {
       op: 'GrantAdmin',
       as: 'admin',
-      before: async () => known.set('SECOND_ADMIN_EMAIL', (await signUp(t, { country: 'US' })).email),
+      before: async () => {
+        known.set('SECOND_ADMIN_EMAIL', (await signUp(t, { country: 'US' })).email);
+      },
     },
   ];
 
