@@ -177,12 +177,12 @@ function reference(amount: bigint, basis: CascadeBasis, s: Spec): Q[] {
   return keeps;
 }
 
-/** Random DAG lineages: ≤ 16 parents per model, longest chain ≤ 8, mixed LAP/LRP, diamonds, a few shared organizations. */
+/** Random DAG lineages: up to 18 ancestors, ≤ 16 parents per model, longest chain ≤ 8, mixed LAP/LRP, diamonds, a few shared organizations. */
 const specArb: fc.Arbitrary<Spec> = fc
   .record({
-    size: fc.integer({ min: 1, max: 14 }),
-    seed: fc.array(fc.record({ level: fc.integer({ min: 1, max: 8 }), org: fc.integer({ min: 0, max: 5 }) }), { minLength: 14, maxLength: 14 }),
-    edgeBits: fc.array(fc.record({ p: fc.integer({ min: 0, max: 99 }), lrp: fc.boolean(), bps: fc.integer({ min: 0, max: 2500 }) }), { minLength: 225, maxLength: 225 }),
+    size: fc.integer({ min: 1, max: 18 }),
+    seed: fc.array(fc.record({ level: fc.integer({ min: 1, max: 8 }), org: fc.integer({ min: 0, max: 5 }) }), { minLength: 18, maxLength: 18 }),
+    edgeBits: fc.array(fc.record({ p: fc.integer({ min: 0, max: 99 }), lrp: fc.boolean(), bps: fc.integer({ min: 0, max: 2500 }) }), { minLength: 361, maxLength: 361 }),
   })
   .map(({ size, seed, edgeBits }) => {
     const levels = [0, ...seed.slice(0, size).map((s) => s.level).sort((a, b) => a - b)];
@@ -191,10 +191,10 @@ const specArb: fc.Arbitrary<Spec> = fc
     for (let p = 1; p <= size; p++) {
       // Every ancestor has at least one child below it, so it is reachable from the root.
       const below = levels.map((l, i) => i).filter((i) => levels[i] < levels[p]);
-      const children = below.filter((c, k) => edgeBits[(p * 15 + k) % 225].p < 30 && edges.filter((e) => e.child === c).length < 16);
+      const children = below.filter((c, k) => edgeBits[(p * 19 + k) % 361].p < 30 && edges.filter((e) => e.child === c).length < 16);
       if (children.length === 0) children.push(below[below.length - 1]);
       for (const c of children) {
-        const b = edgeBits[(p * 15 + c + 7) % 225];
+        const b = edgeBits[(p * 19 + c + 7) % 361];
         edges.push({ child: c, parent: p, policy: b.lrp ? 'LRP' : 'LAP', bps: b.bps });
       }
     }
