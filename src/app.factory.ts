@@ -57,6 +57,8 @@ export async function createApp(config: AppConfig, options: { bufferLogs?: boole
     },
     maxBatch: config.graphqlMaxBatch,
     maxTokens: config.graphqlMaxTokens,
+    anonymousExpensiveConcurrency: config.rateLimitAnonymousExpensiveConcurrency,
+    refusalDelayMs: config.rateLimitRefusalDelayMs,
   });
   const publicCache = app.get(PublicResponseCache);
   const cacheState = new WeakMap<object, { key: string; generation: number }>();

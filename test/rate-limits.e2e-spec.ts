@@ -4,7 +4,9 @@
  * each expensive field, across aliases and batched operations). A refused
  * request is 429 with Retry-After and runs nothing.
  */
+import { LineageLoader } from '../src/provenance/lineage/lineage.loader';
 import { startTestApp, TestApp } from './support/app';
+import { createModel } from './support/licensing';
 import { createApiKey } from './support/metering';
 import { signUp, TestUser } from './support/users';
 
@@ -155,3 +157,64 @@ describe('rate limits', () => {
     expect(refused.body.error).toMatchObject({ type: 'rate_limit_error', code: 'rate_limit_exceeded' });
   });
 });
+
+describe('rate limits: clients that ignore Retry-After, and anonymous expensive work', () => {
+  let t: TestApp;
+
+  afterEach(async () => {
+    jest.restoreAllMocks();
+    await t?.close();
+  });
+
+  async function post(body: unknown, ip: string) {
+    const started = Date.now();
+    const res = await t.app.getHttpAdapter().getInstance().inject({
+      method: 'POST',
+      url: '/graphql',
+      remoteAddress: ip,
+      headers: { 'content-type': 'application/json' },
+      payload: JSON.stringify(body),
+    });
+    return { status: res.statusCode, ms: Date.now() - started, body: JSON.parse(res.body) };
+  }
+
+  it('a client refused once gets its next refusals only after RATE_LIMIT_REFUSAL_DELAY_MS; another client is not held', async () => {
+    t = await startTestApp({ ...LIMITS, rateLimitRefusalDelayMs: 600 });
+    const q = { query: '{ catalog(first: 1) { totalCount } }' };
+    for (let i = 0; i < LIMITS.rateLimitAnonymousPerMinute; i++) expect((await post(q, '10.9.0.1')).status).toBe(200);
+    const first = await post(q, '10.9.0.1');
+    expect(first.status).toBe(429); // told to wait: answered at once
+    const again = await post(q, '10.9.0.1');
+    expect(again.status).toBe(429);
+    expect(again.ms).toBeGreaterThanOrEqual(550); // came back before Retry-After: held
+    expect(again.body.errors[0].extensions).toMatchObject({ code: 'TOO_MANY_REQUESTS', reason: 'RATE_LIMITED' });
+    const other = await post(q, '10.9.0.2');
+    expect(other.status).toBe(200);
+  });
+
+  it('anonymous requests that cost points run one at a time (RATE_LIMIT_ANONYMOUS_EXPENSIVE_CONCURRENCY=1)', async () => {
+    t = await startTestApp({ rateLimitAnonymousExpensiveConcurrency: 1 });
+    const vendor = await signUp(t);
+    const { id } = await createModel(t, vendor);
+    const loader = t.app.get(LineageLoader);
+    const original = loader.assembleFor.bind(loader);
+    let running = 0;
+    let most = 0;
+    jest.spyOn(loader, 'assembleFor').mockImplementation(async (em, root) => {
+      most = Math.max(most, ++running);
+      await new Promise((r) => setTimeout(r, 100));
+      try {
+        return await original(em, root);
+      } finally {
+        running -= 1;
+      }
+    });
+    const answers = await Promise.all(
+      Array.from({ length: 4 }, (_, i) => post({ query: `# ${i}\n{ teacherModel(id: "${id}") { lineage { depth } } }` }, `10.9.1.${i + 1}`)),
+    );
+    expect(answers.map((a) => [a.status, a.body.errors])).toEqual(Array(4).fill([200, undefined]));
+    expect(loader.assembleFor).toHaveBeenCalledTimes(4);
+    expect(most).toBe(1);
+  });
+});
+

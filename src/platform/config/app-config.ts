@@ -186,6 +186,29 @@ export class AppConfig {
   rateLimitAuthenticatedPointsPerMinute = 600;
 
   /**
+   * Anonymous GraphQL requests that cost points (exports, obligations …)
+   * executing at once; more wait their turn (up to 64 waiting, then 429), so a
+   * burst of anonymous expensive work cannot take every core from signed-in
+   * callers. 0 = no cap.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  rateLimitAnonymousExpensiveConcurrency = 1;
+
+  /**
+   * A client that was refused and sends again before its Retry-After gets its
+   * next 429s after this delay (ms; at most 1,024 held at once): a client that
+   * honours Retry-After never notices, one that keeps hammering loses its own
+   * throughput instead of the server's CPU. 0 = answer at once.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(10_000)
+  rateLimitRefusalDelayMs = 1000;
+
+  /**
    * Longest a single SQL statement of the app may run (ms) before PostgreSQL
    * cancels it; a cancelled GraphQL request answers TIMEOUT. 0 = no limit.
    */
@@ -484,6 +507,8 @@ const ENV_MAP: Record<string, keyof AppConfig> = {
   RATE_LIMIT_AUTHENTICATED_PER_MINUTE: 'rateLimitAuthenticatedPerMinute',
   RATE_LIMIT_ANONYMOUS_POINTS_PER_MINUTE: 'rateLimitAnonymousPointsPerMinute',
   RATE_LIMIT_AUTHENTICATED_POINTS_PER_MINUTE: 'rateLimitAuthenticatedPointsPerMinute',
+  RATE_LIMIT_ANONYMOUS_EXPENSIVE_CONCURRENCY: 'rateLimitAnonymousExpensiveConcurrency',
+  RATE_LIMIT_REFUSAL_DELAY_MS: 'rateLimitRefusalDelayMs',
   DB_STATEMENT_TIMEOUT_MS: 'dbStatementTimeoutMs',
   JOBS_ENABLED: 'jobsEnabled',
   CORS_ORIGINS: 'corsOrigins',

@@ -10,6 +10,7 @@ import type { GraphQLSchema } from 'graphql';
 import type { Principal } from '../auth/principal';
 import { ErrorCode } from '../errors/app-error';
 import { requestPoints } from './operation-points';
+import { Turnstile } from './turnstile';
 import { rateLimitClientOf, RateLimitOutcome, RateLimitService } from './rate-limit.service';
 
 export interface RateLimitHookDeps {
@@ -21,17 +22,57 @@ export interface RateLimitHookDeps {
   maxBatch: number;
   /** GRAPHQL_MAX_TOKENS: the points parser gives up there, as Mercurius' parser does. */
   maxTokens?: number;
+  /** RATE_LIMIT_ANONYMOUS_EXPENSIVE_CONCURRENCY: anonymous requests with points executing at once (0: no cap). */
+  anonymousExpensiveConcurrency?: number;
+  /** RATE_LIMIT_REFUSAL_DELAY_MS: how long a refusal to a client already told to wait is held (0: none). */
+  refusalDelayMs?: number;
 }
+
+/** Refusals held at once; past this they are answered at once (holding costs a socket and a timer each). */
+const MAX_HELD_REFUSALS = 1024;
+/** Clients remembered as told to wait (a few hundred bytes each). */
+const MAX_REMEMBERED_REFUSALS = 10_000;
+/** Anonymous expensive requests waiting for a turn; past this they are refused (429, Retry-After 1). */
+const MAX_WAITING_EXPENSIVE = 64;
 
 type RequestWithPrincipal = FastifyRequest & { principal?: Principal | null };
 
 export function installGraphQLRateLimits(fastify: FastifyInstance, deps: RateLimitHookDeps): void {
+  const turnstile = deps.anonymousExpensiveConcurrency ? new Turnstile(deps.anonymousExpensiveConcurrency, MAX_WAITING_EXPENSIVE) : null;
+  const delayMs = deps.refusalDelayMs ?? 0;
+  /** Clients refused lately → until when they were told to wait (insertion order: the oldest is dropped first). */
+  const toldToWait = new Map<string, number>();
+  let held = 0;
+
+  /**
+   * Before a 429: a client that was already refused and has come back before
+   * its Retry-After gets this refusal after `delayMs` (bounded by
+   * MAX_HELD_REFUSALS at once). Then it is remembered as told to wait.
+   */
+  async function holdRefusal(clientKey: string, retryAfterSeconds: number): Promise<void> {
+    const now = Date.now();
+    const until = toldToWait.get(clientKey);
+    if (delayMs > 0 && until !== undefined && until > now && held < MAX_HELD_REFUSALS) {
+      held += 1;
+      try {
+        await new Promise((r) => setTimeout(r, Math.min(delayMs, until - now)));
+      } finally {
+        held -= 1;
+      }
+    }
+    toldToWait.delete(clientKey);
+    toldToWait.set(clientKey, Date.now() + retryAfterSeconds * 1000);
+    if (toldToWait.size > MAX_REMEMBERED_REFUSALS) toldToWait.delete(toldToWait.keys().next().value!);
+  }
+
   // An anonymous client that has spent its requests is refused on arrival: no body read, no parse.
   fastify.addHook('onRequest', async (request, reply) => {
     if (!isGraphQLPath(request.url) || request.headers.authorization !== undefined) return;
     if (request.method !== 'POST' && request.method !== 'GET') return;
-    const spent = await deps.limits.exhausted(rateLimitClientOf(null, request.ip));
+    const client = rateLimitClientOf(null, request.ip);
+    const spent = await deps.limits.exhausted(client);
     if (!spent) return;
+    await holdRefusal(client.key, spent.retryAfterSeconds);
     await reply
       .status(429)
       .header('retry-after', String(spent.retryAfterSeconds))
@@ -49,10 +90,27 @@ export function installGraphQLRateLimits(fastify: FastifyInstance, deps: RateLim
     }
     if (Array.isArray(req.body) && req.body.length > deps.maxBatch) return;
     const schema = deps.schema();
-    const outcome = await deps.limits.admit(rateLimitClientOf(req.principal, req.ip), () =>
+    const client = rateLimitClientOf(req.principal, req.ip);
+    const outcome = await deps.limits.admit(client, () =>
       schema ? requestPoints(schema, req.method === 'GET' ? req.query : req.body, deps.maxTokens) : 0,
     );
-    if (outcome.allowed) return;
+    if (outcome.allowed) {
+      // Anonymous work that costs points takes its turn: a burst of it cannot take every core from signed-in callers.
+      if (turnstile && outcome.points > 0 && !req.principal) {
+        if (!(await turnstile.enter())) {
+          await reply
+            .status(429)
+            .header('retry-after', '1')
+            .send({ data: null, errors: [{ message: 'Too many anonymous expensive requests are waiting; retry in a second', extensions: { code: ErrorCode.TOO_MANY_REQUESTS, reason: 'BUSY', retryAfterSeconds: 1 } }] });
+          return;
+        }
+        const res = reply.raw;
+        if (res.destroyed || res.writableFinished) turnstile.leave();
+        else res.once('close', () => turnstile.leave());
+      }
+      return;
+    }
+    await holdRefusal(client.key, outcome.retryAfterSeconds);
     await reply
       .status(429)
       .header('retry-after', String(outcome.retryAfterSeconds))
