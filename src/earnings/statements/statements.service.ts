@@ -150,14 +150,13 @@ export class StatementsService {
     return this.db.dataSource.transaction('REPEATABLE READ', async (em) => {
       const entries = await this.repo.vendorEntries(em, organizationId, currency, range.start, range.end);
       const invoiceIds = [...new Set(entries.map((e) => e.invoiceId).filter((id): id is string => id !== null))];
-      const [invoiceNumbers, parts, legacyPayables, vendorLines, opening, change] = await Promise.all([
-        this.repo.invoiceNumbers(em, invoiceIds),
-        this.repo.allocationParts(em, invoiceIds),
-        this.repo.legacyPayables(em, organizationId, invoiceIds),
-        this.repo.vendorLineSums(em, organizationId, invoiceIds),
-        this.repo.vendorSums(em, organizationId, currency, null, range.start),
-        this.repo.vendorSums(em, organizationId, currency, range.start, range.end),
-      ]);
+      // One connection (the snapshot's): the queries run one after the other.
+      const invoiceNumbers = await this.repo.invoiceNumbers(em, invoiceIds);
+      const parts = await this.repo.allocationParts(em, invoiceIds);
+      const legacyPayables = await this.repo.legacyPayables(em, organizationId, invoiceIds);
+      const vendorLines = await this.repo.vendorLineSums(em, organizationId, invoiceIds);
+      const opening = await this.repo.vendorSums(em, organizationId, currency, null, range.start);
+      const change = await this.repo.vendorSums(em, organizationId, currency, range.start, range.end);
       const lines = earningsLines({ organizationId, entries, invoiceNumbers, parts, legacyPayables, vendorLines });
 
       const bySource = Object.fromEntries(EARNINGS_SOURCES.map((s) => [s, 0n])) as Record<EarningsSource, bigint>;
@@ -196,10 +195,8 @@ export class StatementsService {
 
   private buildUsage(organizationId: string, range: PeriodRange, closedAt: Date): Promise<Unsigned<UsageStatement>> {
     return this.db.dataSource.transaction('REPEATABLE READ', async (em) => {
-      const [agreements, charges] = await Promise.all([
-        this.repo.distillerAgreements(em, organizationId, range.end),
-        this.repo.charges(em, organizationId, range.period, range.start, range.end),
-      ]);
+      const agreements = await this.repo.distillerAgreements(em, organizationId, range.end);
+      const charges = await this.repo.charges(em, organizationId, range.period, range.start, range.end);
       const entries: UsageAgreementEntry[] = [];
       const totals = new Map<string, bigint>();
       for (const a of agreements) {
