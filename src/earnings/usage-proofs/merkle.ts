@@ -159,14 +159,14 @@ export interface InclusionClaim {
   root: Uint8Array;
 }
 
-/** RFC 9162 §2.1.3.2: whether `proof` shows the leaf at `index` in the tree of `treeSize` leaves with `root`. */
-export function verifyInclusion(c: InclusionClaim): boolean {
-  if (!Number.isInteger(c.index) || !Number.isInteger(c.treeSize) || c.index < 0 || c.index >= c.treeSize) return false;
-  let fn = c.index;
-  let sn = c.treeSize - 1;
-  let r: Buffer = Buffer.from(c.leafHash);
-  for (const p of c.proof) {
-    if (sn === 0) return false;
+/** RFC 9162 §2.1.3.2: the root `proof` leads to from the leaf at `index` in a tree of `treeSize` leaves; null when the proof does not fit them. */
+export function rootFromAuditPath(leafHash: Uint8Array, index: number, treeSize: number, proof: readonly Uint8Array[]): Buffer | null {
+  if (!Number.isInteger(index) || !Number.isInteger(treeSize) || index < 0 || index >= treeSize) return null;
+  let fn = index;
+  let sn = treeSize - 1;
+  let r: Buffer = Buffer.from(leafHash);
+  for (const p of proof) {
+    if (sn === 0) return null;
     if (fn % 2 === 1 || fn === sn) {
       r = nodeHash(p, r);
       if (fn % 2 === 0) {
@@ -181,5 +181,11 @@ export function verifyInclusion(c: InclusionClaim): boolean {
     fn = Math.floor(fn / 2);
     sn = Math.floor(sn / 2);
   }
-  return sn === 0 && r.equals(Buffer.from(c.root));
+  return sn === 0 ? r : null;
+}
+
+/** RFC 9162 §2.1.3.2: whether `proof` shows the leaf at `index` in the tree of `treeSize` leaves with `root`. */
+export function verifyInclusion(c: InclusionClaim): boolean {
+  const root = rootFromAuditPath(c.leafHash, c.index, c.treeSize, c.proof);
+  return root !== null && root.equals(Buffer.from(c.root));
 }
