@@ -51,22 +51,6 @@ export function royaltiesOf(grossMinor: bigint, entries: readonly StackEntryForR
   return entries.map((e, i) => ({ ...e, amountMinor: parts[i] }));
 }
 
-/** A royalty owed by the current revision of a student model's month. */
-export interface RoyaltyTarget {
-  reportId: string;
-  distillerOrganizationId: string;
-  studentModelId: string;
-  studentName: string;
-  period: string;
-  currency: string;
-  ancestorModelId: string;
-  vendorOrganizationId: string;
-  agreementId: string;
-  policy: string;
-  shareBps: number;
-  amountMinor: bigint;
-}
-
 /** The current revision of a student model's month (for entries billed before but no longer owed). */
 export interface CurrentRevision {
   reportId: string;
@@ -77,32 +61,26 @@ export interface CurrentRevision {
   currency: string;
 }
 
-/** What ROYALTY lines have billed so far for one entry of a student model's month. */
-export interface RoyaltyBilled {
-  studentModelId: string;
-  period: string;
-  currency: string;
+/** One stack entry a month's royalty goes to: the ancestor, its vendor and the licence it comes from. */
+interface RoyaltyEntry {
   ancestorModelId: string;
-  policy: string;
-  /** From the latest line (for a credit when the entry is no longer in the stack). */
   vendorOrganizationId: string;
   agreementId: string;
+  policy: string;
   shareBps: number;
+}
+
+/** A royalty owed by the current revision of a student model's month. */
+export interface RoyaltyTarget extends CurrentRevision, RoyaltyEntry {
   amountMinor: bigint;
 }
 
-export interface RoyaltyDelta {
-  reportId: string;
-  distillerOrganizationId: string;
-  studentModelId: string;
-  studentName: string;
-  period: string;
-  currency: string;
-  ancestorModelId: string;
-  vendorOrganizationId: string;
-  agreementId: string;
-  policy: string;
-  shareBps: number;
+/** What ROYALTY lines have billed so far for one entry of a student model's month (entry fields from the latest line, for a credit when the entry is no longer in the stack). */
+export interface RoyaltyBilled extends Pick<CurrentRevision, 'studentModelId' | 'period' | 'currency'>, RoyaltyEntry {
+  amountMinor: bigint;
+}
+
+export interface RoyaltyDelta extends CurrentRevision, RoyaltyEntry {
   owedMinor: bigint;
   billedMinor: bigint;
   /** owed − billed (never 0). */
