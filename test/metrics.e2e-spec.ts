@@ -103,8 +103,10 @@ describe('metrics (e2e)', () => {
         body: { model: 'teacher', max_tokens: 8, messages: [{ role: 'user', content: 'Explain distillation.' }] },
       });
       expect(r.status).toBe(200);
+      const m1 = usageEvent(p.agreementId, 'm-1');
       const reported = await reportUsage(t, p.reportKey, {
-        events: [usageEvent(p.agreementId, 'm-1'), usageEvent(p.agreementId, 'm-1'), usageEvent(randomUUID(), 'm-2'), usageEvent(p.agreementId, 'm-3', { inputTokens: -1 })],
+        // The same event twice (one object: two calls could straddle a millisecond and differ) — the second is a duplicate.
+        events: [m1, m1, usageEvent(randomUUID(), 'm-2'), usageEvent(p.agreementId, 'm-3', { inputTokens: -1 })],
       });
       expect(reported.body).toMatchObject({ accepted: 1, duplicates: 1, rejected: 2 });
 
