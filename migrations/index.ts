@@ -18,10 +18,12 @@ import { RevenueReports1795800910000 } from './1795800910000-RevenueReports';
 import { Statements1795800930000 } from './1795800930000-Statements';
 import { UsageEventOrder1795800940000 } from './1795800940000-UsageEventOrder';
 import { PayoutOnboarding1795800950000 } from './1795800950000-PayoutOnboarding';
+import { PayoutBatches1795801000000 } from './1795801000000-PayoutBatches';
 
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
 export const MIGRATIONS: Function[] = [Identity1795800000000, CatalogLicensing1795800100000, Metering1795800200000, Provenance1795800300000,
   Ledger1795800400000, Payments1795800500000, Billing1795800600000, Collection1795800700000,
   RefundRequests1795800750000, UpstreamErrors1795800810000, RoyaltyCascade1795800900000, RevenueReports1795800910000,
   Statements1795800930000,
-  UsageEventOrder1795800940000, PayoutOnboarding1795800950000];
+  UsageEventOrder1795800940000, PayoutOnboarding1795800950000,
+  PayoutBatches1795801000000];

@@ -90,8 +90,9 @@ export class EarningsBalanceRepository {
   }
 
   /**
-   * Vendor organizations with a non-zero payable or held balance in
-   * `currency`, by organization id after `afterOrganizationId`, at most `limit`.
+   * Vendor organizations with a non-zero payable (net of what was paid out)
+   * or held balance in `currency`, by organization id after
+   * `afterOrganizationId`, at most `limit`.
    */
   async vendorsWithBalance(em: EntityManager, currency: string, afterOrganizationId: string | null, limit: number): Promise<string[]> {
     const rows: { organization_id: string }[] = await em.query(
@@ -99,11 +100,12 @@ export class EarningsBalanceRepository {
          FROM ledger_accounts a
          CROSS JOIN LATERAL (SELECT coalesce(sum(e.amount_minor), 0) AS total FROM ledger_entries e WHERE e.account_id = a.id) b
         WHERE a.organization_id IS NOT NULL
-          AND a.kind IN ('VENDOR_PAYABLE', 'VENDOR_HELD')
+          AND a.kind IN ('VENDOR_PAYABLE', 'VENDOR_PAID', 'VENDOR_HELD')
           AND a.currency = $1
           AND ($2::uuid IS NULL OR a.organization_id > $2::uuid)
         GROUP BY a.organization_id
-       HAVING bool_or(b.total <> 0)
+       HAVING coalesce(sum(b.total) FILTER (WHERE a.kind IN ('VENDOR_PAYABLE', 'VENDOR_PAID')), 0) <> 0
+           OR coalesce(sum(b.total) FILTER (WHERE a.kind = 'VENDOR_HELD'), 0) <> 0
         ORDER BY a.organization_id
         LIMIT $3`,
       [currency, afterOrganizationId, limit],

@@ -2,7 +2,10 @@
  * What the platform owes each vendor, split by when it may be paid out.
  *
  * For one vendor organization and one currency, from the ledger:
- * - payable (P): `vendor:<org>:payable` on its normal (credit) side;
+ * - payable (P): what is still owed — `vendor:<org>:payable` on its normal
+ *   (credit) side less what was paid out (`vendor:<org>:paid`, its contra
+ *   account: a payout debits it against the platform's cash, a failed
+ *   transfer or a reversal credits it back);
  * - pending: fresh earnings still inside the holdback window
  *   (`EARNINGS_HOLDBACK_DAYS` after they were collected: the refund and
  *   dispute exposure). A journal transaction counts as fresh earnings when its
@@ -38,7 +41,7 @@ import { earningsFigures, holdbackCutoff, releasedAt } from './earnings-figures'
 export interface EarningsBalance {
   organizationId: string;
   currency: string;
-  /** P: what the platform owes the vendor (negative after refunds of more than was owed). */
+  /** P: what the platform still owes the vendor, net of payouts (negative after refunds of more than was owed). */
   payable: bigint;
   pending: bigint;
   available: bigint;
@@ -86,7 +89,8 @@ export class EarningsBalanceService {
   }
 
   private toBalance(r: EarningsLedgerRow, asOf: Date, holdbackDays: number): EarningsBalance {
-    const payable = balanceOnNormalSide(AccountKind.VENDOR_PAYABLE, r.payableSigned);
+    // What is paid out sits on `vendor:<org>:paid`, the payable's contra account: what is still owed is their sum.
+    const payable = balanceOnNormalSide(AccountKind.VENDOR_PAYABLE, r.payableSigned + r.paidSigned);
     const f = earningsFigures(payable, r.recentCredits);
     return {
       organizationId: r.organizationId,

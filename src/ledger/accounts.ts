@@ -23,7 +23,11 @@ export const Accounts = {
   vendorPayable: (org: string) => `vendor:${org}:payable`,
   /** A vendor's share held while a dispute is open. Liability (credit). */
   vendorHeld: (org: string) => `vendor:${org}:held`,
-  /** What has been paid out to a vendor. */
+  /**
+   * What has been paid out to a vendor, net of failed transfers and reversals:
+   * the payable's contra account (a payout debits it and credits the
+   * platform's cash), so what is still owed is payable + paid. Debit.
+   */
   vendorPaid: (org: string) => `vendor:${org}:paid`,
   /** A pool-plan period's subscription money awaiting distribution. */
   pool: (period: string) => `pool:${period}`,

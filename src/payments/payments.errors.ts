@@ -32,3 +32,36 @@ export class NoPaymentMethodError extends PaymentsUnavailableError {
     this.name = 'NoPaymentMethodError';
   }
 }
+
+/**
+ * The processor answered 429 (too many requests). Retry later with the same
+ * idempotency key, after `retryAfterMs` when given; `shouldRetry` carries the
+ * processor's own advice (the Stripe-Should-Retry header) when it sent one.
+ */
+export class PaymentsRateLimitedError extends PaymentsUnavailableError {
+  constructor(
+    message: string,
+    readonly shouldRetry: boolean | null,
+    readonly retryAfterMs: number | null,
+  ) {
+    super(message, 'rate_limit', shouldRetry !== false, 429);
+    this.name = 'PaymentsRateLimitedError';
+  }
+}
+
+/**
+ * The processor refused a transfer or reversal: nothing was created. `code`
+ * is the processor's (balance_insufficient, account_invalid,
+ * transfers_not_allowed, …); `retryLater` is true when the same request may
+ * succeed later (balance_insufficient: the money is still settling).
+ */
+export class TransferRefusedError extends Error {
+  constructor(
+    message: string,
+    readonly code: string,
+    readonly retryLater: boolean,
+  ) {
+    super(message);
+    this.name = 'TransferRefusedError';
+  }
+}

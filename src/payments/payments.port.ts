@@ -93,7 +93,7 @@ export interface AccountLinkInput {
   returnUrl: string;
 }
 
-export interface PaymentsPort {
+export interface PaymentsPort extends TransfersPort {
   readonly mode: PaymentsMode;
   ensureCustomer(input: { organizationId: string; name: string; idempotencyKey: string }): Promise<{ customerId: string }>;
   createSetupIntent(input: { customerId: string; organizationId: string; idempotencyKey: string }): Promise<{ setupIntentId: string; clientSecret: string }>;
@@ -124,4 +124,94 @@ export interface PaymentsPort {
   createAccountLink(input: AccountLinkInput): Promise<{ url: string; expiresAt: Date }>;
   /** A single-use link into the account's Express dashboard. */
   createLoginLink(accountId: string): Promise<{ url: string }>;
+}
+
+// ---- Connect: transfers to connected accounts, reversals, the platform's balance
+
+export interface CreateTransferInput {
+  /** The vendor's connected account (acct_…). */
+  destinationAccountId: string;
+  amountMinor: bigint;
+  currency: string;
+  /** Groups a batch's transfers at the processor (`payout_batch:<batch id>`); recovery looks transfers up by it. */
+  transferGroup: string;
+  /** The payout's stored key; reused by every attempt. */
+  idempotencyKey: string;
+  description: string;
+  /** At least payout_id, batch_id and idempotency_key (recovery matches on them). */
+  metadata: Record<string, string>;
+  /** A charge (ch_…) the transfer is funded from, when the payout can be tied to one; null → the available balance. */
+  sourceTransaction: string | null;
+}
+
+export interface TransferReversalResult {
+  id: string;
+  transferId: string;
+  amountMinor: bigint;
+  currency: string;
+  createdAt: Date;
+  metadata: Record<string, string>;
+}
+
+export interface TransferResult {
+  id: string;
+  destinationAccountId: string;
+  amountMinor: bigint;
+  currency: string;
+  transferGroup: string | null;
+  metadata: Record<string, string>;
+  createdAt: Date;
+  /** Σ of the reversals so far. */
+  reversedMinor: bigint;
+  reversals: TransferReversalResult[];
+  livemode: boolean;
+}
+
+export interface ReverseTransferInput {
+  transferId: string;
+  /** Part of the transfer, in the transfer's own currency. */
+  amountMinor: bigint;
+  idempotencyKey: string;
+  metadata: Record<string, string>;
+}
+
+export interface PlatformBalance {
+  /** Per currency, in our minor units. */
+  available: { currency: string; amountMinor: bigint }[];
+  pending: { currency: string; amountMinor: bigint }[];
+}
+
+/** One movement of the platform's balance at the processor (Stripe's balance transaction). */
+export interface BalanceTransaction {
+  id: string;
+  /** Gross, signed: positive into the balance (charge), negative out of it (refund, transfer). */
+  amountMinor: bigint;
+  /** The processor's fee on it (≥ 0). */
+  feeMinor: bigint;
+  netMinor: bigint;
+  currency: string;
+  /** Stripe's `reporting_category`: charge, refund, dispute, dispute_reversal, transfer, transfer_reversal, fee, … */
+  reportingCategory: string;
+  type: string;
+  /** The object that caused it (ch_…, re_…, du_…, tr_…, trr_…); null for some platform fees. */
+  sourceId: string | null;
+  createdAt: Date;
+}
+
+export interface TransfersPort {
+  /**
+   * Creates (or, with the same idempotency key, replays) a transfer. A refusal
+   * that cannot succeed as sent is a TransferRefusedError (its `retryLater`
+   * says whether the same request may succeed later: balance_insufficient);
+   * a 429 is a PaymentsRateLimitedError; anything else unknown is a
+   * PaymentsUnavailableError (outcome unknown: retry with the same key).
+   */
+  createTransfer(input: CreateTransferInput): Promise<TransferResult>;
+  retrieveTransfer(transferId: string): Promise<TransferResult>;
+  /** Every transfer of a transfer group (all pages), oldest first. */
+  listTransfersByGroup(transferGroup: string): Promise<TransferResult[]>;
+  reverseTransfer(input: ReverseTransferInput): Promise<TransferReversalResult>;
+  retrieveBalance(): Promise<PlatformBalance>;
+  /** The platform balance's movements created in [from, to) (all pages), oldest first. */
+  listBalanceTransactions(range: { from: Date; to: Date }): Promise<BalanceTransaction[]>;
 }

@@ -1,6 +1,6 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 
-export type SandboxObjectKind = 'customer' | 'setup_intent' | 'payment_intent' | 'charge' | 'balance_transaction' | 'refund' | 'dispute' | 'account' | 'account_link' | 'login_link';
+export type SandboxObjectKind = 'customer' | 'setup_intent' | 'payment_intent' | 'charge' | 'balance_transaction' | 'refund' | 'dispute' | 'account' | 'account_link' | 'login_link' | 'transfer' | 'transfer_reversal';
 
 /**
  * The sandbox processor's objects, Stripe-shaped. Objects created by a request

@@ -25,13 +25,19 @@ import { Database, Tx } from '../../platform/database/transaction';
 import { NoPaymentMethodError } from '../payments.errors';
 import type {
   AccountLinkInput,
+  BalanceTransaction,
   ChargeOffSessionInput,
   ConnectedAccount,
   CreateConnectedAccountInput,
+  CreateTransferInput,
   PaymentIntentResult,
   PaymentsPort,
+  PlatformBalance,
   RefundInput,
   RefundResult,
+  ReverseTransferInput,
+  TransferResult,
+  TransferReversalResult,
 } from '../payments.port';
 import { AccountShape, connectedAccount, PaymentIntentShape, paymentIntentResult } from '../stripe-shapes';
 import { STRIPE_API_VERSION } from '../stripe/stripe-payments.adapter';
@@ -492,6 +498,34 @@ export class SandboxPaymentsAdapter implements PaymentsPort {
       return created;
     });
     return { url: link.url as string };
+  }
+
+  // ---- transfers (payout execution)
+
+  async createTransfer(_input: CreateTransferInput): Promise<TransferResult> {
+    throw new Error('createTransfer: not implemented yet');
+  }
+
+  async retrieveTransfer(_transferId: string): Promise<TransferResult> {
+    throw new Error('retrieveTransfer: not implemented yet');
+  }
+
+  async listTransfersByGroup(_transferGroup: string): Promise<TransferResult[]> {
+    throw new Error('listTransfersByGroup: not implemented yet');
+  }
+
+  async retrieveBalance(): Promise<PlatformBalance> {
+    throw new Error('retrieveBalance: not implemented yet');
+  }
+
+  // ---- reversals and balance transactions (after a payout, reconciliation)
+
+  async reverseTransfer(_input: ReverseTransferInput): Promise<TransferReversalResult> {
+    throw new Error('reverseTransfer: not implemented yet');
+  }
+
+  async listBalanceTransactions(_range: { from: Date; to: Date }): Promise<BalanceTransaction[]> {
+    throw new Error('listBalanceTransactions: not implemented yet');
   }
 
   /** An account link by id (null: no such link), with whether it can still be used. */

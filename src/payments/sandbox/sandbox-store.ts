@@ -25,6 +25,8 @@ const PREFIX: Record<SandboxObjectKind, string> = {
   account: 'acct',
   account_link: 'acctlink',
   login_link: 'loginlink',
+  transfer: 'tr',
+  transfer_reversal: 'trr',
 };
 
 export function sha256(text: string): string {

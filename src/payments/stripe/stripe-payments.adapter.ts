@@ -11,13 +11,19 @@ import { feeFromStripeUnits, fromStripeAmount, toStripeAmount } from '../../plat
 import { NoPaymentMethodError, PaymentsUnavailableError } from '../payments.errors';
 import type {
   AccountLinkInput,
+  BalanceTransaction,
   ChargeOffSessionInput,
   ConnectedAccount,
   CreateConnectedAccountInput,
+  CreateTransferInput,
   PaymentIntentResult,
   PaymentsPort,
+  PlatformBalance,
   RefundInput,
   RefundResult,
+  ReverseTransferInput,
+  TransferResult,
+  TransferReversalResult,
 } from '../payments.port';
 import { AccountShape, connectedAccount, PaymentIntentShape, paymentIntentResult } from '../stripe-shapes';
 
@@ -180,6 +186,34 @@ export class StripePaymentsAdapter implements PaymentsPort {
   async createLoginLink(accountId: string): Promise<{ url: string }> {
     const link = await this.call(() => this.stripe.accounts.createLoginLink(accountId));
     return { url: link.url };
+  }
+
+  // ---- transfers (payout execution)
+
+  async createTransfer(_input: CreateTransferInput): Promise<TransferResult> {
+    throw new Error('createTransfer: not implemented yet');
+  }
+
+  async retrieveTransfer(_transferId: string): Promise<TransferResult> {
+    throw new Error('retrieveTransfer: not implemented yet');
+  }
+
+  async listTransfersByGroup(_transferGroup: string): Promise<TransferResult[]> {
+    throw new Error('listTransfersByGroup: not implemented yet');
+  }
+
+  async retrieveBalance(): Promise<PlatformBalance> {
+    throw new Error('retrieveBalance: not implemented yet');
+  }
+
+  // ---- reversals and balance transactions (after a payout, reconciliation)
+
+  async reverseTransfer(_input: ReverseTransferInput): Promise<TransferReversalResult> {
+    throw new Error('reverseTransfer: not implemented yet');
+  }
+
+  async listBalanceTransactions(_range: { from: Date; to: Date }): Promise<BalanceTransaction[]> {
+    throw new Error('listBalanceTransactions: not implemented yet');
   }
 
   private async defaultPaymentMethodOf(customerId: string): Promise<string> {

@@ -58,4 +58,21 @@ describe('loadConfig', () => {
       expect(() => loadConfig({ ...env, EARNINGS_HOLDBACK_DAYS: bad })).toThrow(/EARNINGS_HOLDBACK_DAYS/);
     }
   });
+  it('PAYOUT_MINIMUMS and PAYOUT_APPROVAL_LIMITS: parsed exactly, refused when malformed', () => {
+    const env = { DATA_DIR: tmp(), JWT_SECRET: 'x'.repeat(40) };
+    const d = loadConfig(env);
+    expect(d.payoutMinimumByCurrency.get('USD')).toBe(2500n);
+    expect(d.payoutMinimumByCurrency.get('JPY')).toBe(300n);
+    expect(d.payoutApprovalLimitByAdmin.size).toBe(0);
+    const c = loadConfig({ ...env, PAYOUT_MINIMUMS: 'USD:1000, KWD:5000', PAYOUT_APPROVAL_LIMITS: 'Alice@Example.com:USD:100000,bob@example.com:EUR:5' });
+    expect([...c.payoutMinimumByCurrency]).toEqual([['USD', 1000n], ['KWD', 5000n]]);
+    expect(c.payoutApprovalLimitByAdmin.get('alice@example.com USD')).toBe(100000n);
+    expect(c.payoutApprovalLimitByAdmin.get('bob@example.com EUR')).toBe(5n);
+    for (const bad of ['USD', 'usd:10', 'USD:0', 'USD:10,USD:20', 'USD:1.5', 'USD:-3']) {
+      expect(() => loadConfig({ ...env, PAYOUT_MINIMUMS: bad })).toThrow(/PAYOUT_MINIMUMS/);
+    }
+    for (const bad of ['alice:USD:10', 'a@b.io:usd:10', 'a@b.io:USD:ten', 'a@b.io:USD:1,a@b.io:USD:2']) {
+      expect(() => loadConfig({ ...env, PAYOUT_APPROVAL_LIMITS: bad })).toThrow(/PAYOUT_APPROVAL_LIMITS/);
+    }
+  });
 });

@@ -441,6 +441,54 @@ export class AppConfig {
   earningsHoldbackDays = 7;
 
   /**
+   * The smallest payout per currency, in minor units, comma-separated
+   * `CUR:amount` pairs. A vendor whose available earnings are below its
+   * currency's minimum waits for the next batch; a currency that is not
+   * listed cannot be batched.
+   */
+  @IsString()
+  @Matches(/^\s*[A-Z]{3}:\d{1,15}\s*(,\s*[A-Z]{3}:\d{1,15}\s*)*$/, { message: 'PAYOUT_MINIMUMS must look like USD:2500,EUR:2500,JPY:300' })
+  payoutMinimums = 'USD:2500,EUR:2500,GBP:2000,CHF:2500,CAD:2500,AUD:2500,JPY:300';
+
+  /**
+   * Optional per-admin ceilings on the batches an admin may approve:
+   * comma-separated `email:CUR:amount` (minor units). An admin with a ceiling
+   * in the batch's currency cannot approve a batch whose total to send is
+   * above it; admins without one are not limited.
+   */
+  @IsOptional()
+  @IsString()
+  payoutApprovalLimits?: string;
+
+  /** How many payouts one process sends at the same time. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(64)
+  payoutConcurrency = 8;
+
+  /**
+   * The most requests per second one process sends to the processor while
+   * executing payouts (Stripe allows 100 per second in live mode, 25 in test
+   * mode); a 429 slows it down further.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  payoutMaxRequestsPerSecond = 20;
+
+  /** PAYOUT_MINIMUMS as a map currency → minimum (minor units). */
+  get payoutMinimumByCurrency(): Map<string, bigint> {
+    return parsePayoutMinimums(this.payoutMinimums);
+  }
+
+  /** PAYOUT_APPROVAL_LIMITS as a map `email currency` → ceiling (minor units). */
+  get payoutApprovalLimitByAdmin(): Map<string, bigint> {
+    return parsePayoutApprovalLimits(this.payoutApprovalLimits);
+  }
+
+  /**
    * Serve Prometheus metrics at GET /metrics. Default: on outside production,
    * off in production (where it should be enabled together with a token or
    * behind a network boundary).
@@ -535,6 +583,10 @@ const ENV_MAP: Record<string, keyof AppConfig> = {
   PLATFORM_FEE_BPS: 'platformFeeBps',
   COLLECTION_RETRY_HOURS: 'collectionRetryHours',
   EARNINGS_HOLDBACK_DAYS: 'earningsHoldbackDays',
+  PAYOUT_MINIMUMS: 'payoutMinimums',
+  PAYOUT_APPROVAL_LIMITS: 'payoutApprovalLimits',
+  PAYOUT_CONCURRENCY: 'payoutConcurrency',
+  PAYOUT_MAX_REQUESTS_PER_SECOND: 'payoutMaxRequestsPerSecond',
   METRICS_ENABLED: 'metricsEnabled',
   METRICS_TOKEN: 'metricsToken',
 };
@@ -609,6 +661,12 @@ export function loadConfig(
       throw new ConfigError(`ADMIN_EMAIL must be an email address or a comma-separated list of them (not: ${bad.map((b) => JSON.stringify(b)).join(', ')})`);
     }
   }
+  try {
+    parsePayoutMinimums(config.payoutMinimums);
+    parsePayoutApprovalLimits(config.payoutApprovalLimits);
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
   if ((config.adminEmail && !config.adminPassword) || (!config.adminEmail && config.adminPassword)) {
     throw new ConfigError('ADMIN_EMAIL and ADMIN_PASSWORD must be set together');
   }
@@ -623,4 +681,32 @@ function envName(field: string): string {
 export function parseAdminEmails(value: string | undefined): string[] {
   if (!value) return [];
   return [...new Set(value.split(',').map((e) => e.trim().toLowerCase()).filter((e) => e.length > 0))];
+}
+
+/** `USD:2500,EUR:2500` → USD → 2500n, EUR → 2500n. Throws on a malformed, repeated, unknown-looking or zero entry. */
+export function parsePayoutMinimums(value: string): Map<string, bigint> {
+  const out = new Map<string, bigint>();
+  for (const part of value.split(',').map((p) => p.trim()).filter((p) => p.length > 0)) {
+    const m = /^([A-Z]{3}):(\d{1,15})$/.exec(part);
+    if (!m) throw new Error(`PAYOUT_MINIMUMS: "${part}" is not CUR:amount (e.g. USD:2500)`);
+    if (out.has(m[1])) throw new Error(`PAYOUT_MINIMUMS: ${m[1]} is listed twice`);
+    const minimum = BigInt(m[2]);
+    if (minimum <= 0n) throw new Error(`PAYOUT_MINIMUMS: the minimum for ${m[1]} must be at least 1`);
+    out.set(m[1], minimum);
+  }
+  return out;
+}
+
+/** `a@x.io:USD:100000,b@x.io:EUR:5000` → "a@x.io USD" → 100000n, … (emails lower-cased). */
+export function parsePayoutApprovalLimits(value: string | undefined): Map<string, bigint> {
+  const out = new Map<string, bigint>();
+  if (!value) return out;
+  for (const part of value.split(',').map((p) => p.trim()).filter((p) => p.length > 0)) {
+    const m = /^([^\s:,]+@[^\s:,]+):([A-Z]{3}):(\d{1,15})$/.exec(part);
+    if (!m || !isEmail(m[1])) throw new Error(`PAYOUT_APPROVAL_LIMITS: "${part}" is not email:CUR:amount (e.g. alice@example.com:USD:1000000)`);
+    const key = `${m[1].toLowerCase()} ${m[2]}`;
+    if (out.has(key)) throw new Error(`PAYOUT_APPROVAL_LIMITS: ${m[1]} has two limits for ${m[2]}`);
+    out.set(key, BigInt(m[3]));
+  }
+  return out;
 }
