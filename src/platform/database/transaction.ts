@@ -53,3 +53,16 @@ export class Database {
     return this.dataSource.manager;
   }
 }
+
+/**
+ * Runs independent reads together when `em` draws a connection per query
+ * (the pool), one after the other when it is bound to a single connection (a
+ * transaction's or a query runner's): a pg client runs one query at a time,
+ * and queueing several on it at once is deprecated.
+ */
+export async function readTogether<T extends readonly unknown[]>(em: EntityManager, reads: { [K in keyof T]: () => Promise<T[K]> }): Promise<T> {
+  if (em.queryRunner === undefined) return (await Promise.all(reads.map((read) => read()))) as unknown as T;
+  const out: unknown[] = [];
+  for (const read of reads) out.push(await read());
+  return out as unknown as T;
+}

@@ -11,6 +11,7 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { LoaderContext, loaderFor } from '../../platform/graphql/loaders';
+import { readTogether } from '../../platform/database/transaction';
 import { CatalogService } from '../../catalog/catalog.service';
 import type { TeacherModelOutput } from '../../catalog/dto/model.output';
 import { ModelEntity } from '../../catalog/model.entity';
@@ -144,10 +145,10 @@ export class LineageLoader {
       if (known) termsOf.set(r.agreement_id, known);
       else missing.add(r.agreement_id);
     }
-    const [nodeRows, termRows] = await Promise.all([
-      ids.size === 0 ? [] : this.repository.lineageNodes(em, [...ids]),
-      missing.size === 0 ? [] : this.repository.agreementTerms(em, [...missing]),
-    ]);
+    const [nodeRows, termRows] = await readTogether(em, [
+      async () => (ids.size === 0 ? [] : this.repository.lineageNodes(em, [...ids])),
+      async () => (missing.size === 0 ? [] : this.repository.agreementTerms(em, [...missing])),
+    ] as const);
     const models = new Map(nodeRows.map((r) => [r.id, nodeOf(r)]));
     // The snapshot comes on one row per hash: the others take it from that row.
     const fetchedByHash = new Map<string, CanonicalTerms>();
@@ -272,7 +273,7 @@ export function measure(rootId: string, edges: readonly Pick<LineageEdgeView, 'c
 export function lineageInRequest(ctx: LoaderContext, loader: LineageLoader, em: EntityManager, model: LineageModel): Promise<Lineage> {
   return loaderFor<string, Lineage>(ctx, 'provenance.lineage', async (ids) => {
     const roots = new Map(pendingRoots.get(ctx) ?? []);
-    return Promise.all(ids.map((id) => loader.assembleFor(em, roots.get(id)!)));
+    return readTogether(em, ids.map((id) => () => loader.assembleFor(em, roots.get(id)!)));
   }).load(remember(ctx, model));
 }
 
