@@ -19,6 +19,7 @@ import { Statements1795800930000 } from './1795800930000-Statements';
 import { UsageEventOrder1795800940000 } from './1795800940000-UsageEventOrder';
 import { PayoutOnboarding1795800950000 } from './1795800950000-PayoutOnboarding';
 import { PayoutBatches1795801000000 } from './1795801000000-PayoutBatches';
+import { PayoutVendorHolds1795801010000 } from './1795801010000-PayoutVendorHolds';
 
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
 export const MIGRATIONS: Function[] = [Identity1795800000000, CatalogLicensing1795800100000, Metering1795800200000, Provenance1795800300000,
@@ -26,4 +27,5 @@ export const MIGRATIONS: Function[] = [Identity1795800000000, CatalogLicensing17
   RefundRequests1795800750000, UpstreamErrors1795800810000, RoyaltyCascade1795800900000, RevenueReports1795800910000,
   Statements1795800930000,
   UsageEventOrder1795800940000, PayoutOnboarding1795800950000,
-  PayoutBatches1795801000000];
+  PayoutBatches1795801000000,
+  PayoutVendorHolds1795801010000];
