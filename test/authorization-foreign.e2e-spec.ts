@@ -113,6 +113,10 @@ interface Fixture {
   bDispute: string;
   /** The id of a usage event on aAgreement (seeded) */
   aUsageEvent: string;
+  /** A payout batch in review holding a payout to A (seeded: only platform admins create batches) */
+  aPayoutBatch: string;
+  /** A's payout in aPayoutBatch */
+  aPayout: string;
 }
 
 function termsInput(): Record<string, unknown> {
@@ -311,8 +315,22 @@ async function buildFixture(t: TestApp): Promise<Fixture> {
     [aAgreement, aUsageEvent],
   );
 
+  // A payout batch in review with a payout to A (seeded with SQL: only platform admins create batches).
+  const [{ id: aPayoutBatch }] = await t.dataSource.query(
+    `INSERT INTO payout_batches (currency, minimum_minor, as_of, holdback_days, total_minor, payout_count, snapshot_hash, created_by, created_at)
+     VALUES ('USD', 2500, now(), 7, 3000, 1, repeat('a', 64), $1, now()) RETURNING id`,
+    [a.userId],
+  );
+  const [{ id: aPayout }] = await t.dataSource.query(
+    `INSERT INTO payouts (batch_id, organization_id, currency, amount_minor, account_id, idempotency_key, created_at)
+     VALUES ($1, $2, 'USD', 3000, 'acct_foreignfixture', 'payout:fixture-a', now()) RETURNING id`,
+    [aPayoutBatch, a.organizationId],
+  );
+
   return {
     aUsageEvent,
+    aPayoutBatch,
+    aPayout,
     a,
     b,
     c,
@@ -420,6 +438,14 @@ const Q = {
   startPayoutOnboarding: `mutation($organizationId: ID!) { startPayoutOnboarding(organizationId: $organizationId) { url account { accountId } } }`,
   payoutAccount: `query($organizationId: ID!) { payoutAccount(organizationId: $organizationId) { accountId canReceiveTransfers } }`,
   payoutDashboardLink: `mutation($organizationId: ID!) { payoutDashboardLink(organizationId: $organizationId) { url } }`,
+  payouts: `query($organizationId: ID!) { payouts(organizationId: $organizationId) { edges { node { id status } } } }`,
+  payoutBatch: `query($id: ID!) { payoutBatch(id: $id) { id status } }`,
+  approvePayoutBatch: `mutation($id: ID!, $snapshotHash: String!) { approvePayoutBatch(id: $id, snapshotHash: $snapshotHash) { id status } }`,
+  rejectPayoutBatch: `mutation($id: ID!, $reason: String!) { rejectPayoutBatch(id: $id, reason: $reason) { id status } }`,
+  holdPayout: `mutation($payoutId: ID!, $reason: String!) { holdPayout(payoutId: $payoutId, reason: $reason) { id status } }`,
+  releasePayout: `mutation($payoutId: ID!) { releasePayout(payoutId: $payoutId) { id status } }`,
+  holdVendorPayouts: `mutation($organizationId: ID!, $reason: String!) { holdVendorPayouts(organizationId: $organizationId, reason: $reason) { organizationId } }`,
+  releaseVendorPayouts: `mutation($organizationId: ID!) { releaseVendorPayouts(organizationId: $organizationId) { organizationId } }`,
   confirmSandboxPaymentSetup: `mutation($organizationId: ID!, $setupIntentId: ID!, $paymentMethod: String!) {
     confirmSandboxPaymentSetup(organizationId: $organizationId, setupIntentId: $setupIntentId, paymentMethod: $paymentMethod) { defaultPaymentMethodId } }`,
   simulateSandboxDispute: `mutation($paymentIntentId: ID!) { simulateSandboxDispute(paymentIntentId: $paymentIntentId) { id } }`,
@@ -500,6 +526,16 @@ const CASES: Case[] = [
   { op: 'payoutAccount', probe: 'organizationId', what: "B's organization", vars: (f) => ({ organizationId: f.b.organizationId }), expect: 'NOT_FOUND' },
   { op: 'payoutDashboardLink', probe: 'organizationId', what: "A's organization", vars: (f) => ({ organizationId: f.a.organizationId }), expect: 'NOT_FOUND' },
   { op: 'payoutDashboardLink', probe: 'organizationId', what: "B's organization", vars: (f) => ({ organizationId: f.b.organizationId }), expect: 'NOT_FOUND' },
+  // Payouts: a vendor's payouts are its members'; batches and their review are platform admins' only (C is refused whatever the id).
+  { op: 'payouts', probe: 'organizationId', what: "A's organization (paid in aPayoutBatch)", vars: (f) => ({ organizationId: f.a.organizationId }), expect: 'NOT_FOUND' },
+  { op: 'payouts', probe: 'organizationId', what: "B's organization", vars: (f) => ({ organizationId: f.b.organizationId }), expect: 'NOT_FOUND' },
+  { op: 'payoutBatch', probe: 'id', what: 'the payout batch paying A', vars: (f) => ({ id: f.aPayoutBatch }), expect: 'FORBIDDEN' },
+  { op: 'approvePayoutBatch', probe: 'id', what: 'the payout batch paying A', vars: (f) => ({ id: f.aPayoutBatch, snapshotHash: 'a'.repeat(64) }), expect: 'FORBIDDEN' },
+  { op: 'rejectPayoutBatch', probe: 'id', what: 'the payout batch paying A', vars: (f) => ({ id: f.aPayoutBatch, reason: 'intruder' }), expect: 'FORBIDDEN' },
+  { op: 'holdPayout', probe: 'payoutId', what: "A's payout", vars: (f) => ({ payoutId: f.aPayout, reason: 'intruder' }), expect: 'FORBIDDEN' },
+  { op: 'releasePayout', probe: 'payoutId', what: "A's payout", vars: (f) => ({ payoutId: f.aPayout }), expect: 'FORBIDDEN' },
+  { op: 'holdVendorPayouts', probe: 'organizationId', what: "A's organization", vars: (f) => ({ organizationId: f.a.organizationId, reason: 'intruder' }), expect: 'FORBIDDEN' },
+  { op: 'releaseVendorPayouts', probe: 'organizationId', what: "A's organization", vars: (f) => ({ organizationId: f.a.organizationId }), expect: 'FORBIDDEN' },
   {
     op: 'confirmSandboxPaymentSetup',
     probe: 'organizationId',
@@ -1165,6 +1201,8 @@ describe('authorization: foreign organizations', () => {
         f.bDispute,
         f.aSetupIntent,
         f.aUsageEvent,
+        f.aPayoutBatch,
+        f.aPayout,
         ...[f.aDraftOffer, f.aOffer, f.aRetiredOffer, f.aUnlistedOffer, f.aNeverPublicOffer, f.aLateOffer, f.bOffer].map((o) => o.id),
       ]);
       const notForeign = CASES.filter((c) => !theirs.has(valueAt(c.vars(f), c.probe) as string)).map((c) => `${c.op}(${c.probe}): ${c.what}`);

@@ -297,13 +297,16 @@ describe('payout batches (e2e)', () => {
       expect(skipOf(second, v).detail).toBe(`payout ${payoutOf(first, v).id} is PENDING`);
     });
 
-    it('a currency without a minimum is refused (BAD_USER_INPUT naming PAYOUT_MINIMUMS); malformed ones too; nothing written', async () => {
+    it('a currency without a minimum is refused (BAD_USER_INPUT naming PAYOUT_MINIMUMS); malformed ones and non-admins too; nothing written', async () => {
       await readyVendor('ZAR', 90_000n);
       const before = await writes();
       const r = await t.gql(CREATE, { c: 'ZAR' }, creator.token);
       expect(errorCode(r)).toBe('BAD_USER_INPUT');
       expect(r.errors![0].message).toContain('PAYOUT_MINIMUMS');
       expect(errorCode(await t.gql(CREATE, { c: 'usd' }, creator.token))).toBe('BAD_USER_INPUT');
+      // Platform admins only.
+      expect(errorCode(await t.gql(CREATE, { c: 'USD' }, outsider.token))).toBe('FORBIDDEN');
+      await expect(batches.create({ kind: 'user', userId: outsider.userId, isAdmin: false }, 'USD')).rejects.toMatchObject({ code: 'FORBIDDEN' });
       expect(await writes()).toEqual(before);
     });
 
