@@ -270,6 +270,15 @@ describe('payout batches (e2e)', () => {
       // Releasing the vendor hold: the vendor is batched again (after this batch is rejected, everyone's lines are free again).
       expect((await t.gql(RELEASE_VENDOR, { o: held }, approver.token)).data!.releaseVendorPayouts).toMatchObject({ reason: 'compliance review' });
       expect((await t.gql(RELEASE_VENDOR, { o: held }, approver.token)).data!.releaseVendorPayouts).toBeNull();
+      expect(errorCode(await t.gql(HOLD_VENDOR, { o: randomUUID(), r: 'nobody' }, approver.token))).toBe('NOT_FOUND');
+      const vendorAudit = await t.dataSource.query(
+        `SELECT action, actor_user_id, data->>'reason' AS reason FROM audit_log WHERE target_id = $1 AND action LIKE 'payouts.vendor.%' ORDER BY seq`,
+        [held],
+      );
+      expect(vendorAudit).toEqual([
+        { action: 'payouts.vendor.held', actor_user_id: approver.userId, reason: 'compliance review' },
+        { action: 'payouts.vendor.released', actor_user_id: approver.userId, reason: null },
+      ]);
       expect((await t.gql(REJECT, { id: batch.id, r: 'recheck after the hold' }, approver.token)).data!.rejectPayoutBatch).toMatchObject({ status: 'REJECTED' });
       const next = await create(C);
       expect(payoutOf(next, held)).toMatchObject({ amount: { amountMinor: '5000' } });
