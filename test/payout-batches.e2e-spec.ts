@@ -204,8 +204,8 @@ describe('payout batches (e2e)', () => {
       await earn(due, 5_000n, OLD, C);
       const held = await readyVendor(C, 5_000n);
       expect((await t.gql(HOLD_VENDOR, { o: held, r: 'compliance review' }, approver.token)).data!.holdVendorPayouts).toMatchObject({ organizationId: held, reason: 'compliance review', heldBy: approver.userId });
-      const onlyPending = await readyVendor(C, 1n); // 0.01 old …
-      await earn(onlyPending, 4_000n, ago(DAY), C); // … and 40.00 pending: available 0.01 — below the minimum
+      const tinyAndPending = await readyVendor(C, 1n); // 0.01 old …
+      await earn(tinyAndPending, 4_000n, ago(DAY), C); // … and 40.00 pending: available 0.01 — below the minimum (pending does not count)
       const fresh = await vendorOrg();
       await onboard(fresh);
       await earn(fresh, 5_000n, ago(2 * DAY), C); // only pending
@@ -248,7 +248,7 @@ describe('payout batches (e2e)', () => {
       expect(skipOf(batch, due)).toMatchObject({ reason: 'ACCOUNT_CANNOT_RECEIVE_TRANSFERS' });
       expect(skipOf(batch, due).detail).toContain('external_account');
       expect(skipOf(batch, held)).toMatchObject({ reason: 'VENDOR_ON_HOLD', detail: 'on hold: compliance review' });
-      expect(skipOf(batch, onlyPending)).toMatchObject({ reason: 'BELOW_MINIMUM', available: { amountMinor: '1' } });
+      expect(skipOf(batch, tinyAndPending)).toMatchObject({ reason: 'BELOW_MINIMUM', available: { amountMinor: '1' } });
       expect(skipOf(batch, fresh)).toMatchObject({ reason: 'NOTHING_AVAILABLE', available: { amountMinor: '0' } });
       expect(skipOf(batch, fresh).detail).toBe(`pending 50.00 EUR (available from ${new Date(ago(2 * DAY).getTime() + 7 * DAY).toISOString()}); negative carry-forward 0.00 EUR`);
       expect(skipOf(batch, negative)).toMatchObject({ reason: 'NOTHING_AVAILABLE', detail: 'pending 0.00 EUR; negative carry-forward 20.00 EUR' });
