@@ -16,13 +16,14 @@ import { UsageProofsModule } from './earnings/usage-proofs/usage-proofs.module';
 import { DATABASE_SCHEMA } from './database-schema';
 import { AppConfig } from './platform/config/app-config';
 import { PlatformModule } from './platform/platform.module';
+import { SandboxClockModule } from './sandbox/sandbox-clock.module';
 
 @Module({})
 export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: AppModule,
-      imports: [PlatformModule.forRoot(config, DATABASE_SCHEMA), AuditModule, IdentityModule, CatalogModule, LicensingModule, MeteringModule, ProvenanceModule, LedgerModule, PaymentsModule, PayoutsModule, BillingModule, CollectionModule, EarningsModule, StatementsModule, UsageProofsModule],
+      imports: [PlatformModule.forRoot(config, DATABASE_SCHEMA), AuditModule, IdentityModule, CatalogModule, LicensingModule, MeteringModule, ProvenanceModule, LedgerModule, PaymentsModule, PayoutsModule, BillingModule, CollectionModule, EarningsModule, StatementsModule, UsageProofsModule, SandboxClockModule],
     };
   }
 }

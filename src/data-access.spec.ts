@@ -15,6 +15,7 @@ const INFRASTRUCTURE: Record<string, string> = {
   'platform/database/embedded-postgres.ts': 'creates the database of an embedded server before any module exists',
   'platform/health/health.controller.ts': "the health probe's SELECT 1 on its own small pool",
   'platform/metrics/metrics.service.ts': 'reads pg_stat_activity at scrape time',
+  'platform/clock/clock-sync.service.ts': "LISTENs for the sandbox clock's changes on a connection of its own (a pooled one cannot hold a LISTEN)",
 };
 
 function sourceFiles(dir: string): string[] {

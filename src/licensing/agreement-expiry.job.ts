@@ -14,6 +14,7 @@ export class AgreementExpiryJob {
     jobs.register({
       name: AGREEMENT_EXPIRY_JOB,
       cron: '* * * * *',
+      followsBusinessTime: true,
       run: async () => ({ expired: await agreements.expireDueAgreements() }),
     });
   }

@@ -15,6 +15,7 @@ export class PeriodCloseJob {
     jobs.register({
       name: PERIOD_CLOSE_JOB,
       cron: '30 0 1 * *',
+      followsBusinessTime: true,
       run: async () => ({ closed: await closes.closeDue() }),
     });
   }

@@ -16,6 +16,7 @@ export class CollectionJob {
     jobs.register({
       name: COLLECTION_JOB,
       cron: '* * * * *',
+      followsBusinessTime: true,
       run: async () => ({ ...(await collection.collectDue()), feesBooked: await collection.bookMissingProcessingFees() }),
     });
   }

@@ -19,6 +19,20 @@ export interface RecurringJob {
   cron: string;
   /** Does the work; what it returns is logged. Throwing makes pg-boss retry. */
   run: () => Promise<Record<string, unknown> | void>;
+  /**
+   * The schedule follows business time (closes, expiries, due dates): when the
+   * sandbox test clock jumps forward, the job is run at once, as its schedule
+   * would have run it in the time skipped. Jobs about real time (rate windows,
+   * retries of deliveries, syncs) leave it unset.
+   */
+  followsBusinessTime?: boolean;
+}
+
+export interface ClockDrivenRun {
+  name: string;
+  succeeded: boolean;
+  /** What the job returned, or its error's message. */
+  detail: string;
 }
 
 @Injectable()
@@ -67,6 +81,27 @@ export class JobsService implements OnApplicationBootstrap, OnApplicationShutdow
     const id = await this.boss.send(name, null);
     if (!id) throw new Error(`job ${name} was not queued`);
     return id;
+  }
+
+  /**
+   * Runs, in this process and in registration order, every job that follows
+   * business time (after the sandbox clock moved). Independent of pg-boss, so it
+   * works with JOBS_ENABLED=false; each job is safe to overlap with its
+   * scheduled run. A failure is reported and the next job still runs.
+   */
+  async runBusinessTimeJobs(): Promise<ClockDrivenRun[]> {
+    const runs: ClockDrivenRun[] = [];
+    for (const job of this.jobs.values()) {
+      if (!job.followsBusinessTime) continue;
+      try {
+        const result = await this.metrics.jobRun(job.name, job.run);
+        runs.push({ name: job.name, succeeded: true, detail: JSON.stringify(result ?? {}) });
+      } catch (err) {
+        this.log.error({ err, job: job.name }, 'job run after a clock advance failed');
+        runs.push({ name: job.name, succeeded: false, detail: err instanceof Error ? err.message : String(err) });
+      }
+    }
+    return runs;
   }
 
   /** The state of one job run (created, active, completed, retry, failed, …), or null. */
