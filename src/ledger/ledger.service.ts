@@ -11,6 +11,7 @@
  */
 import { Injectable, Logger } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
+import { Clock } from '../platform/clock/clock';
 import { Tx } from '../platform/database/transaction';
 import { isForeignKeyViolation } from '../platform/database/pg-errors';
 import { isCurrencyCode } from '../platform/validation/iso-codes';
@@ -33,7 +34,10 @@ export class LedgerService {
   private readonly log = new Logger(LedgerService.name);
 
   // The default lets a caller outside the Nest container construct the ledger on its own.
-  constructor(private readonly ledger: LedgerRepository = new LedgerRepository()) {}
+  constructor(
+    private readonly ledger: LedgerRepository = new LedgerRepository(),
+    private readonly clock: Clock = new Clock(),
+  ) {}
 
   async post(tx: Tx, input: PostingInput): Promise<PostingResult> {
     return (await this.postMany(tx, [input]))[0];
@@ -50,9 +54,11 @@ export class LedgerService {
     for (const input of inputs) validatePosting(input);
     const refs = inputs.map((i) => i.reference);
     if (new Set(refs).size !== refs.length) throw new InvalidPostingError(PostingErrorReason.BAD_REFERENCE, 'a batch of postings repeats a reference');
+    // Dated in business time unless the caller says when: the holdback and the statements' months read occurred_at against the Clock.
+    const now = this.clock.now();
     const claimed = await this.ledger.claimReferences(
       tx,
-      inputs.map((i) => ({ reference: i.reference, kind: i.kind, description: i.description, occurredAt: i.occurredAt ?? null, metadata: i.metadata ?? {} })),
+      inputs.map((i) => ({ reference: i.reference, kind: i.kind, description: i.description, occurredAt: i.occurredAt ?? now, metadata: i.metadata ?? {} })),
     );
     const idOf = new Map(claimed.map((c) => [c.reference, c.id]));
     const fresh = inputs.filter((i) => idOf.has(i.reference));

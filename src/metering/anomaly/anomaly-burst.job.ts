@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { Clock } from '../../platform/clock/clock';
 import { AppConfig } from '../../platform/config/app-config';
 import { Database } from '../../platform/database/transaction';
 import { JobsService } from '../../platform/jobs/jobs.service';
@@ -19,13 +20,14 @@ export class AnomalyBurstJob {
     private readonly db: Database,
     private readonly config: AppConfig,
     private readonly anomalies: AnomalyRepository,
+    private readonly clock: Clock,
   ) {
     jobs.register({ name: ANOMALY_BURST_JOB, cron: '* * * * *', run: () => this.run() });
   }
 
-  /** `at` (tests) stands for the database's now(). */
+  /** `at` (tests) stands for now; by default the platform Clock's (minute rollups are keyed by the events' business times). */
   async run(at?: Date): Promise<{ flagged: number; purgedMinuteRollups: number }> {
-    const now = at ? at.toISOString() : null;
+    const now = (at ?? this.clock.now()).toISOString();
     return this.db.transaction(async (tx) => {
       const flagged = await this.anomalies.flagBursts(tx, now, this.config.anomalyBurstMinTokens, this.config.anomalyBurstFactor);
       const purged = await this.anomalies.purgeMinuteRollups(tx, now);

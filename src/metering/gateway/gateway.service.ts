@@ -47,6 +47,7 @@ import { contentChars, readUsage, SseUsageScanner, TokenUsage } from './sse-usag
 import { AbortReason, UpstreamClient, UpstreamFailure } from './upstream-client';
 import { GatewayUsageBatcher } from './usage-batcher';
 import { isUuid, normalizeUuid } from '../../platform/validation/uuid';
+import { Clock } from '../../platform/clock/clock';
 
 export { estimateTokens } from './chat-request';
 
@@ -80,6 +81,7 @@ export class GatewayService {
     private readonly client: UpstreamClient,
     private readonly errorLog: UpstreamErrorLog,
     private readonly metrics: MetricsService,
+    private readonly clock: Clock,
   ) {}
 
   /**
@@ -92,7 +94,8 @@ export class GatewayService {
   }
 
   async chatCompletions(req: FastifyRequest, reply: FastifyReply): Promise<void> {
-    const startedAt = new Date();
+    // Business time: the event's date (its billing period) and the agreement's term are judged on the platform Clock.
+    const startedAt = this.clock.now();
     const { key, view } = await this.keyAndAgreement(req);
     const chat = parseChatRequest(req.body);
     const model = chat.body.model;
@@ -191,7 +194,8 @@ export class GatewayService {
   }
 
   private refusal(view: AgreementMeteringView, pre: Preauthorization, estimate: bigint): RestError {
-    const now = Date.now();
+    // The period end and the minute window were judged in business time (metering_preauthorize's p_now).
+    const now = this.clock.now().getTime();
     if (pre.refusal === 'QUOTA') {
       const quota = view.tokensPerPeriod!;
       const remaining = quota - pre.periodUsed - pre.reserved;

@@ -6,6 +6,7 @@
 import { Injectable } from '@nestjs/common';
 import { AgreementStatus } from '../../licensing/license-agreement.entity';
 import { AgreementMeteringView, LicenseAgreementService } from '../../licensing/license-agreement.service';
+import { Clock } from '../../platform/clock/clock';
 import { Database } from '../../platform/database/transaction';
 import { MetricsService } from '../../platform/metrics/metrics.service';
 import { AnomalyFlagService } from '../anomaly/anomaly-flag.service';
@@ -38,11 +39,13 @@ export class UsageIngestService {
     private readonly recorder: UsageRecorder,
     private readonly flags: AnomalyFlagService,
     private readonly metrics: MetricsService,
+    private readonly clock: Clock,
   ) {}
 
   /** `events` has been checked to be an array of at most MAX_EVENTS_PER_BATCH items. */
   async ingest(reporter: { organizationId: string; apiKeyId: string }, events: readonly unknown[]): Promise<IngestResult> {
-    const now = Date.now();
+    // Business time: "in the future" and "too long ago" follow the platform clock (a sandbox test clock moves them).
+    const now = this.clock.now().getTime();
     const results: EventResult[] = new Array(events.length);
     const valid: Array<{ index: number; event: ValidUsageEvent }> = [];
     for (let i = 0; i < events.length; i++) {

@@ -17,6 +17,7 @@ import { CursorParts, defineCursor } from '../../platform/paging/cursor';
 import { Page, pageOf } from '../../platform/paging/page';
 import { USAGE_EVENTS_MAX_PAGE, UsageGranularity } from './dto/usage.input';
 import { UsageEventRecordRow, UsageRepository } from './usage.repository';
+import { Clock } from '../../platform/clock/clock';
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
@@ -82,6 +83,7 @@ export class UsageQueryService {
     private readonly access: AccessService,
     private readonly agreements: LicenseAgreementService,
     private readonly usage: UsageRepository,
+    private readonly clock: Clock,
   ) {}
 
   /**
@@ -117,7 +119,7 @@ export class UsageQueryService {
       totals.events += b.events;
       totals.estimatedEvents += b.estimatedEvents;
     }
-    const currentPeriod = await this.usage.currentPeriodTotal(em, agreement.id);
+    const currentPeriod = await this.usage.currentPeriodTotal(em, agreement.id, this.clock.now());
     return {
       agreement,
       granularity: q.granularity,

@@ -8,6 +8,7 @@
  */
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
+import { Clock } from '../../platform/clock/clock';
 import { UsageRepository } from './usage.repository';
 
 export type UsageSource = 'GATEWAY' | 'REPORTED';
@@ -50,7 +51,10 @@ export interface Preauthorization {
 @Injectable()
 export class UsageRecorder {
   /** Defaults so the recorder can also be built bare, outside the container (it holds no other state). */
-  constructor(private readonly usage: UsageRepository = new UsageRepository()) {}
+  constructor(
+    private readonly usage: UsageRepository = new UsageRepository(),
+    private readonly clock: Clock = new Clock(),
+  ) {}
 
   /** Records `events` (any agreements) and returns one result per event, in order. */
   async record(
@@ -77,7 +81,8 @@ export class UsageRecorder {
     em: EntityManager,
     a: { agreementId: string; estimate: bigint; quota: bigint | null; perMinute: bigint | null; ttlMs: number },
   ): Promise<Preauthorization> {
-    return this.usage.preauthorize(em, a);
+    // The period quota and the minute window are judged in business time, as the events are dated.
+    return this.usage.preauthorize(em, { ...a, now: this.clock.now() });
   }
 
   /** Gives back an admitted request's reservation without recording usage (upstream failed). */

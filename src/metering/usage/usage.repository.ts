@@ -84,17 +84,18 @@ export class UsageRepository {
 
   async preauthorize(
     em: EntityManager,
-    a: { agreementId: string; estimate: bigint; quota: bigint | null; perMinute: bigint | null; ttlMs: number },
+    a: { agreementId: string; estimate: bigint; quota: bigint | null; perMinute: bigint | null; ttlMs: number; now: Date },
   ): Promise<PreauthorizationRow> {
     const [r]: Array<{
       admitted: boolean; refusal: Refusal | null; period_used: string; reserved: string; window_used: string;
       period_end: Date; reservation_id: string | null;
-    }> = await em.query(`SELECT * FROM metering_preauthorize($1, $2, $3, $4, $5)`, [
+    }> = await em.query(`SELECT * FROM metering_preauthorize($1, $2, $3, $4, $5, $6)`, [
       a.agreementId,
       a.estimate.toString(),
       a.quota === null ? null : a.quota.toString(),
       a.perMinute === null ? null : a.perMinute.toString(),
       a.ttlMs,
+      a.now.toISOString(),
     ]);
     return {
       admitted: r.admitted,
@@ -145,15 +146,15 @@ export class UsageRepository {
     }));
   }
 
-  /** The current calendar month (UTC) and the agreement's rollup for it (zeros when it has none). */
-  async currentPeriodTotal(em: EntityManager, agreementId: string): Promise<PeriodTotalRow> {
+  /** The calendar month (UTC) holding `now` (business time) and the agreement's rollup for it (zeros when it has none). */
+  async currentPeriodTotal(em: EntityManager, agreementId: string, now: Date): Promise<PeriodTotalRow> {
     const [p]: Array<{ start: Date; end: Date; i: string; o: string; v: string; n: string }> = await em.query(
-      `WITH p AS (SELECT date_trunc('month', now() AT TIME ZONE 'UTC') AS s)
+      `WITH p AS (SELECT date_trunc('month', $2::timestamptz AT TIME ZONE 'UTC') AS s)
        SELECT p.s AT TIME ZONE 'UTC' AS start, (p.s + interval '1 month') AT TIME ZONE 'UTC' AS "end",
               coalesce(t.input_tokens, 0)::text AS i, coalesce(t.output_tokens, 0)::text AS o,
               coalesce(t.overage_tokens, 0)::text AS v, coalesce(t.events, 0)::text AS n
          FROM p LEFT JOIN usage_period_totals t ON t.agreement_id = $1 AND t.period_start = p.s AT TIME ZONE 'UTC'`,
-      [agreementId],
+      [agreementId, now.toISOString()],
     );
     return {
       start: new Date(p.start),
