@@ -10,6 +10,7 @@
 import { Injectable } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service';
 import type { Principal } from '../platform/auth/principal';
+import { Clock } from '../platform/clock/clock';
 import { afterCommit, Tx } from '../platform/database/transaction';
 import { AgreementHooks, AgreementStatusChange } from './agreement-hooks';
 import { AgreementCause, allowedFromStatuses, assertTransition, RefusedAgreementTransitionError, ruleOf } from './agreement-status.table';
@@ -56,6 +57,7 @@ export class AgreementTransitions {
     private readonly audit: AuditService,
     private readonly hooks: AgreementHooks,
     private readonly licensing: LicensingRepository,
+    private readonly clock: Clock,
   ) {}
 
   /** Moves every agreement in scope whose status the table allows; returns the ones moved. */
@@ -69,6 +71,8 @@ export class AgreementTransitions {
       to: req.to,
       setsSuspensionCause: rule.setsSuspensionCause ?? null,
       allowed,
+      // A suspension's time ends the term a period close bills; an expiry is judged against the same time.
+      now: this.clock.now(),
       requiresSuspensionCause: rule.requiresSuspensionCause ?? null,
       ...req.scope,
       reason: req.reason,

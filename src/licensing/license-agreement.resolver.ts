@@ -7,10 +7,14 @@ import { LicenseAgreementConnection, LicenseAgreementOutput } from './dto/agreem
 import { AGREEMENT_CURSOR, LicenseAgreementService } from './license-agreement.service';
 import { AcceptLicenseOfferResult, AgreementTransitionResult } from './licensing.errors';
 import { toAcceptResult, toAgreementOutput, toTransitionResult } from './licensing.mapper';
+import { Clock } from '../platform/clock/clock';
 
 @Resolver(() => LicenseAgreementOutput)
 export class LicenseAgreementResolver {
-  constructor(private readonly service: LicenseAgreementService) {}
+  constructor(
+    private readonly service: LicenseAgreementService,
+    private readonly clock: Clock,
+  ) {}
 
   @Mutation(() => AcceptLicenseOfferResult, {
     description:
@@ -20,14 +24,14 @@ export class LicenseAgreementResolver {
     @CurrentPrincipal() principal: Principal,
     @Args('input') input: AcceptLicenseOfferInput,
   ): Promise<typeof AcceptLicenseOfferResult> {
-    return toAcceptResult(await this.service.accept(principal, input));
+    return toAcceptResult(await this.service.accept(principal, input), this.clock.now());
   }
 
   @Query(() => LicenseAgreementConnection, { description: "The distiller's agreements, or the vendor's agreements on its models; newest first." })
   async agreements(@CurrentPrincipal() principal: Principal, @Args() args: AgreementsArgs): Promise<LicenseAgreementConnection> {
     const { organizationId, role, status, first, after } = args;
     const page = await this.service.list(principal, { organizationId, role, status: status ?? null, first, after: after ?? null });
-    const now = new Date();
+    const now = this.clock.now();
     const agreements = toConnection(page, (v) => AGREEMENT_CURSOR.encode([v.agreement.id]), (v) => toAgreementOutput(v.agreement, v.offer, now));
     return { ...agreements, totalCount: page.totalCount };
   }
@@ -35,7 +39,7 @@ export class LicenseAgreementResolver {
   @Query(() => LicenseAgreementOutput, { description: 'Members of the distiller or the vendor organization only.' })
   async agreement(@CurrentPrincipal() principal: Principal, @Args('id', { type: () => ID }) id: string): Promise<LicenseAgreementOutput> {
     const v = await this.service.get(principal, id);
-    return toAgreementOutput(v.agreement, v.offer);
+    return toAgreementOutput(v.agreement, v.offer, this.clock.now());
   }
 
   @Mutation(() => AgreementTransitionResult, { description: 'Vendor (write) or platform admin. ACTIVE / PENDING_PAYMENT → SUSPENDED.' })
@@ -43,7 +47,7 @@ export class LicenseAgreementResolver {
     @CurrentPrincipal() principal: Principal,
     @Args('input') input: AgreementStatusChangeInput,
   ): Promise<typeof AgreementTransitionResult> {
-    return toTransitionResult(await this.service.changeStatus(principal, input.id, 'suspend', input.reason));
+    return toTransitionResult(await this.service.changeStatus(principal, input.id, 'suspend', input.reason), this.clock.now());
   }
 
   @Mutation(() => AgreementTransitionResult, { description: 'Vendor (write) or platform admin. Any live status → TERMINATED (final).' })
@@ -51,7 +55,7 @@ export class LicenseAgreementResolver {
     @CurrentPrincipal() principal: Principal,
     @Args('input') input: AgreementStatusChangeInput,
   ): Promise<typeof AgreementTransitionResult> {
-    return toTransitionResult(await this.service.changeStatus(principal, input.id, 'terminate', input.reason));
+    return toTransitionResult(await this.service.changeStatus(principal, input.id, 'terminate', input.reason), this.clock.now());
   }
 
   @Mutation(() => AgreementTransitionResult, {
@@ -61,6 +65,6 @@ export class LicenseAgreementResolver {
     @CurrentPrincipal() principal: Principal,
     @Args('input') input: AgreementStatusChangeInput,
   ): Promise<typeof AgreementTransitionResult> {
-    return toTransitionResult(await this.service.changeStatus(principal, input.id, 'reinstate', input.reason));
+    return toTransitionResult(await this.service.changeStatus(principal, input.id, 'reinstate', input.reason), this.clock.now());
   }
 }

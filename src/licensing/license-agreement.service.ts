@@ -32,6 +32,7 @@ import { CursorParts, defineCursor } from '../platform/paging/cursor';
 import { Page, pageOf } from '../platform/paging/page';
 import { LicenseOfferEntity, OfferStatus } from './license-offer.entity';
 import { effectiveStatus, OfferSummary } from './licensing.mapper';
+import { Clock } from '../platform/clock/clock';
 import type { CanonicalPricing, CanonicalTerms } from './terms/terms.types';
 
 const LIVE = [AgreementStatus.PENDING_PAYMENT, AgreementStatus.ACTIVE, AgreementStatus.SUSPENDED];
@@ -114,6 +115,7 @@ export class LicenseAgreementService implements AgreementDirectory {
     private readonly hooks: AgreementHooks,
     private readonly transitions: AgreementTransitions,
     private readonly licensing: LicensingRepository,
+    private readonly clock: Clock,
   ) {
     // Committed status changes only: a view re-read before the commit would otherwise outlive it.
     hooks.onStatusChanged((changes) => {
@@ -181,7 +183,7 @@ export class LicenseAgreementService implements AgreementDirectory {
     });
     if (live) return { kind: 'exists', view: { agreement: live, offer: summary(offer) } };
 
-    const now = new Date();
+    const now = this.clock.now();
     const pricing = offer.pricing as unknown as CanonicalPricing;
     const status = BigInt(pricing.upfrontFeeMinor) > 0n ? AgreementStatus.PENDING_PAYMENT : AgreementStatus.ACTIVE;
     assertTransition(null, status, AgreementCause.ACCEPT);
@@ -261,7 +263,7 @@ export class LicenseAgreementService implements AgreementDirectory {
       const a = await tx.findOne(LicenseAgreementEntity, { where: { id }, lock: { mode: 'pessimistic_write' } });
       if (!a) throw new NotFoundError('LicenseAgreement', id);
       await this.requireVendorOrAdmin(tx, principal, a);
-      if (effectiveStatus(a) === AgreementStatus.EXPIRED && a.status !== AgreementStatus.EXPIRED) {
+      if (effectiveStatus(a, this.clock.now()) === AgreementStatus.EXPIRED && a.status !== AgreementStatus.EXPIRED) {
         await this.transitions.expire(tx, { id: a.id });
         a.status = AgreementStatus.EXPIRED;
       }
@@ -368,7 +370,7 @@ export class LicenseAgreementService implements AgreementDirectory {
   async agreementOfDistiller(em: EntityManager, agreementId: string, organizationId: string): Promise<{ status: string; ended: boolean } | null> {
     const a = await em.findOne(LicenseAgreementEntity, { where: { id: agreementId, distillerOrganizationId: organizationId } });
     if (!a) return null;
-    const ended = a.status === AgreementStatus.TERMINATED || a.status === AgreementStatus.EXPIRED || (a.endsAt !== null && a.endsAt <= new Date());
+    const ended = a.status === AgreementStatus.TERMINATED || a.status === AgreementStatus.EXPIRED || (a.endsAt !== null && a.endsAt <= this.clock.now());
     return { status: a.status, ended };
   }
 
@@ -405,11 +407,11 @@ export class LicenseAgreementService implements AgreementDirectory {
     if (status === AgreementStatus.EXPIRED) {
       qb.andWhere(
         new Brackets((b) => {
-          b.where(`a.status = 'EXPIRED'`).orWhere(`(a.status IN ${LIVE_SQL} AND a.ends_at <= now())`);
+          b.where(`a.status = 'EXPIRED'`).orWhere(`(a.status IN ${LIVE_SQL} AND a.ends_at <= :now)`, { now: this.clock.now() });
         }),
       );
     } else if (LIVE.includes(status)) {
-      qb.andWhere('a.status = :status AND (a.ends_at IS NULL OR a.ends_at > now())', { status });
+      qb.andWhere('a.status = :status AND (a.ends_at IS NULL OR a.ends_at > :now)', { status, now: this.clock.now() });
     } else {
       qb.andWhere('a.status = :status', { status });
     }

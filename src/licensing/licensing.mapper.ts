@@ -35,7 +35,7 @@ const LIVE: ReadonlySet<AgreementStatus> = new Set([AgreementStatus.PENDING_PAYM
 export const isLive = (s: AgreementStatus): boolean => LIVE.has(s);
 
 /** A live agreement whose term has ended is EXPIRED, whether or not the sweep has run. */
-export function effectiveStatus(a: Pick<LicenseAgreementEntity, 'status' | 'endsAt'>, now: Date = new Date()): AgreementStatus {
+export function effectiveStatus(a: Pick<LicenseAgreementEntity, 'status' | 'endsAt'>, now: Date): AgreementStatus {
   return isLive(a.status) && a.endsAt !== null && a.endsAt.getTime() <= now.getTime() ? AgreementStatus.EXPIRED : a.status;
 }
 
@@ -90,7 +90,7 @@ export function toOfferOutput(o: LicenseOfferEntity, model: ModelSummary): Licen
   });
 }
 
-export function toAgreementOutput(a: LicenseAgreementEntity, offer: OfferSummary, now: Date = new Date()): LicenseAgreementOutput {
+export function toAgreementOutput(a: LicenseAgreementEntity, offer: OfferSummary, now: Date): LicenseAgreementOutput {
   return Object.assign(new LicenseAgreementOutput(), {
     id: a.id,
     offer: { id: offer.id, name: offer.name, version: offer.version },
@@ -111,12 +111,13 @@ export function toAgreementOutput(a: LicenseAgreementEntity, offer: OfferSummary
 }
 
 /** Service outcomes → union members. */
-export function toAcceptResult(o: AcceptOutcome): typeof AcceptLicenseOfferResult {
+/** `now`: business time (the platform Clock), for the effective status (EXPIRED once endsAt passed). */
+export function toAcceptResult(o: AcceptOutcome, now: Date): typeof AcceptLicenseOfferResult {
   switch (o.kind) {
     case 'accepted':
-      return toAgreementOutput(o.view.agreement, o.view.offer);
+      return toAgreementOutput(o.view.agreement, o.view.offer, now);
     case 'exists':
-      return new AgreementAlreadyExistsError(toAgreementOutput(o.view.agreement, o.view.offer));
+      return new AgreementAlreadyExistsError(toAgreementOutput(o.view.agreement, o.view.offer, now));
     case 'terms-changed':
       return new TermsChangedError(o.offerId, o.currentTermsHash);
     case 'not-available':
@@ -130,8 +131,8 @@ export function toAcceptResult(o: AcceptOutcome): typeof AcceptLicenseOfferResul
   }
 }
 
-export function toTransitionResult(o: TransitionOutcome): typeof AgreementTransitionResult {
+export function toTransitionResult(o: TransitionOutcome, now: Date): typeof AgreementTransitionResult {
   return o.kind === 'changed'
-    ? toAgreementOutput(o.view.agreement, o.view.offer)
+    ? toAgreementOutput(o.view.agreement, o.view.offer, now)
     : new InvalidAgreementTransitionError(o.current, o.requested);
 }

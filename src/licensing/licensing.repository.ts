@@ -19,6 +19,8 @@ export interface StatusMoveSql {
   setsSuspensionCause: string | null;
   /** The statuses a row may be in to move. */
   allowed: readonly AgreementStatus[];
+  /** Business time (the platform Clock): the term checks and status_changed_at. */
+  now: Date;
   requiresSuspensionCause: string | null;
   id?: string;
   offerId?: string;
@@ -71,20 +73,20 @@ export class LicensingRepository {
    * before they change.
    */
   async moveStatuses(tx: EntityManager, m: StatusMoveSql): Promise<MovedRow[]> {
-    const params: unknown[] = [m.to, m.setsSuspensionCause, m.allowed];
+    const params: unknown[] = [m.to, m.setsSuspensionCause, m.allowed, m.now.toISOString()];
     const conds = ['status = ANY($3::text[])'];
     if (m.requiresSuspensionCause) conds.push(`suspension_cause = $${params.push(m.requiresSuspensionCause)}`);
     if (m.id !== undefined) conds.push(`id = $${params.push(m.id)}`);
     if (m.offerId !== undefined) conds.push(`offer_id = $${params.push(m.offerId)}`);
     if (m.distillerOrganizationId !== undefined) conds.push(`distiller_organization_id = $${params.push(m.distillerOrganizationId)}`);
-    if (m.term === 'in-term') conds.push('(ends_at IS NULL OR ends_at > now())');
-    if (m.term === 'ended') conds.push('ends_at <= now()');
+    if (m.term === 'in-term') conds.push('(ends_at IS NULL OR ends_at > $4::timestamptz)');
+    if (m.term === 'ended') conds.push('ends_at <= $4::timestamptz');
     const reason = m.reason === undefined ? '' : `, status_reason = $${params.push(m.reason)}`;
     const limit = m.limit !== undefined ? `LIMIT ${Number(m.limit)}` : '';
     // `s.status` is each row's status once locked.
     const [rows] = (await tx.query(
       `UPDATE license_agreements a
-          SET status = $1, suspension_cause = $2, status_changed_at = now()${reason}
+          SET status = $1, suspension_cause = $2, status_changed_at = $4::timestamptz${reason}
          FROM (SELECT id, status FROM license_agreements WHERE ${conds.join(' AND ')}
                 ORDER BY id ${limit} FOR UPDATE${m.skipLocked ? ' SKIP LOCKED' : ''}) s
         WHERE a.id = s.id AND a.status = ANY($3::text[])
