@@ -46,14 +46,18 @@ export interface DisputeRow {
 
 @Injectable()
 export class CollectionRepository {
-  /** OPEN invoices whose first or next charge attempt is due, the longest waiting first. */
-  async dueInvoiceIds(em: EntityManager, limit: number): Promise<string[]> {
+  /**
+   * OPEN invoices whose first or next charge attempt is due at `now`, the
+   * longest waiting first. Attempts are scheduled in business time (the
+   * platform Clock): the dunning schedule follows the invoice's dates.
+   */
+  async dueInvoiceIds(em: EntityManager, limit: number, now: Date): Promise<string[]> {
     const rows: { id: string }[] = await em.query(
       `SELECT i.id FROM invoices i LEFT JOIN invoice_collections c ON c.invoice_id = i.id
         WHERE i.status = 'OPEN' AND i.total_minor > 0
-          AND (c.invoice_id IS NULL OR (c.settled_at IS NULL AND (c.next_attempt_at IS NULL AND c.failures = 0 OR c.next_attempt_at <= now())))
+          AND (c.invoice_id IS NULL OR (c.settled_at IS NULL AND (c.next_attempt_at IS NULL AND c.failures = 0 OR c.next_attempt_at <= $2)))
         ORDER BY coalesce(c.next_attempt_at, i.issued_at), i.id LIMIT $1`,
-      [limit],
+      [limit, now],
     );
     return rows.map((r) => r.id);
   }
@@ -84,25 +88,25 @@ export class CollectionRepository {
     );
   }
 
-  /** Asks again in `seconds` (an outcome still unknown). */
-  async askAgainIn(em: EntityManager, invoiceId: string, seconds: number): Promise<void> {
+  /** Asks again `seconds` after `now` (an outcome still unknown). */
+  async askAgainIn(em: EntityManager, invoiceId: string, seconds: number, now: Date): Promise<void> {
     await em.query(
-      `INSERT INTO invoice_collections (invoice_id, next_attempt_at) VALUES ($1, now() + make_interval(secs => $2))
+      `INSERT INTO invoice_collections (invoice_id, next_attempt_at) VALUES ($1, $3::timestamptz + make_interval(secs => $2))
        ON CONFLICT (invoice_id) DO UPDATE SET next_attempt_at = excluded.next_attempt_at, updated_at = now()`,
-      [invoiceId, seconds],
+      [invoiceId, seconds, now],
     );
   }
 
   /** Counts one more failed attempt; returns the count and when the first failed. */
-  async countFailure(em: EntityManager, invoiceId: string, failure: { code: string; message: string }): Promise<{ failures: number; firstFailureAt: Date }> {
+  async countFailure(em: EntityManager, invoiceId: string, failure: { code: string; message: string }, now: Date): Promise<{ failures: number; firstFailureAt: Date }> {
     const [c]: { failures: number; first_failure_at: Date }[] = await em.query(
       `INSERT INTO invoice_collections (invoice_id, failures, first_failure_at, last_failure_code, last_failure_message)
-       VALUES ($1, 1, now(), $2, $3)
+       VALUES ($1, 1, $4, $2, $3)
        ON CONFLICT (invoice_id) DO UPDATE SET failures = invoice_collections.failures + 1,
-         first_failure_at = coalesce(invoice_collections.first_failure_at, now()),
+         first_failure_at = coalesce(invoice_collections.first_failure_at, excluded.first_failure_at),
          last_failure_code = excluded.last_failure_code, last_failure_message = excluded.last_failure_message, updated_at = now()
        RETURNING failures, first_failure_at`,
-      [invoiceId, failure.code, failure.message.slice(0, 500)],
+      [invoiceId, failure.code, failure.message.slice(0, 500), now],
     );
     return { failures: c.failures, firstFailureAt: new Date(c.first_failure_at) };
   }
@@ -112,8 +116,8 @@ export class CollectionRepository {
     await em.query(`UPDATE invoice_collections SET next_attempt_at = $2, updated_at = now() WHERE invoice_id = $1`, [invoiceId, at]);
   }
 
-  async markSettled(em: EntityManager, invoiceId: string): Promise<void> {
-    await em.query(`UPDATE invoice_collections SET settled_at = now(), next_attempt_at = NULL, updated_at = now() WHERE invoice_id = $1`, [invoiceId]);
+  async markSettled(em: EntityManager, invoiceId: string, at: Date): Promise<void> {
+    await em.query(`UPDATE invoice_collections SET settled_at = $2, next_attempt_at = NULL, updated_at = now() WHERE invoice_id = $1`, [invoiceId, at]);
   }
 
   /** Records the processor's fee once; false when it was already recorded. */

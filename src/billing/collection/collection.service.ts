@@ -27,6 +27,7 @@ import { InvoiceRepository } from '../invoices/invoice.repository';
 import { CollectionRepository } from './collection.repository';
 import { InvoiceSettlementService } from './invoice-settlement.service';
 import { AttemptRow, PaymentAttemptRepository } from './payment-attempt.repository';
+import { Clock } from '../../platform/clock/clock';
 
 /** How long one worker owns an attempt while it calls the processor. */
 const LEASE_SECONDS = 120;
@@ -53,6 +54,7 @@ export class CollectionService {
     private readonly invoices: InvoiceRepository,
     private readonly collections: CollectionRepository,
     private readonly attempts: PaymentAttemptRepository,
+    private readonly clock: Clock,
   ) {}
 
   /**
@@ -73,7 +75,7 @@ export class CollectionService {
 
   /** Charges every OPEN invoice whose (first or next) attempt is due; returns what happened to each. */
   async collectDue(limit = 100): Promise<{ attempted: number; paid: number; failed: number; pending: number }> {
-    const due = await this.collections.dueInvoiceIds(this.db.reader, limit);
+    const due = await this.collections.dueInvoiceIds(this.db.reader, limit, this.clock.now());
     const out = { attempted: 0, paid: 0, failed: 0, pending: 0 };
     for (const id of due) {
       const r = await this.collect(id, { includeUncollectible: false }).catch((err: unknown) => {
@@ -161,7 +163,7 @@ export class CollectionService {
       // Outcome unknown: keep the attempt PENDING (same key next time) and ask again soon.
       await this.db.transaction(async (tx) => {
         await this.attempts.release(tx, attempt.id, message);
-        await this.collections.askAgainIn(tx, invoiceId, UNKNOWN_RETRY_SECONDS);
+        await this.collections.askAgainIn(tx, invoiceId, UNKNOWN_RETRY_SECONDS, this.clock.now());
       });
       this.log.warn({ invoiceId, attempt: attempt.attempt_no, code, message }, 'charge outcome unknown; will ask again with the same key');
       return { kind: 'pending', invoiceId, reason: code };
@@ -198,7 +200,7 @@ export class CollectionService {
     await this.db.transaction(async (tx) => {
       await this.settlement.linkAttempt(tx, attempt.id, result.id);
       await this.attempts.release(tx, attempt.id);
-      await this.collections.askAgainIn(tx, invoiceId, UNKNOWN_RETRY_SECONDS);
+      await this.collections.askAgainIn(tx, invoiceId, UNKNOWN_RETRY_SECONDS, this.clock.now());
     });
     return { kind: 'pending', invoiceId, reason: result.status };
   }

@@ -29,6 +29,7 @@ import { VendorFeeService } from '../vendor-fee.service';
 import { CollectionRepository } from './collection.repository';
 import { AllocatedPayment, PaymentAllocationService, PaymentToAllocate } from '../../earnings/allocation/payment-allocation.service';
 import { PaymentAttemptRepository } from './payment-attempt.repository';
+import { Clock } from '../../platform/clock/clock';
 
 export const INVOICE_PAID = 'INVOICE_PAID';
 export const PROCESSING_FEE = 'PROCESSING_FEE';
@@ -65,6 +66,7 @@ export class InvoiceSettlementService {
     private readonly collections: CollectionRepository,
     private readonly attempts: PaymentAttemptRepository,
     private readonly earnings: PaymentAllocationService,
+    private readonly clock: Clock,
   ) {}
 
   /** A successful payment of the invoice's amount due. */
@@ -93,8 +95,8 @@ export class InvoiceSettlementService {
       metadata: { invoiceId: inv.id, invoiceNumber: inv.number, paymentIntentId: payment.paymentIntentId, ...(payment.chargeId ? { chargeId: payment.chargeId } : {}) },
     });
     await this.collections.insertAllocations(tx, inv.id, inv.currency, allocation.accounts);
-    await this.invoices.markPaid(tx, inv.id);
-    await this.collections.markSettled(tx, inv.id);
+    await this.invoices.markPaid(tx, inv.id, this.clock.now());
+    await this.collections.markSettled(tx, inv.id, this.clock.now());
     await this.attempts.markSucceeded(tx, inv.id, payment.paymentIntentId, payment.chargeId);
     await this.audit.record(tx, null, {
       action: 'billing.invoice.paid',
@@ -123,7 +125,7 @@ export class InvoiceSettlementService {
       if (!(await this.attempts.markFailedByIntent(tx, paymentIntentId, failure))) return { kind: 'ignored', reason: 'attempt already recorded' };
     }
     if (inv.status !== InvoiceStatus.OPEN) return { kind: 'ignored', reason: `invoice is ${inv.status}` };
-    const c = await this.collections.countFailure(tx, inv.id, failure);
+    const c = await this.collections.countFailure(tx, inv.id, failure, this.clock.now());
     const schedule = this.config.collectionRetryHours;
     if (c.failures <= schedule.length) {
       const next = new Date(c.firstFailureAt.getTime() + schedule[c.failures - 1] * 3_600_000);
@@ -219,7 +221,7 @@ export class InvoiceSettlementService {
       );
     }
     if (await this.attempts.hasPending(tx, inv.id)) throw new ConflictError(`Invoice ${inv.number} has a charge whose outcome is not known yet; try again once it is settled or failed`);
-    await this.invoices.markVoid(tx, inv.id);
+    await this.invoices.markVoid(tx, inv.id, this.clock.now());
     await this.collections.setNextAttempt(tx, inv.id, null);
     const total = inv.totalMinor;
     if (total > 0n) {

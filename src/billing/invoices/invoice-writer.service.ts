@@ -13,6 +13,7 @@ import { LedgerService, PostingInput } from '../../ledger/ledger.service';
 import { Tx } from '../../platform/database/transaction';
 import { InvoiceKind, InvoiceStatus } from '../billing.entity';
 import { InvoiceRepository, IssuedRow, LineDraft, NewLine } from './invoice.repository';
+import { Clock } from '../../platform/clock/clock';
 
 export const INVOICE_ISSUED = 'INVOICE_ISSUED';
 const MAX_DESCRIPTION = 500;
@@ -40,6 +41,7 @@ export class InvoiceWriter {
   constructor(
     private readonly ledger: LedgerService,
     private readonly invoices: InvoiceRepository,
+    private readonly clock: Clock,
   ) {}
 
   /**
@@ -51,9 +53,12 @@ export class InvoiceWriter {
   async issue(tx: Tx, drafts: readonly InvoiceDraft[]): Promise<IssuedInvoice[]> {
     const todo = drafts.filter((d) => d.lines.length > 0);
     if (todo.length === 0) return [];
+    // Business time (the platform Clock) dates the issue, the due date and the number's month.
+    const now = this.clock.now();
     const inserted = await this.invoices.insertDrafts(
       tx,
       todo.map((d) => ({ ...d, totalMinor: d.lines.reduce((s, l) => s + l.amount, 0n) })),
+      now,
     );
     if (inserted.length === 0) return [];
     const idByKey = new Map(inserted.map((r) => [keyOf(r), r.id]));
@@ -84,7 +89,7 @@ export class InvoiceWriter {
     }
     await this.invoices.insertLines(tx, lines);
     // Issue: the database checks each total against its lines on the way out of DRAFT.
-    const out = await this.invoices.issueDrafts(tx, issue);
+    const out = await this.invoices.issueDrafts(tx, issue, now);
     await this.ledger.postMany(
       tx,
       out.filter((inv) => inv.status === InvoiceStatus.OPEN && inv.totalMinor > 0n).map((inv) => this.issuedPosting(inv)),

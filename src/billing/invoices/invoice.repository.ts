@@ -170,11 +170,11 @@ export class InvoiceRepository {
    * already covers (one PERIOD invoice per distiller, currency and period; one
    * UPFRONT invoice per agreement) is skipped: only created ones are returned.
    */
-  async insertDrafts(em: EntityManager, drafts: readonly NewInvoice[]): Promise<InsertedInvoice[]> {
+  async insertDrafts(em: EntityManager, drafts: readonly NewInvoice[], now: Date): Promise<InsertedInvoice[]> {
     const rows: Array<{ id: string; distiller_organization_id: string; currency: string; kind: string; period: string | null; agreement_id: string | null }> =
       await em.query(
         `INSERT INTO invoices (number, distiller_organization_id, currency, kind, period, agreement_id, total_minor)
-         SELECT 'BM-' || to_char(now() AT TIME ZONE 'UTC', 'YYYYMM') || '-' || lpad(d.n::text, greatest(6, length(d.n::text)), '0'),
+         SELECT 'BM-' || to_char($7::timestamptz AT TIME ZONE 'UTC', 'YYYYMM') || '-' || lpad(d.n::text, greatest(6, length(d.n::text)), '0'),
                 d.distiller, d.currency, d.kind, d.period, d.agreement, d.total
            FROM (SELECT u.*, nextval('invoice_number_seq') AS n
                    FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::uuid[], $6::bigint[])
@@ -189,6 +189,7 @@ export class InvoiceRepository {
           drafts.map((d) => d.period),
           drafts.map((d) => d.agreementId),
           drafts.map((d) => d.totalMinor.toString()),
+          now.toISOString(),
         ],
       );
     return rows.map((r) => ({
@@ -234,21 +235,22 @@ export class InvoiceRepository {
   /**
    * DRAFT → OPEN (or PAID at once when the total is zero), due this many days
    * after issue. The database checks each total against its lines on the way
-   * out of DRAFT.
+   * out of DRAFT. `now`: business time (the platform Clock), which dates the
+   * issue and so the due date dunning follows.
    */
-  async issueDrafts(em: EntityManager, invoices: readonly { id: string; dueInDays: number }[]): Promise<IssuedRow[]> {
+  async issueDrafts(em: EntityManager, invoices: readonly { id: string; dueInDays: number }[], now: Date): Promise<IssuedRow[]> {
     // (TypeORM answers an UPDATE … RETURNING with [rows, affected])
     const [issued] = (await em.query(
       `UPDATE invoices i
           SET status = CASE WHEN i.total_minor = 0 THEN 'PAID' ELSE 'OPEN' END,
-              issued_at = now(),
-              due_at = now() + make_interval(days => d.due_days),
-              paid_at = CASE WHEN i.total_minor = 0 THEN now() END
+              issued_at = $3::timestamptz,
+              due_at = $3::timestamptz + make_interval(days => d.due_days),
+              paid_at = CASE WHEN i.total_minor = 0 THEN $3::timestamptz END
          FROM unnest($1::uuid[], $2::int[]) AS d(id, due_days)
         WHERE i.id = d.id AND i.status = 'DRAFT'
         RETURNING i.id, i.number, i.distiller_organization_id, i.currency, i.kind, i.period, i.agreement_id, i.status,
                   i.total_minor::text, i.issued_at, i.due_at`,
-      [invoices.map((i) => i.id), invoices.map((i) => i.dueInDays)],
+      [invoices.map((i) => i.id), invoices.map((i) => i.dueInDays), now.toISOString()],
     )) as [
       Array<{
         id: string; number: string; distiller_organization_id: string; currency: string; kind: InvoiceKind; period: string | null;
@@ -287,16 +289,16 @@ export class InvoiceRepository {
     return r ? { offerName: r.offer_name, version: r.version, modelName: r.model_name } : null;
   }
 
-  async markPaid(em: EntityManager, id: string): Promise<void> {
-    await em.query(`UPDATE invoices SET status = 'PAID', amount_paid_minor = total_minor, paid_at = now() WHERE id = $1`, [id]);
+  async markPaid(em: EntityManager, id: string, at: Date): Promise<void> {
+    await em.query(`UPDATE invoices SET status = 'PAID', amount_paid_minor = total_minor, paid_at = $2 WHERE id = $1`, [id, at]);
   }
 
   async markUncollectible(em: EntityManager, id: string): Promise<void> {
     await em.query(`UPDATE invoices SET status = 'UNCOLLECTIBLE' WHERE id = $1`, [id]);
   }
 
-  async markVoid(em: EntityManager, id: string): Promise<void> {
-    await em.query(`UPDATE invoices SET status = 'VOID', voided_at = now() WHERE id = $1`, [id]);
+  async markVoid(em: EntityManager, id: string, at: Date): Promise<void> {
+    await em.query(`UPDATE invoices SET status = 'VOID', voided_at = $2 WHERE id = $1`, [id, at]);
   }
 
   async setRefundedTotal(em: EntityManager, id: string, refundedMinor: bigint): Promise<void> {
