@@ -38,19 +38,20 @@ export class PeriodCloseRepository {
   }
 
   /** The period's row, once (a concurrent or earlier call may have written it). */
-  async startClose(em: EntityManager, p: PeriodRange): Promise<void> {
+  async startClose(em: EntityManager, p: PeriodRange, now: Date): Promise<void> {
     await em.query(
-      `INSERT INTO billing_periods (period, period_start, period_end, close_started_at) VALUES ($1, $2, $3, now())
+      `INSERT INTO billing_periods (period, period_start, period_end, close_started_at) VALUES ($1, $2, $3, $4)
        ON CONFLICT (period) DO NOTHING`,
-      [p.period, p.start.toISOString(), p.end.toISOString()],
+      [p.period, p.start.toISOString(), p.end.toISOString(), now.toISOString()],
     );
   }
 
-  async markClosed(em: EntityManager, period: string, closedByUserId: string | null, invoiceCount: number): Promise<void> {
+  /** `now`: business time (the platform Clock) — statements quote closed_at, which must not precede the period's end. */
+  async markClosed(em: EntityManager, period: string, closedByUserId: string | null, invoiceCount: number, now: Date): Promise<void> {
     await em.query(
-      `UPDATE billing_periods SET status = 'CLOSED', closed_at = now(), closed_by_user_id = $2, invoice_count = $3, updated_at = now()
+      `UPDATE billing_periods SET status = 'CLOSED', closed_at = $4, closed_by_user_id = $2, invoice_count = $3, updated_at = now()
         WHERE period = $1`,
-      [period, closedByUserId, invoiceCount],
+      [period, closedByUserId, invoiceCount, now.toISOString()],
     );
   }
 

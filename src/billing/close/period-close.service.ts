@@ -78,7 +78,7 @@ export class PeriodCloseService {
     const open = await this.firstOpenBefore(p);
     if (open) return { kind: 'earlier-open', period: p.period, openPeriod: open };
 
-    await this.db.transaction((tx) => this.repo.startClose(tx, p));
+    await this.db.transaction((tx) => this.repo.startClose(tx, p, this.clock.now()));
 
     // Distillers with usage or commitments, and those with revenue reports whose royalties may be due.
     const distillers = [...new Set([...(await this.repo.candidateDistillers(this.db.reader, p)), ...(await this.royalties.reportingDistillers(this.db.reader, p))])].sort();
@@ -100,7 +100,7 @@ export class PeriodCloseService {
       if (row?.status === BillingPeriodStatus.CLOSED) return false;
       const totals = await this.repo.totalsOf(tx, p.period);
       const count = totals.reduce((s, t) => s + t.invoiceCount, 0);
-      await this.repo.markClosed(tx, p.period, actor?.kind === 'user' ? actor.userId : null, count);
+      await this.repo.markClosed(tx, p.period, actor?.kind === 'user' ? actor.userId : null, count, this.clock.now());
       await this.audit.record(tx, actor, {
         action: 'billing.period.closed',
         targetType: 'BillingPeriod',
