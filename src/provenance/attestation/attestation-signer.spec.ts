@@ -200,7 +200,7 @@ describe('AttestationSigner', () => {
 
   it('does not sign before the public key is recorded', async () => {
     const signer = new AttestationSigner(keysService(KEY_A, () => Promise.reject(new Error('database down'))));
-    await expect(signer.sign(content())).rejects.toThrow('database down');
+    await expect(signer.sign(content(), new Date())).rejects.toThrow('database down');
   });
 
   it('stamps issuedAt with the current time by default', async () => {

@@ -33,11 +33,11 @@ export class AttestationSigner {
   }
 
   /**
-   * Builds the statement (stamped `issuedAt`, default now, and the current
+   * Builds the statement (stamped `issuedAt` — business time, the caller's Clock — and the current
    * key id) and signs it. The public key is recorded before anything is signed
    * with it, so a stored attestation always names a published key.
    */
-  async sign(content: AttestationContent, issuedAt: Date = new Date()): Promise<AttestationDocument> {
+  async sign(content: AttestationContent, issuedAt: Date): Promise<AttestationDocument> {
     await this.keys.ensureCurrentKeyStored();
     const key = this.keys.currentKey;
     const statement = buildAttestationStatement({

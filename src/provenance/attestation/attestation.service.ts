@@ -20,6 +20,7 @@ import { royaltyStack } from '../lineage/royalty-stack';
 import { AttestationEntity } from '../provenance.entity';
 import { AttestationSigner } from './attestation-signer';
 import { AttestationDocument } from './attestation.statement';
+import { Clock } from '../../platform/clock/clock';
 
 export interface IssuedAttestation {
   row: AttestationEntity;
@@ -36,6 +37,7 @@ export class AttestationService {
     private readonly lineage: LineageLoader,
     private readonly certifications: CertificationService,
     private readonly signer: AttestationSigner,
+    private readonly clock: Clock,
   ) {}
 
   async issue(principal: Principal, modelId: string): Promise<IssuedAttestation> {
@@ -46,12 +48,17 @@ export class AttestationService {
         await this.access.requireOrganization(tx, principal, model.organizationId, 'write', { entity: 'TeacherModel', id: modelId });
       }
       const lineage = await this.lineage.load(tx, model);
-      const cert = await this.certifications.statusOf(tx, model.id);
-      const document = await this.signer.sign({
-        lineage,
-        royaltyStack: royaltyStack(lineage),
-        certification: cert.status === 'NONE' ? null : { status: cert.status, certifiedAt: cert.certifiedAt, expiresAt: cert.expiresAt },
-      });
+      // Business time: the certification's status and the attestation's issue date read the platform Clock.
+      const now = this.clock.now();
+      const cert = await this.certifications.statusOf(tx, model.id, now);
+      const document = await this.signer.sign(
+        {
+          lineage,
+          royaltyStack: royaltyStack(lineage),
+          certification: cert.status === 'NONE' ? null : { status: cert.status, certifiedAt: cert.certifiedAt, expiresAt: cert.expiresAt },
+        },
+        now,
+      );
       const row = tx.create(AttestationEntity, {
         modelId: model.id,
         keyId: document.keyId,

@@ -29,6 +29,7 @@ import {
 import { DATASET_DIGEST, DECIMAL, MAX_EVIDENCE, REASON_MAX_LENGTH } from './dto/certification.input';
 import type { CertificationRow } from './dto/certification.output';
 import { CertificationRepository, CertificationSqlRow } from './certification.repository';
+import { Clock } from '../../platform/clock/clock';
 
 const EXPIRY_CONSTRAINT = 'CHK_model_certifications_expiry';
 const MODEL = 'TeacherModel';
@@ -50,6 +51,7 @@ export class CertificationService {
     private readonly audit: AuditService,
     private readonly catalog: CatalogService,
     private readonly certifications: CertificationRepository,
+    private readonly clock: Clock,
   ) {}
 
   /**
@@ -66,7 +68,7 @@ export class CertificationService {
       passed: input.safetyReview.passed,
       reportUrl: input.safetyReview.reportUrl ?? null,
     };
-    const problems = inputProblems(evidence, input.expiresAt, new Date());
+    const problems = inputProblems(evidence, input.expiresAt, this.clock.now());
     if (problems.length > 0) throw new BadInputError(problems);
     try {
       return await this.db.transaction(async (tx) => {
@@ -128,13 +130,13 @@ export class CertificationService {
     });
   }
 
-  /** The model's certification status (NONE for an unknown model). No authorization here. */
-  async statusOf(em: EntityManager, modelId: string, now: Date = new Date()): Promise<ModelCertificationState> {
+  /** The model's certification status at `now` (default: the platform Clock's; NONE for an unknown model). No authorization here. */
+  async statusOf(em: EntityManager, modelId: string, now: Date = this.clock.now()): Promise<ModelCertificationState> {
     return (await this.statusesOf(em, [modelId], now)).get(modelId) ?? NOT_CERTIFIED;
   }
 
   /** Every given model's status, in one query (models never certified: NONE). No authorization here. */
-  async statusesOf(em: EntityManager, modelIds: readonly string[], now: Date = new Date()): Promise<Map<string, ModelCertificationState>> {
+  async statusesOf(em: EntityManager, modelIds: readonly string[], now: Date = this.clock.now()): Promise<Map<string, ModelCertificationState>> {
     const ids = [...new Set(modelIds)];
     const out = new Map<string, ModelCertificationState>(ids.map((id) => [id, NOT_CERTIFIED]));
     if (ids.length === 0) return out;

@@ -32,7 +32,7 @@ const FINGERPRINTS = `
      GROUP BY t.root
   ),
   certs AS (
-    SELECT DISTINCT ON (c.model_id) c.model_id AS root, concat_ws('|', c.id, c.expires_at, c.revoked_at, c.expires_at <= now()) AS s
+    SELECT DISTINCT ON (c.model_id) c.model_id AS root, concat_ws('|', c.id, c.expires_at, c.revoked_at, c.expires_at <= $2::timestamptz) AS s
       FROM model_certifications c WHERE c.model_id = ANY($1::uuid[])
      ORDER BY c.model_id, c.certified_at DESC, c.id DESC
   )
@@ -42,7 +42,8 @@ const FINGERPRINTS = `
 @Injectable()
 export class ProvenanceSnapshotsRepository {
   /** One query for every model asked about in a request; models that do not exist have no row. */
-  async fingerprintsOf(em: EntityManager, modelIds: readonly string[]): Promise<FingerprintRow[]> {
-    return (await em.query(FINGERPRINTS, [modelIds])) as FingerprintRow[];
+  /** `now`: business time (the platform Clock) — a certification's expiry changes the fingerprint. */
+  async fingerprintsOf(em: EntityManager, modelIds: readonly string[], now: Date): Promise<FingerprintRow[]> {
+    return (await em.query(FINGERPRINTS, [modelIds, now.toISOString()])) as FingerprintRow[];
   }
 }

@@ -26,6 +26,7 @@ import { Obligations, obligations } from '../lineage/obligations';
 import { royaltyStack } from '../lineage/royalty-stack';
 import { ProvenanceExportInput } from './huggingface-card';
 import { ProvenanceSnapshotsRepository } from './provenance-snapshots.repository';
+import { Clock } from '../../platform/clock/clock';
 
 export interface ProvenanceSnapshot {
   readonly fingerprint: string;
@@ -53,6 +54,7 @@ export class ProvenanceSnapshots {
     private readonly organizations: OrganizationService,
     private readonly certifications: CertificationService,
     private readonly fingerprints: ProvenanceSnapshotsRepository,
+    private readonly clock: Clock,
   ) {}
 
   async of(ctx: LoaderContext, model: TeacherModelOutput): Promise<ProvenanceSnapshot> {
@@ -79,7 +81,7 @@ export class ProvenanceSnapshots {
 
   private fingerprintInRequest(ctx: LoaderContext, modelId: string): Promise<string | null> {
     return loaderFor<string, string | null>(ctx, 'provenance.fingerprint', async (ids) => {
-      const rows = await this.fingerprints.fingerprintsOf(this.db.reader, ids);
+      const rows = await this.fingerprints.fingerprintsOf(this.db.reader, ids, this.clock.now());
       const byId = new Map(rows.map((r) => [r.model_id, r.fingerprint]));
       return ids.map((id) => byId.get(id) ?? null);
     }).load(modelId);
