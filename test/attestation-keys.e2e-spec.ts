@@ -153,7 +153,7 @@ describe('attestation keys (e2e)', () => {
 
     it('still verifies the attestation signed with the old key; new ones carry the new key id', async () => {
       expect(verifyAttestation(docA, jwksB).valid).toBe(true);
-      docB = await b.app.get(AttestationSigner).sign(content('Llama-Student'));
+      docB = await b.app.get(AttestationSigner).sign(content('Llama-Student'), new Date());
       expect(docB.keyId).toBe(KEY_B.keyId);
       expect(docB.statement.keyId).toBe(KEY_B.keyId);
       expect(verifyAttestation(docB, jwksB).valid).toBe(true);
