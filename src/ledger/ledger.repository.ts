@@ -15,7 +15,8 @@ export interface ClaimInput {
   reference: string;
   kind: string;
   description: string;
-  occurredAt: Date | null;
+  /** Business time (the LedgerService dates postings by the platform Clock). */
+  occurredAt: Date;
   metadata: Record<string, unknown>;
 }
 
@@ -117,7 +118,7 @@ export class LedgerRepository {
   async claimReferences(tx: EntityManager, inputs: readonly ClaimInput[]): Promise<ClaimedRow[]> {
     return tx.query(
       `INSERT INTO ledger_transactions (reference, kind, description, occurred_at, metadata)
-       SELECT r, k, d, coalesce(o, now()), m
+       SELECT r, k, d, o, m
          FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::jsonb[]) AS u(r, k, d, o, m)
         -- In reference order: two batches sharing references wait for each other instead of deadlocking.
         ORDER BY r
@@ -127,7 +128,7 @@ export class LedgerRepository {
         inputs.map((i) => i.reference),
         inputs.map((i) => i.kind),
         inputs.map((i) => i.description),
-        inputs.map((i) => i.occurredAt?.toISOString() ?? null),
+        inputs.map((i) => i.occurredAt.toISOString()),
         inputs.map((i) => JSON.stringify(i.metadata)),
       ],
     );

@@ -56,7 +56,7 @@ export class SandboxClockService {
     const moved = await this.db.transaction(async (tx) => {
       // Serialises advances: the second waits here and compares with what the first wrote.
       const row = await this.state.lock(tx);
-      const real = Date.now();
+      const real = this.clock.realNow().getTime();
       const from = new Date(real + Math.max(row.offsetMs, this.clock.offsetMs));
       if (to.getTime() < from.getTime()) return { kind: 'backwards' as const, now: from, requested: to };
       const offsetMs = to.getTime() - real;
