@@ -31,5 +31,4 @@ export const MIGRATIONS: Function[] = [Identity1795800000000, CatalogLicensing17
   UsageEventOrder1795800940000, PayoutOnboarding1795800950000,
   PayoutBatches1795801000000,
   PayoutVendorHolds1795801010000,
-  SandboxClock1795801400000,
   SandboxClock1795801400000, BusinessTimeMetering1795801410000];

@@ -14,7 +14,7 @@ export class AgreementExpiryJob {
     jobs.register({
       name: AGREEMENT_EXPIRY_JOB,
       cron: '* * * * *',
-      followsBusinessTime: true,
+      followsBusinessTime: { order: 1 },
       run: async () => ({ expired: await agreements.expireDueAgreements() }),
     });
   }

@@ -3,7 +3,7 @@ import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import { LoggerModule } from 'nestjs-pino';
 import { AppConfig } from './config/app-config';
-import { ClockModule } from './clock/clock';
+import { ClockModule } from './clock/clock.module';
 import { CryptoModule } from './crypto/crypto.module';
 import { ConfigModule } from './config/config.module';
 import type { DatabaseSchema } from './database/data-source-options';

@@ -15,7 +15,11 @@ import { Clock } from '../platform/clock/clock';
 import { ClockStateRepository } from '../platform/clock/clock-state.repository';
 import { ClockSync } from '../platform/clock/clock-sync.service';
 import { afterCommit, Database } from '../platform/database/transaction';
+import { BadInputError } from '../platform/errors/app-error';
 import { ClockDrivenRun, JobsService } from '../platform/jobs/jobs.service';
+
+export const MAX_AHEAD_YEARS = 10;
+const MAX_AHEAD_MS = MAX_AHEAD_YEARS * 366 * 86_400_000;
 
 export interface SandboxClockView {
   now: Date;
@@ -52,6 +56,11 @@ export class SandboxClockService {
 
   /** Platform admins (the resolver's guard). */
   async advance(actor: Principal, to: Date): Promise<AdvanceOutcome> {
+    if (Number.isNaN(to.getTime())) throw new BadInputError([{ field: 'to', message: 'to must be an ISO 8601 date-time, e.g. 2027-01-01T00:00:00Z' }]);
+    // Each ended month is closed after an advance: a bound keeps one call's work (and the sandbox's story) sensible.
+    if (to.getTime() > this.clock.realNow().getTime() + MAX_AHEAD_MS) {
+      throw new BadInputError([{ field: 'to', message: `to must be at most ${MAX_AHEAD_YEARS} years after the real time` }]);
+    }
     if (!this.sync.enabled) return { kind: 'unavailable' };
     const moved = await this.db.transaction(async (tx) => {
       // Serialises advances: the second waits here and compares with what the first wrote.

@@ -15,7 +15,7 @@ export class PeriodCloseJob {
     jobs.register({
       name: PERIOD_CLOSE_JOB,
       cron: '30 0 1 * *',
-      followsBusinessTime: true,
+      followsBusinessTime: { order: 2 },
       run: async () => ({ closed: await closes.closeDue() }),
     });
   }

@@ -16,7 +16,7 @@ export class CollectionJob {
     jobs.register({
       name: COLLECTION_JOB,
       cron: '* * * * *',
-      followsBusinessTime: true,
+      followsBusinessTime: { order: 3 },
       run: async () => ({ ...(await collection.collectDue()), feesBooked: await collection.bookMissingProcessingFees() }),
     });
   }

@@ -1,6 +1,4 @@
-import { Global, Injectable, Module } from '@nestjs/common';
-import { ClockStateRepository } from './clock-state.repository';
-import { ClockSync } from './clock-sync.service';
+import { Injectable } from '@nestjs/common';
 
 /**
  * The time every time-dependent business rule decides by: which billing
@@ -48,7 +46,3 @@ export class Clock {
     if (Number.isSafeInteger(offsetMs) && offsetMs > this.offset) this.offset = offsetMs;
   }
 }
-
-@Global()
-@Module({ providers: [Clock, ClockStateRepository, ClockSync], exports: [Clock, ClockStateRepository, ClockSync] })
-export class ClockModule {}

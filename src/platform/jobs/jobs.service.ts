@@ -20,12 +20,14 @@ export interface RecurringJob {
   /** Does the work; what it returns is logged. Throwing makes pg-boss retry. */
   run: () => Promise<Record<string, unknown> | void>;
   /**
-   * The schedule follows business time (closes, expiries, due dates): when the
-   * sandbox test clock jumps forward, the job is run at once, as its schedule
-   * would have run it in the time skipped. Jobs about real time (rate windows,
-   * retries of deliveries, syncs) leave it unset.
+   * Set when the schedule follows business time (closes, expiries, due
+   * dates): when the sandbox test clock jumps forward the job is run at once,
+   * as its schedule would have run it in the time skipped — in ascending
+   * `order` (e.g. expire agreements, then close periods, then collect the
+   * invoices the close issued). Jobs about real time (rate windows, retries of
+   * deliveries, syncs) leave it unset.
    */
-  followsBusinessTime?: boolean;
+  followsBusinessTime?: { order: number };
 }
 
 export interface ClockDrivenRun {
@@ -84,15 +86,15 @@ export class JobsService implements OnApplicationBootstrap, OnApplicationShutdow
   }
 
   /**
-   * Runs, in this process and in registration order, every job that follows
+   * Runs, in this process and in their order, every job that follows
    * business time (after the sandbox clock moved). Independent of pg-boss, so it
    * works with JOBS_ENABLED=false; each job is safe to overlap with its
    * scheduled run. A failure is reported and the next job still runs.
    */
   async runBusinessTimeJobs(): Promise<ClockDrivenRun[]> {
     const runs: ClockDrivenRun[] = [];
-    for (const job of this.jobs.values()) {
-      if (!job.followsBusinessTime) continue;
+    const due = [...this.jobs.values()].filter((j) => j.followsBusinessTime).sort((a, b) => a.followsBusinessTime!.order - b.followsBusinessTime!.order);
+    for (const job of due) {
       try {
         const result = await this.metrics.jobRun(job.name, job.run);
         runs.push({ name: job.name, succeeded: true, detail: JSON.stringify(result ?? {}) });
