@@ -151,6 +151,7 @@ describe('signed statements (e2e)', () => {
     await t.app.get(Database).transaction(async (tx) => {
       const ledger = t.app.get(LedgerService);
       await ledger.post(tx, {
+        occurredAt: new Date(),
         reference: `invoice:${id}:issued`, kind: 'INVOICE_ISSUED', description: `Invoice ${number} issued`,
         lines: [
           { account: `distiller:${opts.distillerOrg}:receivable`, currency: 'EUR', amountMinor: 10000n },
@@ -158,6 +159,8 @@ describe('signed statements (e2e)', () => {
         ],
       });
       await ledger.post(tx, {
+        // In the month (the Clock may be mocked past it by an earlier test).
+        occurredAt: new Date(),
         reference: `invoice:${id}:paid`, kind: 'INVOICE_PAID', description: `Invoice ${number} paid`,
         lines: [
           { account: 'platform:cash', currency: 'EUR', amountMinor: 10000n },
@@ -243,9 +246,12 @@ describe('signed statements (e2e)', () => {
   describe('after the month closes', () => {
     beforeAll(async () => {
       // The month ends: close it (usage invoice), collect it, and lose a dispute on that payment.
-      jest.spyOn(t.app.get(Clock), 'now').mockReturnValue(new Date(nextPeriod(month).start.getTime() + 3_600_000));
+      const ended = jest.spyOn(t.app.get(Clock), 'now').mockReturnValue(new Date(nextPeriod(month).start.getTime() + 3_600_000));
       const closed = await closePeriod(t, admin.token, P);
       expect(closed).toMatchObject({ __typename: 'BillingPeriodClose', invoicesCreated: 1 });
+      // Back to the real time (inside P): the collection and the dispute below are dated by the Clock, and this
+      // spec wants every source in P's statement — time compressed, as a real close happens after P ends.
+      ended.mockRestore();
       expect(await t.app.get(CollectionService).collectDue()).toMatchObject({ paid: 1 });
       const [usageInvoice] = await invoicesOf(t, distiller.token, distiller.organizationId, { kind: 'PERIOD' });
       expect(usageInvoice.status).toBe('PAID');
