@@ -10,6 +10,7 @@ import type { DatabaseSchema } from './database/data-source-options';
 import { DatabaseModule } from './database/database.module';
 import { HttpErrorFilter } from './errors/http-exception.filter';
 import { createValidationPipe } from './errors/validation';
+import { ConsoleController } from './console/console.controller';
 import { GraphiqlController } from './graphql/graphiql.controller';
 import { GraphQLModule } from './graphql/graphql.module';
 import { HealthController } from './health/health.controller';
@@ -42,7 +43,7 @@ export class PlatformModule {
         MetricsModule,
       ],
       exports: [AppLogger],
-      controllers: [HealthController, ...(config.isProduction ? [] : [GraphiqlController])],
+      controllers: [HealthController, ConsoleController, ...(config.isProduction ? [] : [GraphiqlController])],
       providers: [
         AppLogger,
         { provide: APP_PIPE, useFactory: createValidationPipe },

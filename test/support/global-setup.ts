@@ -8,6 +8,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
+import { ensureConsoleBundle } from '../../scripts/build-console';
 import { ensureGraphiqlBundle } from '../../scripts/build-graphiql';
 import { startEmbeddedPostgres } from '../../src/platform/database/embedded-postgres';
 import { DATABASE_SCHEMA } from '../../src/database-schema';
@@ -17,6 +18,7 @@ import { withDatabase } from './pg-url';
 export default async function globalSetup(): Promise<void> {
   // The GraphiQL page's assets are built by `npm run build`; a fresh clone that only ran `npm ci` has none yet.
   if (await ensureGraphiqlBundle()) console.log('\n[test] built the GraphiQL bundle (dist/graphiql)');
+  if (await ensureConsoleBundle()) console.log('\n[test] built the console (dist/console)');
   let serverUrl = process.env.TEST_DATABASE_URL;
   if (!serverUrl) {
     const dir = mkdtempSync(join(tmpdir(), 'beiming-test-'));
