@@ -114,12 +114,16 @@ export interface ScreenCheck {
  */
 export async function checkScreen(browser: Browser, s: ConsoleSession, name: string): Promise<ScreenCheck> {
   mkdirSync(SCREENSHOT_DIR, { recursive: true });
+  const t0 = Date.now();
   // Let charts finish their entry animation before the picture.
   await s.page.waitForTimeout(400);
   const png = await s.page.screenshot({ fullPage: true });
   writeFileSync(join(SCREENSHOT_DIR, `${name}.png`), png);
+  const t1 = Date.now();
   const stats = await pixelStats(browser, png);
+  const t2 = Date.now();
   const axe = await new AxeBuilder({ page: s.page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
+  if (process.env.CONSOLE_TIMING) console.log(name, 'shot', t1 - t0, 'pixels', t2 - t1, 'axe', Date.now() - t2);
   const violations = axe.violations
     .filter((v) => v.impact === 'serious' || v.impact === 'critical')
     .map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length, help: `${v.help}: ${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(' | ')}` }));

@@ -1,5 +1,5 @@
 /** Shared pieces: errors as the API states them, loading and empty states, tables, downloads. */
-import { useEffect, useRef, type ReactNode } from 'react';
+import { cloneElement, useEffect, useId, useRef, type ReactElement, type ReactNode } from 'react';
 import type { CombinedError } from 'urql';
 
 export interface ApiProblem {
@@ -108,13 +108,22 @@ export function Table({ caption, head, rows, empty }: { caption: string; head: R
   );
 }
 
-export function Field({ label, children, hint }: { label: string; children: ReactNode; hint?: string }) {
+/** A labelled control: the label names it (for=id) and the hint describes it (aria-describedby). */
+export function Field({ label, children, hint }: { label: string; children: ReactElement<{ id?: string; 'aria-describedby'?: string }>; hint?: string }) {
+  const id = useId();
+  const control = cloneElement(children, { id, 'aria-describedby': hint ? `${id}-hint` : undefined });
   return (
-    <label className="field">
-      <span className="label">{label}</span>
-      {children}
-      {hint ? <span className="hint">{hint}</span> : null}
-    </label>
+    <div className="field">
+      <label className="label" htmlFor={id}>
+        {label}
+      </label>
+      {control}
+      {hint ? (
+        <span className="hint" id={`${id}-hint`}>
+          {hint}
+        </span>
+      ) : null}
+    </div>
   );
 }
 
