@@ -74,6 +74,7 @@ async function main(): Promise<void> {
   const lines = [
     `Beiming is serving (${Date.now() - started} ms, ${embedded ? 'embedded PostgreSQL' : 'DATABASE_URL'})`,
     `  GraphQL   POST ${base}/graphql`,
+    `  Console   ${base}/console`,
     ...(config.isProduction ? [] : [`  GraphiQL  ${base}/graphiql`]),
     `  Health    ${base}/health`,
     ...(config.metricsEnabled ? [`  Metrics   ${base}/metrics`] : []),

@@ -85,6 +85,12 @@ describe('npm start', () => {
     const s = await start({ DATA_DIR: dataDir, EMBEDDED_PG_PORT: String(await freePort()), DATA_DIR_CWD: cwd }, port);
     expect(s.output()).toContain(`GraphQL   POST http://127.0.0.1:${port}/graphql`);
     expect(s.output()).toContain(`GraphiQL  http://127.0.0.1:${port}/graphiql`);
+    expect(s.output()).toContain(`Console   http://127.0.0.1:${port}/console`);
+    // The console was built by `npm run build` and is served with its script.
+    const page = await fetch(`http://127.0.0.1:${port}/console`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('/console/assets/console.js');
+    expect((await fetch(`http://127.0.0.1:${port}/console/assets/console.js`)).status).toBe(200);
     const pg = postmasterPid(dataDir);
     expect(pg).not.toBeNull();
     const r = await fetch(`http://127.0.0.1:${port}/graphql`, {
