@@ -47,7 +47,7 @@ function files(dir: string): string[] {
 /** What a bundle was built from: the sources, the schema, this script and the versions of what it bundles. */
 function versions(): Record<string, string> {
   const h = createHash('sha256');
-  for (const f of [...files(SOURCE), join(ROOT, 'schema.gql'), __filename.replace(/\.js$/, '.ts')]) {
+  for (const f of [...files(SOURCE), join(ROOT, 'schema.gql'), join(ROOT, 'scripts', 'build-console.ts')]) {
     if (!existsSync(f)) continue;
     h.update(relative(ROOT, f)).update('\0').update(readFileSync(f)).update('\0');
   }
