@@ -178,6 +178,7 @@ function route(path: string, me: MeData['me']): ReactNode {
     ['/o/:org/invoices/:id', (p) => <InvoicePage orgId={p.org} invoiceId={p.id} />],
     ['/o/:org/student-models', (p) => <StudentModelsPage orgId={p.org} />],
     ['/o/:org/student-models/:id', (p) => <StudentModelPage orgId={p.org} modelId={p.id} isAdmin={me.isAdmin} />],
+    // Payout screens (vendor payouts, admin payout review) go here once the API serves payout batches.
     ['/admin/flags', () => <AnomalyFlagsPage />],
     ['/admin/certification', () => <CertificationQueuePage />],
     ['/admin/audit', () => <AuditLogPage />],

@@ -5,7 +5,7 @@
  * embedded in their parent (their key is null); the audit log's entries are
  * keyed by their sequence number.
  */
-import { Client, fetchExchange } from 'urql';
+import { Client, fetchExchange, mapExchange } from 'urql';
 import { cacheExchange, type KeyingConfig } from '@urql/exchange-graphcache';
 import schema from 'virtual:schema';
 import { getToken } from './session';
@@ -27,7 +27,16 @@ export function hasQuery(name: string): boolean {
 export function createClient(onUnauthenticated: () => void): Client {
   return new Client({
     url: '/graphql',
-    exchanges: [cacheExchange({ schema, keys }), fetchExchange],
+    exchanges: [
+      cacheExchange({ schema, keys }),
+      // An expired or revoked session: back to the log-in form.
+      mapExchange({
+        onError(error) {
+          if (error.graphQLErrors.some((e) => (e.extensions as { code?: unknown } | undefined)?.code === 'UNAUTHENTICATED')) onUnauthenticated();
+        },
+      }),
+      fetchExchange,
+    ],
     fetchOptions: () => {
       const token = getToken();
       const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};

@@ -55,7 +55,7 @@ export function LineageGraph({ model, ancestors, edges }: { model: { id: string;
     <figure className="lineage" aria-label={`Lineage of ${model.name}`}>
       <figcaption>Licensed lineage: {ancestors.length} ancestors, {edges.length} edges (the list below says the same)</figcaption>
       <div className="lineage-canvas">
-        <ReactFlow nodes={nodes} edges={links} fitView nodesDraggable={false} nodesConnectable={false} proOptions={{ hideAttribution: true }}>
+        <ReactFlow nodes={nodes} edges={links} fitView fitViewOptions={{ maxZoom: 1 }} nodesDraggable={false} nodesConnectable={false} proOptions={{ hideAttribution: true }}>
           <Background />
           <Controls showInteractive={false} />
         </ReactFlow>
