@@ -26,6 +26,14 @@ export interface MeData {
   me: { id: string; email: string; isAdmin: boolean; memberships: Membership[] };
 }
 
+/**
+ * The payout screens (a vendor's payouts, the admins' payout review: batches,
+ * approval, holds, execution, reconciliation) are not part of this console
+ * yet: set this when their pages are added to the route table below (and an
+ * "Payout review" entry to the admin navigation).
+ */
+const PAYOUT_SCREENS = false;
+
 const ME = `query Me { me { id email isAdmin memberships { role organization { id name country } } } }`;
 
 export function App() {
@@ -83,8 +91,8 @@ function SignedIn({ onSignOut }: { onSignOut: () => void }) {
     { to: 'vendor-usage', label: 'Usage by agreement' },
     { to: 'earnings', label: 'Earnings & statements' },
     { to: 'payout-account', label: 'Payout account' },
-    // Payout history: shown once the API serves payout batches.
-    ...(hasQuery('payoutBatches') ? [{ to: 'payouts', label: 'Payouts' }] : []),
+    // Payouts: the entry appears once its page is registered (PAYOUT_SCREENS) and the API serves payouts.
+    ...(PAYOUT_SCREENS && hasQuery('payouts') ? [{ to: 'payouts', label: 'Payouts' }] : []),
   ];
   const distillerNav: NavItem[] = [
     { to: 'catalog', label: 'Catalog' },
