@@ -207,6 +207,80 @@ describe('the console in a browser', () => {
     await s.context.close();
   });
 
+  it('a vendor publishes a new offer version with the terms form and sees the resulting terms hash', async () => {
+    const s = await openSession(browser, origin);
+    await logIn(s, origin, vendor);
+    await s.page.goto(`${origin}/console/o/${vendor.organizationId}/models/${vendorModelId}`);
+    await s.page.getByRole('button', { name: 'Publish' }).waitFor({ timeout: 30_000 });
+    await s.page.getByLabel('Offer name').fill('enterprise');
+    await s.page.getByLabel('Input price per million tokens').fill('250');
+    await s.page.getByLabel('Royalty share (basis points)').fill('800');
+    await s.page.getByLabel('Excluded countries (comma-separated)').fill('kp, ir');
+    await s.page.getByRole('button', { name: 'Publish' }).click();
+    const published = s.page.getByRole('status').filter({ hasText: 'Published enterprise v1' });
+    await published.waitFor({ timeout: 30_000 });
+    const offers = (await t.gql(`query($id: ID!) { licenseOffers(modelId: $id) { name version termsHash pricing { inputPerMillionMinor } terms { royalty { shareBps } territory { excludedCountries } } } }`, { id: vendorModelId }, vendor.token)).data!.licenseOffers;
+    const offer = offers.find((o: any) => o.name === 'enterprise');
+    expect(offer).toMatchObject({ version: 1, pricing: { inputPerMillionMinor: '250' }, terms: { royalty: { shareBps: 800 }, territory: { excludedCountries: ['IR', 'KP'] } } });
+    expect(await published.textContent()).toContain(offer.termsHash);
+    // The new version is listed with the others, its hash shown.
+    await s.page.getByText(`enterprise v1 — ACTIVE — ${offer.termsHash.slice(0, 16)}`).waitFor();
+    // A refusal is shown as the API states it: a negative price never reaches the API, a bad currency does.
+    await s.page.getByLabel('Currency (ISO 4217)').fill('ZZZ');
+    await s.page.getByRole('button', { name: 'Publish' }).click();
+    const refusal = s.page.getByRole('alert');
+    await refusal.waitFor({ timeout: 30_000 });
+    expect(await refusal.textContent()).toMatch(/BAD_USER_INPUT/);
+    expect(s.problems).toEqual([]);
+    await s.context.close();
+  });
+
+  it('a distiller accepts an offer from the catalog; accepting it again is refused with the API\'s code', async () => {
+    const newcomer = await signUp(t, { country: 'FR', organizationName: 'Newcomer SAS' });
+    const s = await openSession(browser, origin);
+    await logIn(s, origin, newcomer);
+    await s.page.goto(`${origin}/console/o/${newcomer.organizationId}/catalog`);
+    await s.page.getByLabel('Search').fill('');
+    const link = s.page.getByRole('table', { name: /Listed models/ }).getByRole('link').first();
+    await link.waitFor({ timeout: 30_000 });
+    await s.page.goto(`${origin}/console/o/${newcomer.organizationId}/catalog/${vendorModelId}`);
+    const offer = s.page.getByRole('article').filter({ hasText: 'standard v1' });
+    await offer.getByRole('button', { name: 'Accept these terms' }).click();
+    await s.page.getByRole('heading', { name: 'Agreements', level: 1 }).waitFor({ timeout: 30_000 });
+    await s.page.getByRole('table', { name: /1 agreements/ }).waitFor({ timeout: 30_000 });
+    const api = (await t.gql(`query($o: ID!) { agreements(organizationId: $o, role: DISTILLER) { edges { node { modelId status } } } }`, { o: newcomer.organizationId }, newcomer.token)).data!.agreements.edges;
+    expect(api.map((e: any) => e.node.modelId)).toEqual([vendorModelId]);
+    await s.page.goBack();
+    await s.page.getByRole('article').filter({ hasText: 'standard v1' }).getByRole('button', { name: 'Accept these terms' }).click();
+    await s.page.getByRole('alert').filter({ hasText: 'AGREEMENT_ALREADY_EXISTS' }).waitFor({ timeout: 30_000 });
+    expect(s.problems).toEqual([]);
+    await s.context.close();
+  });
+
+  it('works from the keyboard: a skip link first, links followed with Enter, the new page\'s heading focused', async () => {
+    const s = await openSession(browser, origin);
+    await logIn(s, origin, distiller);
+    await s.page.goto(`${origin}/console/o/${distiller.organizationId}/catalog`);
+    await s.page.getByRole('heading', { name: 'Catalog', level: 1 }).waitFor();
+    // A page opened by its address leaves the focus at the top: the skip link comes first.
+    await s.page.keyboard.press('Tab');
+    expect(await s.page.evaluate('document.activeElement.textContent')).toBe('Skip to content');
+    // Tab on to the navigation's "Agreements" link and follow it.
+    for (let i = 0; i < 20; i++) {
+      await s.page.keyboard.press('Tab');
+      if ((await s.page.evaluate('document.activeElement.textContent')) === 'Agreements') break;
+    }
+    expect(await s.page.evaluate('document.activeElement.textContent')).toBe('Agreements');
+    await s.page.keyboard.press('Enter');
+    await s.page.getByRole('heading', { name: 'Agreements', level: 1 }).waitFor();
+    await s.page.waitForFunction('document.activeElement && document.activeElement.id === "page-title"');
+    expect(new URL(s.page.url()).pathname).toBe(`/console/o/${distiller.organizationId}/agreements`);
+    // The organization switcher is a labelled control.
+    await s.page.getByLabel('Organization').waitFor();
+    expect(s.problems).toEqual([]);
+    await s.context.close();
+  });
+
   /** Not blank (contrast and more than a handful of colours) and no serious or critical axe-core violation. */
   function expectSound(names: string[]): void {
     for (const name of names) {

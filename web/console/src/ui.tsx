@@ -59,12 +59,16 @@ export function Empty({ children }: { children: ReactNode }) {
   return <p className="empty">{children}</p>;
 }
 
-/** A page: its heading takes the focus when the page opens, so keyboard and screen-reader users land on it. */
+// The first page of a visit leaves the focus at the top of the document (the skip link comes first).
+let pageShown = false;
+
+/** A page: its heading takes the focus when the user moves to it, so keyboard and screen-reader users land on it. */
 export function Page({ title, children, actions }: { title: string; children: ReactNode; actions?: ReactNode }) {
   const h = useRef<HTMLHeadingElement>(null);
   useEffect(() => {
     document.title = `${title} · Beiming console`;
-    h.current?.focus();
+    if (pageShown) h.current?.focus();
+    pageShown = true;
   }, [title]);
   return (
     <section aria-labelledby="page-title">
