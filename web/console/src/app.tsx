@@ -164,13 +164,13 @@ function SignedIn({ onSignOut }: { onSignOut: () => void }) {
           {orgId || first ? navList('Vendor', vendorNav, `/o/${orgId ?? first}/`) : null}
           {me.isAdmin ? navList('Admin', adminNav, '') : null}
         </nav>
-        <main id="main">{route(path, me)}</main>
+        <main id="main">{route(path)}</main>
       </div>
     </div>
   );
 }
 
-function route(path: string, me: MeData['me']): ReactNode {
+function route(path: string): ReactNode {
   const table: [string, (p: Record<string, string>) => ReactNode][] = [
     ['/o/:org/models', (p) => <ModelsPage orgId={p.org} />],
     ['/o/:org/models/:id', (p) => <ModelPage orgId={p.org} modelId={p.id} />],
@@ -185,7 +185,7 @@ function route(path: string, me: MeData['me']): ReactNode {
     ['/o/:org/invoices', (p) => <InvoicesPage orgId={p.org} />],
     ['/o/:org/invoices/:id', (p) => <InvoicePage orgId={p.org} invoiceId={p.id} />],
     ['/o/:org/student-models', (p) => <StudentModelsPage orgId={p.org} />],
-    ['/o/:org/student-models/:id', (p) => <StudentModelPage orgId={p.org} modelId={p.id} isAdmin={me.isAdmin} />],
+    ['/o/:org/student-models/:id', (p) => <StudentModelPage orgId={p.org} modelId={p.id} />],
     // Payout screens (vendor payouts, admin payout review) go here once the API serves payout batches.
     ['/admin/flags', () => <AnomalyFlagsPage />],
     ['/admin/certification', () => <CertificationQueuePage />],

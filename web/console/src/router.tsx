@@ -36,10 +36,6 @@ export function usePath(): string {
   return useContext(PathContext).split('?')[0];
 }
 
-export function useQueryParam(name: string): string | null {
-  return new URLSearchParams(useContext(PathContext).split('?')[1] ?? '').get(name);
-}
-
 /** Matches "/o/:org/invoices/:id" against a path; null when it does not match. */
 export function match(pattern: string, path: string): Record<string, string> | null {
   const a = pattern.split('/').filter(Boolean);

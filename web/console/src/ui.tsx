@@ -18,10 +18,6 @@ export function problems(error: CombinedError | undefined | null): ApiProblem[] 
   return out;
 }
 
-export function isNotFound(error: CombinedError | undefined | null): boolean {
-  return problems(error).some((p) => p.code === 'NOT_FOUND');
-}
-
 /** An error box; NOT_FOUND gets the "Not found" heading a stranger's link deserves. */
 export function ApiError({ error, problem }: { error?: CombinedError | null; problem?: ApiProblem | null }) {
   const list = problem ? [problem] : problems(error);

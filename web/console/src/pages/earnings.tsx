@@ -69,8 +69,8 @@ export function EarningsPage({ orgId }: { orgId: string }) {
 function Statements({ orgId, currency }: { orgId: string; currency: string }) {
   const periods = recentMonths(PERIODS).reverse();
   const results = periods.map((period) => {
-    // One query per month (a fixed number of hooks): an open month answers PERIOD_NOT_CLOSED and is left out.
-    // eslint-disable-next-line react-hooks/rules-of-hooks
+    // One query per month, always PERIODS of them (so the hooks keep their order); an open month
+    // answers CONFLICT (PERIOD_NOT_CLOSED) and is left out.
     const [r] = useQuery({ query: STATEMENT, variables: { org: orgId, period, currency } });
     return { period, ...r };
   });

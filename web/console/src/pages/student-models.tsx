@@ -44,7 +44,7 @@ const MODEL = `query StudentModel($id: ID!) { teacherModel(id: $id) { id name sl
   certification { status certifiedAt expiresAt revokedAt safetyReview { passed summary } evidence { benchmark metric value } } } }`;
 const ATTEST = `mutation Attest($id: ID!) { issueAttestation(modelId: $id) { id issuedAt keyId document } }`;
 
-export function StudentModelPage({ orgId, modelId }: { orgId: string; modelId: string; isAdmin: boolean }) {
+export function StudentModelPage({ orgId, modelId }: { orgId: string; modelId: string }) {
   const [{ data, fetching, error }] = useQuery({ query: MODEL, variables: { id: modelId } });
   const [attested, attest] = useMutation(ATTEST);
   const m = data?.teacherModel;
