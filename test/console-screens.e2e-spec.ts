@@ -369,4 +369,23 @@ describe('the console in a browser', () => {
   it('the screens checked along the way (earnings, a created key) are sound too', () => {
     expectSound(checks.map((c) => c.name));
   });
+
+  // Last: it moves the platform's time for the rest of this file.
+  it('shows the sandbox clock when an admin has moved it ahead of real time', async () => {
+    const s = await openSession(browser, origin);
+    await logIn(s, origin, distiller);
+    await s.page.goto(`${origin}/console/o/${distiller.organizationId}/catalog`);
+    await s.page.getByRole('heading', { name: 'Catalog', level: 1 }).waitFor();
+    expect(await s.page.locator('.clock').count()).toBe(0); // real time: nothing shown
+    const to = new Date(Date.now() + 3 * 86_400_000);
+    const moved = await t.gql(`mutation($to: DateTime!) { advanceSandboxClock(to: $to) { __typename ... on BusinessError { code message } } }`, { to: to.toISOString() }, admin.token);
+    expect(moved.data!.advanceSandboxClock.__typename).toBe('SandboxClockAdvance');
+    await s.page.reload();
+    const badge = s.page.locator('.clock');
+    await badge.waitFor({ timeout: 30_000 });
+    expect(await badge.textContent()).toContain(`Sandbox time ${to.toISOString().slice(0, 10)}`);
+    expect(await badge.textContent()).toMatch(/3\.0 days ahead/);
+    expect(s.problems).toEqual([]);
+    await s.context.close();
+  });
 });

@@ -15,6 +15,7 @@ import { UsagePage } from './pages/usage';
 import { AnomalyFlagsPage, AuditLogPage, CertificationQueuePage } from './pages/admin';
 import { Link, match, navigate, RouterProvider, usePath } from './router';
 import { getToken, setToken } from './session';
+import { ClockBadge, ClockProvider } from './time';
 import { ApiError, Loading } from './ui';
 
 export interface Membership {
@@ -127,6 +128,7 @@ function SignedIn({ onSignOut }: { onSignOut: () => void }) {
   );
   const known = me.memberships.some((m) => m.organization.id === orgId);
   return (
+    <ClockProvider>
     <div className="shell">
       <a className="skip" href="#main">
         Skip to content
@@ -150,6 +152,7 @@ function SignedIn({ onSignOut }: { onSignOut: () => void }) {
             </select>
           </label>
         ) : null}
+        <ClockBadge />
         <span className="who">
           {me.email}
           {me.isAdmin ? ' · admin' : ''}
@@ -167,6 +170,7 @@ function SignedIn({ onSignOut }: { onSignOut: () => void }) {
         <main id="main">{route(path)}</main>
       </div>
     </div>
+    </ClockProvider>
   );
 }
 

@@ -1,6 +1,7 @@
 /** Platform admins: anomaly flags, the certification queue and the audit log with its chain check. */
 import { useState, type FormEvent } from 'react';
 import { useMutation, useQuery } from 'urql';
+import { useNow } from '../time';
 import { ApiError, Field, Loading, Page, Table, when } from '../ui';
 
 const FLAGS = `query Flags($acknowledged: Boolean, $after: String) { anomalyFlags(first: 50, after: $after, filter: { acknowledged: $acknowledged }) {
@@ -106,7 +107,7 @@ export function CertificationQueuePage() {
 }
 
 function CertifyForm({ model, onDone }: { model: { id: string; name: string }; onDone: () => void }) {
-  const inAYear = new Date(Date.now() + 365 * 86_400_000).toISOString().slice(0, 10);
+  const inAYear = new Date(useNow().getTime() + 365 * 86_400_000).toISOString().slice(0, 10);
   const [f, setF] = useState({ benchmark: '', metric: '', value: '', datasetDigest: '', reviewer: '', summary: '', passed: true, expires: inAYear });
   const [result, certify] = useMutation(CERTIFY);
   const submit = async (e: FormEvent) => {

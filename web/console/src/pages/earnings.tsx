@@ -8,6 +8,7 @@ import { useQuery } from 'urql';
 import { Bar, BarChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { authorizedFetch } from '../session';
 import { ApiError, Empty, Field, Loading, Page, recentMonths, problems, saveFile, Table } from '../ui';
+import { useNow } from '../time';
 import { verifySignedDocument, type Verification } from '../verify';
 
 const BALANCES = `query Earnings($org: ID!) { earnings(organizationId: $org) {
@@ -67,7 +68,7 @@ export function EarningsPage({ orgId }: { orgId: string }) {
 }
 
 function Statements({ orgId, currency }: { orgId: string; currency: string }) {
-  const periods = recentMonths(PERIODS).reverse();
+  const periods = recentMonths(PERIODS, useNow()).reverse();
   const results = periods.map((period) => {
     // One query per month, always PERIODS of them (so the hooks keep their order); an open month
     // answers CONFLICT (PERIOD_NOT_CLOSED) and is left out.

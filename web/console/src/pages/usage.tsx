@@ -2,6 +2,7 @@
 import { useState } from 'react';
 import { useQuery } from 'urql';
 import { Bar, BarChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+import { useNow } from '../time';
 import { ApiError, Empty, Field, Loading, Page, Table } from '../ui';
 
 const AGREEMENTS = `query UsageAgreements($org: ID!, $role: AgreementRole!) { agreements(organizationId: $org, role: $role, first: 100) {
@@ -51,7 +52,7 @@ export function UsagePage({ orgId, role }: { orgId: string; role: 'VENDOR' | 'DI
 }
 
 function UsageChart({ agreementId, days }: { agreementId: string; days: number }) {
-  const today = new Date();
+  const today = useNow();
   const to = new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate() + 1)).toISOString();
   const from = new Date(Date.parse(to) - days * 86_400_000).toISOString();
   const [{ data, fetching, error }] = useQuery({ query: SUMMARY, variables: { id: agreementId, from, to } });
