@@ -258,7 +258,7 @@ export class PayoutReversalsService {
       targetType: 'Payout',
       targetId: payout.id,
       organizationId: payout.organizationId,
-      data: { reversalId: r.id, transferId: r.transferId, amountMinor: r.amountMinor.toString(), currency: r.currency, reversedMinor: payout.reversedMinor.toString(), reason },
+      data: { reversalId: r.id, transferId: r.transferId, amountMinor: r.amountMinor.toString(), currency: r.currency, reversedMinor: payout.reversedMinor.toString(), reason, requestedBy },
     });
     return true;
   }

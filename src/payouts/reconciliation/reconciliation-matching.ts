@@ -85,12 +85,10 @@ export function match(ledger: readonly ReconItem[], processor: readonly ReconIte
 
   const open: { key: string; g: { ledger: ReconItem[]; processor: ReconItem[] } }[] = [];
   for (const [key, g] of groups) {
-    if (g.ledger.length > 0 && g.processor.length > 0 && sum(g.ledger) === sum(g.processor)) {
-      const first = g.processor[0];
-      matched(first.category, first.currency, g.processor.length, sum(g.processor));
-    } else if (g.ledger.length > 0 && g.processor.length === 0 && sum(g.ledger) === 0n && g.ledger[0].category === 'transfer') {
-      // A payout whose transfer was never made and failed the same day: the ledger's own round trip, no cash moved.
-      continue;
+    if (sum(g.ledger) === sum(g.processor)) {
+      // Also what nets to zero on one side the same day: a dispute won (withdrawn and reinstated), or a
+      // payout whose transfer was never made and failed (the ledger's own round trip): no cash moved.
+      if (g.processor.length > 0) matched(g.processor[0].category, g.processor[0].currency, g.processor.length, sum(g.processor));
     } else {
       open.push({ key, g });
     }
