@@ -20,13 +20,9 @@ import { startTestApp, TestApp } from './support/app';
 import { invoicesOf, pricedOffer } from './support/billing';
 import { useLedgerInvariant } from './support/ledger-invariant';
 import { acceptAgreement } from './support/metering';
-import { sentPayout } from './support/payout-sent-fixtures';
+import { REVERSE, sentPayout } from './support/payout-sent-fixtures';
 import { errorCode } from './support/payouts';
 import { makeAdmin, signUp, TestUser } from './support/users';
-
-export const REVERSE = `mutation($p: ID!, $a: String!, $r: String!, $c: String, $k: String) {
-  reverseTransfer(payoutId: $p, amountMinor: $a, reason: $r, currency: $c, requestKey: $k) {
-    payoutId reversalId amount { amountMinor currency } payoutReversed { amountMinor } payoutAmount { amountMinor } created } }`;
 
 describe('payout transfer reversals (sandbox, e2e)', () => {
   let t: TestApp;

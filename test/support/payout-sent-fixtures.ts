@@ -17,6 +17,11 @@ import type { TestApp } from './app';
 import type { FakeStripe } from './fake-stripe';
 import type { TestUser } from './users';
 
+/** The admin mutation that reverses part of a sent payout's transfer. */
+export const REVERSE = `mutation($p: ID!, $a: String!, $r: String!, $c: String, $k: String) {
+  reverseTransfer(payoutId: $p, amountMinor: $a, reason: $r, currency: $c, requestKey: $k) {
+    payoutId reversalId amount { amountMinor currency } payoutReversed { amountMinor } payoutAmount { amountMinor } created } }`;
+
 export interface SentPayout {
   payoutId: string;
   batchId: string;
