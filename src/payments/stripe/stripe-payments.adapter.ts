@@ -198,7 +198,7 @@ export class StripePaymentsAdapter implements PaymentsPort {
     const transfer = await this.call(() => this.stripe.transfers.retrieve(transferId));
     // The transfer carries its 10 most recent reversals; more are read from the list (all pages).
     const reversals = transfer.reversals?.has_more
-      ? await this.call(() => this.stripe.transfers.listReversals(transferId, { limit: 100 }).autoPagingToArray({ limit: 10_000 }))
+      ? await this.call(() => this.stripe.transfers.listReversals(transferId, { limit: 100 }).autoPagingToArray({ limit: 10_000 })) // a transfer has far fewer
       : (transfer.reversals?.data ?? []);
     return toTransferResult(transfer, reversals);
   }
@@ -239,7 +239,13 @@ export class StripePaymentsAdapter implements PaymentsPort {
   /** balanceTransactions.list with created[gte] / created[lt], every page (auto-pagination), oldest first. */
   async listBalanceTransactions(range: { from: Date; to: Date }): Promise<BalanceTransaction[]> {
     const created = { gte: Math.ceil(range.from.getTime() / 1000), lt: Math.ceil(range.to.getTime() / 1000) };
-    const all = await this.call(() => this.stripe.balanceTransactions.list({ created, limit: 100 }).autoPagingToArray({ limit: 1_000_000 }));
+    const all: Stripe.BalanceTransaction[] = [];
+    // autoPagingEach: a day may hold more than the 10,000 items autoPagingToArray allows.
+    await this.call(() =>
+      this.stripe.balanceTransactions.list({ created, limit: 100 }).autoPagingEach((b) => {
+        all.push(b);
+      }),
+    );
     return all
       .map(toBalanceTransaction)
       .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
