@@ -9,7 +9,10 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  *   processor idempotency key fixed at creation. While PENDING its amount is
  *   reserved: the sum of booked and pending reversals never exceeds the
  *   payout. A client may name its request (`request_key`): the same name
- *   returns the same request.
+ *   returns the same request. `answered_at`: when the admin was told the
+ *   outcome — until then (the processor's answer was lost, or its event
+ *   booked the reversal first) asking again with the same amount and reason
+ *   finishes this request instead of making another.
  * - `payouts.reversal_sync_requested_at`: a `transfer.reversed` event asked
  *   for the transfer to be read again (cleared once its reversals are booked).
  * - `reconciliation_runs`: each comparison of one UTC day's ledger cash
@@ -34,6 +37,7 @@ export class PayoutReversalsReconciliation1795801200000 implements MigrationInte
       "failure_message" text,
       "created_at" TIMESTAMP WITH TIME ZONE NOT NULL,
       "completed_at" TIMESTAMP WITH TIME ZONE,
+      "answered_at" TIMESTAMP WITH TIME ZONE,
       CONSTRAINT "PK_payout_reversal_requests" PRIMARY KEY ("id"),
       CONSTRAINT "UQ_payout_reversal_requests_key" UNIQUE ("payout_id", "request_key"),
       CONSTRAINT "UQ_payout_reversal_requests_idempotency" UNIQUE ("idempotency_key"),

@@ -11,6 +11,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { EarningsBalanceService } from '../src/earnings/earnings-balance.service';
+import { PaymentsUnavailableError } from '../src/payments/payments.errors';
 import { PAYMENTS_PORT, PaymentsPort } from '../src/payments/payments.port';
 import { WebhookInboxService } from '../src/payments/webhooks/webhook-inbox.service';
 import { Database } from '../src/platform/database/transaction';
@@ -22,6 +23,7 @@ import { useLedgerInvariant } from './support/ledger-invariant';
 import { acceptAgreement } from './support/metering';
 import { REVERSE, sentPayout } from './support/payout-sent-fixtures';
 import { errorCode } from './support/payouts';
+import { waitFor } from './support/race';
 import { makeAdmin, signUp, TestUser } from './support/users';
 
 describe('payout transfer reversals (sandbox, e2e)', () => {
@@ -138,34 +140,67 @@ describe('payout transfer reversals (sandbox, e2e)', () => {
     expect(await reversed(p.payoutId)).toBe(1000n);
   });
 
-  it('an unknown processor outcome leaves the request pending; asking again finishes it with the same key (one reversal)', async () => {
-    const p = await sentPayout(t, { vendor, admin, amountMinor: 4000n });
-    const original = port.reverseTransfer.bind(port);
-    const keys: string[] = [];
-    const spy = jest.spyOn(port, 'reverseTransfer').mockImplementation(async (input) => {
-      keys.push(input.idempotencyKey);
-      const made = await original(input);
-      if (keys.length === 1) throw new (await import('../src/payments/payments.errors')).PaymentsUnavailableError('connection reset (test)', 'connection_error', true);
-      return made;
-    });
-    try {
-      const lost = await t.gql(REVERSE, { p: p.payoutId, a: '1500', r: 'lost answer' }, admin.token);
-      expect(errorCode(lost)).toBe('INTERNAL');
-      expect(lost.errors![0].message).toContain('Ask again');
-      expect(await q(`SELECT status FROM payout_reversal_requests WHERE payout_id = $1`, [p.payoutId])).toEqual([{ status: 'PENDING' }]);
-      // The pending amount is reserved meanwhile.
-      expect(errorCode(await t.gql(REVERSE, { p: p.payoutId, a: '3000', r: 'other' }, admin.token))).toBe('CONFLICT');
-      const retry = await t.gql(REVERSE, { p: p.payoutId, a: '1500', r: 'lost answer' }, admin.token);
-      expect(retry.errors).toBeUndefined();
-      expect(keys).toHaveLength(2);
-      expect(keys[0]).toBe(keys[1]);
-    } finally {
-      spy.mockRestore();
+  describe('an unknown processor outcome', () => {
+    /** The processor makes the reversal but its answer is lost (the first call only). */
+    function loseFirstAnswer(): { keys: string[]; restore(): void } {
+      const original = port.reverseTransfer.bind(port);
+      const keys: string[] = [];
+      const spy = jest.spyOn(port, 'reverseTransfer').mockImplementation(async (input) => {
+        keys.push(input.idempotencyKey);
+        const made = await original(input);
+        if (keys.length === 1) throw new PaymentsUnavailableError('connection reset (test)', 'connection_error', true);
+        return made;
+      });
+      return { keys, restore: () => spy.mockRestore() };
     }
-    await inbox.drain();
-    expect(await reversalPostings(p.payoutId)).toHaveLength(1);
-    expect(await reversed(p.payoutId)).toBe(1500n);
-    expect(Number((await q(`SELECT count(*)::int AS n FROM sandbox_payment_objects WHERE kind = 'transfer_reversal' AND data->>'transfer' = $1`, [p.transferId]))[0].n)).toBe(1);
+
+    it('leaves the request pending; asking again finishes it with the same key (one reversal)', async () => {
+      const p = await sentPayout(t, { vendor, admin, amountMinor: 4000n });
+      const lose = loseFirstAnswer();
+      // The processor's event waits in the inbox meanwhile (not processed).
+      const kick = jest.spyOn(inbox, 'kick').mockResolvedValue(undefined);
+      try {
+        const lost = await t.gql(REVERSE, { p: p.payoutId, a: '1500', r: 'lost answer' }, admin.token);
+        expect(errorCode(lost)).toBe('INTERNAL');
+        expect(lost.errors![0].message).toContain('Ask again');
+        expect(await q(`SELECT status FROM payout_reversal_requests WHERE payout_id = $1`, [p.payoutId])).toEqual([{ status: 'PENDING' }]);
+        // The pending amount is reserved meanwhile.
+        expect(errorCode(await t.gql(REVERSE, { p: p.payoutId, a: '3000', r: 'other' }, admin.token))).toBe('CONFLICT');
+        const retry = await t.gql(REVERSE, { p: p.payoutId, a: '1500', r: 'lost answer' }, admin.token);
+        expect(retry.errors).toBeUndefined();
+        expect(lose.keys).toHaveLength(2);
+        expect(lose.keys[0]).toBe(lose.keys[1]);
+      } finally {
+        lose.restore();
+        kick.mockRestore();
+      }
+      await inbox.drain();
+      expect(await reversalPostings(p.payoutId)).toHaveLength(1);
+      expect(await reversed(p.payoutId)).toBe(1500n);
+      expect(Number((await q(`SELECT count(*)::int AS n FROM sandbox_payment_objects WHERE kind = 'transfer_reversal' AND data->>'transfer' = $1`, [p.transferId]))[0].n)).toBe(1);
+    });
+
+    it("when the processor's event booked it before the admin asks again, asking again answers that reversal (no second one)", async () => {
+      const p = await sentPayout(t, { vendor, admin, amountMinor: 4000n });
+      const lose = loseFirstAnswer();
+      try {
+        expect(errorCode(await t.gql(REVERSE, { p: p.payoutId, a: '1500', r: 'lost answer' }, admin.token))).toBe('INTERNAL');
+        await inbox.drain();
+        await waitFor(async () => (await reversalPostings(p.payoutId)).length === 1);
+        const retry = await t.gql(REVERSE, { p: p.payoutId, a: '1500', r: 'lost answer' }, admin.token);
+        expect(retry.errors).toBeUndefined();
+        expect(retry.data!.reverseTransfer).toMatchObject({ created: false, payoutReversed: { amountMinor: '1500' } });
+        expect(lose.keys).toHaveLength(1);
+        // Told once: the same request made again now is a new reversal.
+        const next = await t.gql(REVERSE, { p: p.payoutId, a: '1500', r: 'lost answer' }, admin.token);
+        expect(next.data!.reverseTransfer).toMatchObject({ created: true, payoutReversed: { amountMinor: '3000' } });
+      } finally {
+        lose.restore();
+      }
+      await inbox.drain();
+      expect(await reversalPostings(p.payoutId)).toHaveLength(2);
+      expect(await reversed(p.payoutId)).toBe(3000n);
+    });
   });
 
   it('concurrent reversals (separate connections, released together) never reverse more than the payout; the losers never reach the processor', async () => {
@@ -239,6 +274,27 @@ describe('payout transfer reversals (sandbox, e2e)', () => {
     // The event's re-read tied the reversal to the admin's request (its metadata names it).
     expect(await q(`SELECT reason, requested_by FROM payout_reversals WHERE payout_id = $1`, [b.payoutId])).toEqual([{ reason: 'webhook first', requested_by: admin.userId }]);
     expect(await q(`SELECT status FROM payout_reversal_requests WHERE payout_id = $1`, [b.payoutId])).toEqual([{ status: 'SUCCEEDED' }]);
+  });
+
+  it('when reading the reversed transfer fails, the flag stays and the sweep books it later', async () => {
+    const reversals = t.app.get(PayoutReversalsService);
+    const p = await sentPayout(t, { vendor, admin, amountMinor: 3000n });
+    const read = jest.spyOn(port, 'retrieveTransfer').mockRejectedValueOnce(new Error('processor down (test)'));
+    try {
+      await port.reverseTransfer({ transferId: p.transferId, amountMinor: 800n, idempotencyKey: `dashboard:${p.payoutId}`, metadata: {} });
+      await inbox.drain();
+      await new Promise((r) => setTimeout(r, 50)); // the after-commit read has failed by now
+      expect(read).toHaveBeenCalled();
+    } finally {
+      read.mockRestore();
+    }
+    expect(await reversalPostings(p.payoutId)).toHaveLength(0);
+    expect((await q(`SELECT reversal_sync_requested_at FROM payouts WHERE id = $1`, [p.payoutId]))[0].reversal_sync_requested_at).not.toBeNull();
+    const swept = await reversals.syncPending(50);
+    expect(swept.booked).toBeGreaterThanOrEqual(1);
+    expect(await reversalPostings(p.payoutId)).toHaveLength(1);
+    expect(await reversed(p.payoutId)).toBe(800n);
+    expect(await q(`SELECT reversal_sync_requested_at FROM payouts WHERE id = $1`, [p.payoutId])).toEqual([{ reversal_sync_requested_at: null }]);
   });
 
   it('a refund of money already paid out leaves a negative payable that later earnings net (EarningsBalanceService)', async () => {

@@ -106,11 +106,16 @@ export class PayoutReversalsRepository {
     return r ? requestRow(r) : null;
   }
 
-  /** A PENDING request of the same admin with the same amount and reason (a retry of it resumes it). */
-  async pendingLike(em: EntityManager, payoutId: string, amountMinor: bigint, reason: string, requestedBy: string): Promise<ReversalRequestRow | null> {
+  /**
+   * A request of the same admin with the same amount and reason whose outcome
+   * the admin has not been told yet (PENDING, or SUCCEEDED through the
+   * processor's event): asking again finishes it.
+   */
+  async unansweredLike(em: EntityManager, payoutId: string, amountMinor: bigint, reason: string, requestedBy: string): Promise<ReversalRequestRow | null> {
     const [r] = await em.query(
       `SELECT ${REQUEST_COLUMNS} FROM payout_reversal_requests
-        WHERE payout_id = $1 AND status = 'PENDING' AND amount_minor = $2 AND reason = $3 AND requested_by = $4 AND request_key IS NULL
+        WHERE payout_id = $1 AND status IN ('PENDING', 'SUCCEEDED') AND answered_at IS NULL
+          AND amount_minor = $2 AND reason = $3 AND requested_by = $4 AND request_key IS NULL
         ORDER BY created_at LIMIT 1`,
       [payoutId, amountMinor.toString(), reason, requestedBy],
     );
@@ -138,9 +143,14 @@ export class PayoutReversalsRepository {
     return rows.length > 0;
   }
 
+  /** The admin has been told the outcome. */
+  async answered(em: EntityManager, requestId: string, at: Date): Promise<void> {
+    await em.query(`UPDATE payout_reversal_requests SET answered_at = coalesce(answered_at, $2) WHERE id = $1`, [requestId, at.toISOString()]);
+  }
+
   async fail(em: EntityManager, requestId: string, code: string, message: string, at: Date): Promise<boolean> {
     const rows = await em.query(
-      `UPDATE payout_reversal_requests SET status = 'FAILED', failure_code = $2, failure_message = $3, completed_at = $4 WHERE id = $1 AND status = 'PENDING' RETURNING id`,
+      `UPDATE payout_reversal_requests SET status = 'FAILED', failure_code = $2, failure_message = $3, completed_at = $4, answered_at = $4 WHERE id = $1 AND status = 'PENDING' RETURNING id`,
       [requestId, code, message.slice(0, 1000), at.toISOString()],
     );
     return rows.length > 0;

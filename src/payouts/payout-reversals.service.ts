@@ -11,9 +11,10 @@
  *    (booked + pending never exceed the payout: checked under the payout's
  *    lock), the processor is called outside any transaction with the
  *    request's key (a retry replays, never reverses twice), then the answer
- *    is booked. An unknown outcome leaves the request PENDING: asking again
- *    (same payout, amount and reason, or the same requestKey) resumes it with
- *    the same key.
+ *    is booked. An unknown outcome leaves the request unanswered: asking
+ *    again (same payout, amount and reason, or the same requestKey) resumes
+ *    it with the same key — or, when the processor's event has booked it
+ *    meanwhile, answers that reversal.
  *  - `transfer.reversed` (the processor's event): the payout is flagged, and
  *    once the inbox's transaction has committed the transfer is read again and
  *    every reversal not yet booked is booked (a sweep retries failed reads).
@@ -28,6 +29,7 @@ import type { Principal, UserPrincipal } from '../platform/auth/principal';
 import { Clock } from '../platform/clock/clock';
 import { Database, Tx } from '../platform/database/transaction';
 import { BadInputError, ConflictError, DependencyUnavailableError, ForbiddenError, NotFoundError } from '../platform/errors/app-error';
+import { isUuid } from '../platform/errors/validation';
 import { transferReversalPosting } from './payout-postings';
 import { BookedReversalRow, PayoutReversalsRepository, ReversalRequestRow, ReversiblePayoutRow } from './payout-reversals.repository';
 
@@ -80,7 +82,7 @@ export class PayoutReversalsService {
     const prepared = await this.db.transaction(async (tx) => {
       const payout = await this.repo.payout(tx, input.payoutId, true);
       if (!payout) throw new NotFoundError('Payout', input.payoutId);
-      const earlier = requestKey ? await this.repo.requestByKey(tx, payout.id, requestKey) : await this.repo.pendingLike(tx, payout.id, amount, reason, admin.userId);
+      const earlier = requestKey ? await this.repo.requestByKey(tx, payout.id, requestKey) : await this.repo.unansweredLike(tx, payout.id, amount, reason, admin.userId);
       if (earlier) {
         if (earlier.amountMinor !== amount || earlier.reason !== reason) {
           throw new ConflictError(`Request ${requestKey} was made with another amount or reason`, { requestKey });
@@ -126,7 +128,10 @@ export class PayoutReversalsService {
     });
 
     const { payout, request } = prepared;
-    if (request.status === 'SUCCEEDED') return this.outcome(payout.id, request.reversalId!, request, false);
+    if (request.status === 'SUCCEEDED') {
+      await this.db.transaction((tx) => this.repo.answered(tx, request.id, this.clock.now()));
+      return this.outcome(payout.id, request.reversalId!, request, false);
+    }
     if (request.status === 'FAILED') throw refused(request.failureCode ?? 'refused', request.failureMessage ?? 'the processor refused the reversal');
     if (!payout.transferId) throw new ConflictError(`Payout ${payout.id} has no transfer`);
 
@@ -165,6 +170,7 @@ export class PayoutReversalsService {
       const locked = (await this.repo.payout(tx, payout.id, true))!;
       await this.book(tx, locked, reversal, request.requestedBy, request.reason, principal);
       await this.repo.succeed(tx, request.id, reversal.id, this.clock.now());
+      await this.repo.answered(tx, request.id, this.clock.now());
     });
     return this.outcome(payout.id, reversal.id, request, true);
   }
@@ -176,7 +182,10 @@ export class PayoutReversalsService {
   async transferReversed(tx: Tx, transfer: { id?: unknown; metadata?: Record<string, unknown> | null }): Promise<string | null> {
     const transferId = typeof transfer.id === 'string' ? transfer.id : null;
     if (!transferId) return null;
-    const payoutId = await this.repo.payoutOfTransfer(tx, transferId);
+    // Before the executor has recorded the transfer id, the transfer's metadata names the payout: the
+    // flag waits for the id, and the sweep reads the transfer once it is recorded.
+    const named = transfer.metadata?.payout_id;
+    const payoutId = (await this.repo.payoutOfTransfer(tx, transferId)) ?? (isUuid(named) && (await this.repo.payout(tx, named, false)) ? named : null);
     if (!payoutId) return null;
     await this.repo.requestSync(tx, payoutId, this.clock.now());
     return payoutId;
