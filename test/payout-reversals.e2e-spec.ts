@@ -14,6 +14,7 @@ import { EarningsBalanceService } from '../src/earnings/earnings-balance.service
 import { PaymentsUnavailableError } from '../src/payments/payments.errors';
 import { PAYMENTS_PORT, PaymentsPort } from '../src/payments/payments.port';
 import { WebhookInboxService } from '../src/payments/webhooks/webhook-inbox.service';
+import { Clock } from '../src/platform/clock/clock';
 import { Database } from '../src/platform/database/transaction';
 import { PayoutReversalsRepository } from '../src/payouts/payout-reversals.repository';
 import { PayoutReversalsService } from '../src/payouts/payout-reversals.service';
@@ -201,6 +202,42 @@ describe('payout transfer reversals (sandbox, e2e)', () => {
       expect(await reversalPostings(p.payoutId)).toHaveLength(2);
       expect(await reversed(p.payoutId)).toBe(3000n);
     });
+  });
+
+  it('a pending request nobody asks again about is sent again by the sweep with its key: booked once, the reservation released', async () => {
+    const reversals = t.app.get(PayoutReversalsService);
+    const p = await sentPayout(t, { vendor, admin, amountMinor: 2000n });
+    const keys: string[] = [];
+    const original = port.reverseTransfer.bind(port);
+    // The request never reaches the processor the first time (connection refused).
+    const down = jest.spyOn(port, 'reverseTransfer').mockImplementation(async (input) => {
+      keys.push(input.idempotencyKey);
+      if (keys.length === 1) throw new PaymentsUnavailableError('connection refused (test)', 'connection_error', true);
+      return original(input);
+    });
+    try {
+      expect(errorCode(await t.gql(REVERSE, { p: p.payoutId, a: '600', r: 'forgotten' }, admin.token))).toBe('INTERNAL');
+      expect(await reversals.resumeStale(10, 60_000)).toEqual({ resumed: 0, failed: 0 }); // not old enough yet
+      const later = jest.spyOn(t.app.get(Clock), 'now').mockReturnValue(new Date(Date.now() + 11 * 60_000));
+      try {
+        expect(await reversals.resumeStale(10, 10 * 60_000)).toEqual({ resumed: 1, failed: 0 });
+      } finally {
+        later.mockRestore();
+      }
+      expect(keys).toHaveLength(2);
+      expect(keys[1]).toBe(keys[0]);
+    } finally {
+      down.mockRestore();
+    }
+    await inbox.drain();
+    expect(await reversalPostings(p.payoutId)).toHaveLength(1);
+    expect(await reversed(p.payoutId)).toBe(600n);
+    expect(await q(`SELECT status, answered_at FROM payout_reversal_requests WHERE payout_id = $1`, [p.payoutId])).toEqual([{ status: 'SUCCEEDED', answered_at: null }]);
+    // The admin asking again is told that reversal; the rest of the payout can be reversed.
+    const again = await t.gql(REVERSE, { p: p.payoutId, a: '600', r: 'forgotten' }, admin.token);
+    expect(again.data!.reverseTransfer).toMatchObject({ created: false, payoutReversed: { amountMinor: '600' } });
+    const rest = await t.gql(REVERSE, { p: p.payoutId, a: '1400', r: 'rest' }, admin.token);
+    expect(rest.errors).toBeUndefined();
   });
 
   it('concurrent reversals (separate connections, released together) never reverse more than the payout; the losers never reach the processor', async () => {

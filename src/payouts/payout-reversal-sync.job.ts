@@ -4,10 +4,21 @@ import { PayoutReversalsService } from './payout-reversals.service';
 
 export const PAYOUT_REVERSAL_SYNC_JOB = 'payouts.sync-reversed-transfers';
 
-/** Every minute: reads again the transfers whose read after a transfer.reversed failed (processor down, …). */
+/** Admin reversal requests still pending this long are sent again (same key) by the sweep. */
+export const STALE_REVERSAL_REQUEST_MS = 10 * 60_000;
+
+/**
+ * Every minute: reads again the transfers whose read after a transfer.reversed
+ * failed (processor down, …), and sends again the admin reversal requests whose
+ * answer was lost long enough ago (their reservation is released either way).
+ */
 @Injectable()
 export class PayoutReversalSyncJob {
   constructor(jobs: JobsService, reversals: PayoutReversalsService) {
-    jobs.register({ name: PAYOUT_REVERSAL_SYNC_JOB, cron: '* * * * *', run: async () => ({ ...(await reversals.syncPending(200)) }) });
+    jobs.register({
+      name: PAYOUT_REVERSAL_SYNC_JOB,
+      cron: '* * * * *',
+      run: async () => ({ ...(await reversals.syncPending(200)), ...(await reversals.resumeStale(100, STALE_REVERSAL_REQUEST_MS)) }),
+    });
   }
 }

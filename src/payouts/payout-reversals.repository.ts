@@ -202,6 +202,15 @@ export class PayoutReversalsRepository {
     await em.query(`UPDATE payouts SET reversal_sync_requested_at = NULL WHERE id = $1 AND reversal_sync_requested_at <= $2`, [payoutId, seen.toISOString()]);
   }
 
+  /** PENDING requests created before `before`: their answer was lost and nobody asked again. */
+  async stalePending(em: EntityManager, before: Date, limit: number): Promise<ReversalRequestRow[]> {
+    const rows: Raw[] = await em.query(
+      `SELECT ${REQUEST_COLUMNS} FROM payout_reversal_requests WHERE status = 'PENDING' AND created_at < $1 ORDER BY created_at LIMIT $2`,
+      [before.toISOString(), limit],
+    );
+    return rows.map(requestRow);
+  }
+
   async payoutsToSync(em: EntityManager, limit: number): Promise<string[]> {
     const rows: Raw[] = await em.query(
       `SELECT id FROM payouts WHERE reversal_sync_requested_at IS NOT NULL AND transfer_id IS NOT NULL ORDER BY reversal_sync_requested_at LIMIT $1`,

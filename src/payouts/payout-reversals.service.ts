@@ -230,6 +230,56 @@ export class PayoutReversalsService {
     return { payouts: ids.length, booked, failed };
   }
 
+  /**
+   * The sweep's second half: PENDING admin requests older than `olderThanMs`
+   * (the answer was lost and nobody asked again) are sent again with their
+   * own key — the processor replays the reversal it made, or makes it now, or
+   * refuses it — so a reservation never stays forever. The admin is still to
+   * be told: asking again answers the booked reversal.
+   */
+  async resumeStale(limit: number, olderThanMs: number): Promise<{ resumed: number; failed: number }> {
+    const stale = await this.repo.stalePending(this.db.reader, new Date(this.clock.now().getTime() - olderThanMs), limit);
+    let resumed = 0;
+    let failed = 0;
+    for (const request of stale) {
+      const payout = await this.repo.payout(this.db.reader, request.payoutId, false);
+      if (!payout?.transferId) continue;
+      try {
+        const reversal = await this.port.reverseTransfer({
+          transferId: payout.transferId,
+          amountMinor: request.amountMinor,
+          idempotencyKey: request.idempotencyKey,
+          metadata: { payout_id: payout.id, batch_id: payout.batchId, request_id: request.id, reason: request.reason.slice(0, 500) },
+        });
+        await this.db.transaction(async (tx) => {
+          const locked = (await this.repo.payout(tx, payout.id, true))!;
+          await this.book(tx, locked, reversal, request.requestedBy, request.reason, null);
+          await this.repo.succeed(tx, request.id, reversal.id, this.clock.now());
+        });
+        resumed += 1;
+      } catch (err) {
+        if (err instanceof TransferRefusedError || (err instanceof PaymentsUnavailableError && !err.retryable)) {
+          const code = err.code;
+          await this.db.transaction(async (tx) => {
+            if (await this.repo.fail(tx, request.id, code, err.message, this.clock.now())) {
+              await this.audit.record(tx, null, {
+                action: 'payouts.reversal.refused',
+                targetType: 'Payout',
+                targetId: payout.id,
+                organizationId: payout.organizationId,
+                data: { requestId: request.id, code, message: err.message },
+              });
+            }
+          });
+        } else {
+          this.log.warn({ requestId: request.id, err }, 'resuming a pending reversal failed; retried on the next sweep');
+        }
+        failed += 1;
+      }
+    }
+    return { resumed, failed };
+  }
+
   async reversalsOf(payoutId: string): Promise<BookedReversalRow[]> {
     return this.repo.reversalsOf(this.db.reader, payoutId);
   }
