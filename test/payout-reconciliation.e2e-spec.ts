@@ -20,6 +20,7 @@ import { useLedgerInvariant } from './support/ledger-invariant';
 import { acceptAgreement } from './support/metering';
 import { REVERSE, sentPayout } from './support/payout-sent-fixtures';
 import { errorCode } from './support/payouts';
+import { waitFor } from './support/race';
 import { makeAdmin, signUp, TestUser } from './support/users';
 
 const DAY = 86_400_000;
@@ -210,5 +211,21 @@ describe('reconciliation with the processor (sandbox, e2e)', () => {
       expect([bad, errorCode(await t.gql(RUN, { d: bad }, admin.token))]).toEqual([bad, 'BAD_USER_INPUT']);
     }
     expect(Number((await t.dataSource.query(`SELECT count(*)::int AS n FROM reconciliation_runs`))[0].n)).toBe(before);
+  });
+
+  it('after the sandbox test clock moves on, the business day still reconciles: the sandbox dates its balance on the Clock as the ledger does', async () => {
+    const to = new Date(Date.now() + 40 * DAY);
+    const moved = await t.gql(`mutation($to: DateTime!) { advanceSandboxClock(to: $to) { __typename } }`, { to: to.toISOString() }, admin.token);
+    expect(moved.errors).toBeUndefined();
+    const clock = t.app.get(Clock);
+    await waitFor(() => clock.offsetMs > 39 * DAY);
+    const day = isoDay(clock.now());
+    await paidInvoice('3000');
+    const p = await sentPayout(t, { vendor, admin, amountMinor: 2000n, at: clock.now() });
+    expect((await t.gql(REVERSE, { p: p.payoutId, a: '500', r: 'later' }, admin2.token)).errors).toBeUndefined();
+    await inbox.drain();
+    const r = await run(day);
+    expect(r).toMatchObject({ date: day, differenceCount: 0, timingCount: 0, unmatched: [] });
+    expect(Object.fromEntries(r.categories.map((x: any) => [x.category, x.matched.amountMinor]))).toEqual({ charge: '3000', processing_fee: '-87', transfer: '-2000', transfer_reversal: '500' });
   });
 });

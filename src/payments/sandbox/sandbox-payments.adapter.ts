@@ -18,6 +18,7 @@
  */
 import { Injectable, Optional } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
+import { Clock } from '../../platform/clock/clock';
 import { AppConfig } from '../../platform/config/app-config';
 import { splitBps } from '../../platform/money/allocation';
 import { feeFromStripeUnits, feeToStripeUnits, fromStripeAmount, toStripeAmount } from '../../platform/money/stripe-units';
@@ -115,7 +116,18 @@ export class SandboxPaymentsAdapter implements PaymentsPort {
     private readonly inbox: WebhookInboxService,
     /** For the URLs of the sandbox's onboarding and dashboard pages; without it, this server's default address. */
     @Optional() private readonly config?: AppConfig,
+    /**
+     * Balance transactions are dated on the platform Clock, so the simulated
+     * processor's balance follows the sandbox test clock as the ledger does
+     * (reconciliation compares the two by day); without it, real time.
+     */
+    @Optional() private readonly clock?: Clock,
   ) {}
+
+  /** When a movement of the balance happens, in Unix seconds of business time. */
+  private balanceSeconds(): number {
+    return this.clock ? Math.floor(this.clock.now().getTime() / 1000) : nowSeconds();
+  }
 
   private get publicUrl(): string {
     return this.config?.publicUrl ?? 'http://127.0.0.1:3000';
@@ -256,7 +268,7 @@ export class SandboxPaymentsAdapter implements PaymentsPort {
       await this.store.insert(tx, 'balance_transaction', {
         id: txnId,
         object: 'balance_transaction',
-        created,
+        created: this.balanceSeconds(),
         amount,
         currency: params.currency,
         fee,
@@ -346,7 +358,7 @@ export class SandboxPaymentsAdapter implements PaymentsPort {
         currency: intent.currency as string,
         type: 'refund',
         reportingCategory: 'refund',
-        created: created.created as number,
+        created: this.balanceSeconds(),
       });
       charge.amount_refunded = (charge.amount_refunded as number) + amount;
       charge.refunded = charge.amount_refunded === charge.amount;
@@ -408,7 +420,7 @@ export class SandboxPaymentsAdapter implements PaymentsPort {
           currency: charge.currency as string,
           type: 'adjustment',
           reportingCategory: 'dispute',
-          created: created.created as number,
+          created: this.balanceSeconds(),
           seed: `${id}:withdrawal`,
         });
         created.balance_transactions = [await this.store.require(tx, 'balance_transaction', withdrawal)];
@@ -443,7 +455,7 @@ export class SandboxPaymentsAdapter implements PaymentsPort {
             currency: d.currency as string,
             type: 'adjustment',
             reportingCategory: 'dispute_reversal',
-            created: nowSeconds(),
+            created: this.balanceSeconds(),
             seed: `${d.id}:reinstatement`,
           });
           d.balance_transactions = [...((d.balance_transactions ?? []) as StripeObject[]), await this.store.require(tx, 'balance_transaction', reinstated)];
@@ -590,7 +602,7 @@ export class SandboxPaymentsAdapter implements PaymentsPort {
         currency: transfer.currency as string,
         type: 'transfer_refund',
         reportingCategory: 'transfer_reversal',
-        created,
+        created: this.balanceSeconds(),
       });
       const made: StripeObject = {
         id,
@@ -626,8 +638,11 @@ export class SandboxPaymentsAdapter implements PaymentsPort {
   /**
    * Records a movement of the platform's balance (Stripe's balance
    * transaction): `amount` signed in the processor's units (negative out of
-   * the balance), `fee` the processor's fee on it. Its id is derived from the
-   * source object (or `seed`), so a repeat names the same transaction.
+   * the balance), `fee` the processor's fee on it, `created` on the platform
+   * Clock (balanceSeconds). Its id is derived from the source object (or
+   * `seed`), so a repeat names the same transaction. Transfers record theirs
+   * the same way: type `transfer`, reporting category `transfer`, source the
+   * tr_ id, amount negative, fee 0.
    */
   async balanceTransaction(
     tx: Tx,
