@@ -82,6 +82,7 @@ const ALLOWED: Record<string, { reads: Partial<Record<Kind, number>>; why: strin
   'src/payments/webhooks/stripe-webhook.routes.ts': { reads: { 'Date.now()': 1 }, why: REAL_TIME.webhook },
   'src/payments/webhooks/webhook-inbox.repository.ts': { reads: { 'SQL now()': 4 }, why: REAL_TIME.webhook },
   'src/payouts/payout-accounts.repository.ts': { reads: { 'SQL now()': 5 }, why: `connected account sync bookkeeping: ${REAL_TIME.row}` },
+  'src/payouts/payout-reversals.repository.ts': { reads: { 'SQL now()': 1 }, why: `a payout's updated_at when a reversal is booked: ${REAL_TIME.row}` },
   'src/provenance/attestation/attestation-keys.repository.ts': { reads: { 'SQL now()': 1 }, why: `a signing key's retirement: key management, ${REAL_TIME.row}` },
   'src/provenance/attestation/attestation-keys.service.ts': { reads: { 'Date.now()': 2 }, why: REAL_TIME.cache },
   'src/provenance/certification/certification.repository.ts': {

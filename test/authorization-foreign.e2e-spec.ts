@@ -30,6 +30,7 @@ import { SandboxPaymentsAdapter } from '../src/payments/sandbox/sandbox-payments
 import { WebhookInboxService } from '../src/payments/webhooks/webhook-inbox.service';
 import { GqlResponse, startTestApp, TestApp } from './support/app';
 import { appTables, databaseChecksum } from './support/db-checksum';
+import { sentPayout } from './support/payout-sent-fixtures';
 import { signUp, TestUser } from './support/users';
 
 // ---------------------------------------------------------------- schema introspection
@@ -117,6 +118,8 @@ interface Fixture {
   aPayoutBatch: string;
   /** A's payout in aPayoutBatch */
   aPayout: string;
+  /** A SENT payout to A, with its transfer (seeded) */
+  aSentPayout: string;
 }
 
 function termsInput(): Record<string, unknown> {
@@ -326,8 +329,10 @@ async function buildFixture(t: TestApp): Promise<Fixture> {
      VALUES ($1, $2, 'USD', 3000, 'acct_foreignfixture', 'payout:fixture-a', now()) RETURNING id`,
     [aPayoutBatch, a.organizationId],
   );
+  const aSentPayout = (await sentPayout(t, { vendor: a, admin: a, amountMinor: 1000n })).payoutId;
 
   return {
+    aSentPayout,
     aUsageEvent,
     aPayoutBatch,
     aPayout,
@@ -446,6 +451,7 @@ const Q = {
   releasePayout: `mutation($payoutId: ID!) { releasePayout(payoutId: $payoutId) { id status } }`,
   holdVendorPayouts: `mutation($organizationId: ID!, $reason: String!) { holdVendorPayouts(organizationId: $organizationId, reason: $reason) { organizationId } }`,
   releaseVendorPayouts: `mutation($organizationId: ID!) { releaseVendorPayouts(organizationId: $organizationId) { organizationId } }`,
+  reverseTransfer: `mutation($payoutId: ID!, $amountMinor: String!, $reason: String!) { reverseTransfer(payoutId: $payoutId, amountMinor: $amountMinor, reason: $reason) { reversalId } }`,
   confirmSandboxPaymentSetup: `mutation($organizationId: ID!, $setupIntentId: ID!, $paymentMethod: String!) {
     confirmSandboxPaymentSetup(organizationId: $organizationId, setupIntentId: $setupIntentId, paymentMethod: $paymentMethod) { defaultPaymentMethodId } }`,
   simulateSandboxDispute: `mutation($paymentIntentId: ID!) { simulateSandboxDispute(paymentIntentId: $paymentIntentId) { id } }`,
@@ -556,6 +562,7 @@ const CASES: Case[] = [
   { op: 'setVendorFeeOverride', probe: 'vendorOrganizationId', what: "A's organization", vars: (f) => ({ vendorOrganizationId: f.a.organizationId, feeBps: 0 }), expect: 'FORBIDDEN' },
   { op: 'simulateSandboxDispute', probe: 'paymentIntentId', what: "B's sandbox payment", vars: (f) => ({ paymentIntentId: f.bPaymentIntent }), expect: 'FORBIDDEN' },
   { op: 'closeSandboxDispute', probe: 'disputeId', what: "the dispute on B's payment", vars: (f) => ({ disputeId: f.bDispute }), expect: 'FORBIDDEN' },
+  { op: 'reverseTransfer', probe: 'payoutId', what: "A's SENT payout", vars: (f) => ({ payoutId: f.aSentPayout, amountMinor: '100', reason: 'intruder' }), expect: 'FORBIDDEN' },
 
   // ---- Query.agreement
   { op: 'agreement', probe: 'id', what: "A's agreement (A distiller, B vendor)", vars: (f) => ({ id: f.aAgreement }), expect: 'NOT_FOUND' },
@@ -1203,6 +1210,7 @@ describe('authorization: foreign organizations', () => {
         f.aUsageEvent,
         f.aPayoutBatch,
         f.aPayout,
+        f.aSentPayout,
         ...[f.aDraftOffer, f.aOffer, f.aRetiredOffer, f.aUnlistedOffer, f.aNeverPublicOffer, f.aLateOffer, f.bOffer].map((o) => o.id),
       ]);
       const notForeign = CASES.filter((c) => !theirs.has(valueAt(c.vars(f), c.probe) as string)).map((c) => `${c.op}(${c.probe}): ${c.what}`);

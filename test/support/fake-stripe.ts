@@ -15,6 +15,10 @@
  *  - charges have a balance transaction whose fee is `feeFor(amount, currency)`
  *    (default 2.9 % + 30 units, in Stripe's units) in `settlementCurrency`
  *    (default: the charge's currency).
+ *  - transfers (`seedTransfer`), reversals (POST /v1/transfers/:id/reversals,
+ *    at most what is left), and the platform's balance transactions (one per
+ *    charge, refund, transfer and reversal, with Stripe's reporting_category
+ *    and source) listed with created[…] filters and pagination;
  *  - Connect: v1 accounts (create with controller properties, retrieve,
  *    update), account links and login links; an account's state is scripted
  *    with `updateAccount(id, patch)` (what Stripe's review would change), and
@@ -79,6 +83,8 @@ export class FakeStripe {
   feeFor: (amount: number, currency: string) => number = (amount) => Math.floor((amount * 29) / 1000) + 30;
   /** The currency balance transactions settle in (lower-case); null: the charge's. */
   settlementCurrency: string | null = null;
+  /** The largest page a list endpoint answers, whatever `limit` asks (small values exercise pagination). */
+  maxPageSize = 100;
   url = '';
 
   private server: Server | null = null;
@@ -148,6 +154,56 @@ export class FakeStripe {
     if (patch.past_due !== undefined) a.requirements.past_due = [...patch.past_due];
     if (patch.disabled_reason !== undefined) a.requirements.disabled_reason = patch.disabled_reason;
     return structuredClone(a);
+  }
+
+  /**
+   * A transfer to a connected account as Stripe keeps it, with its balance
+   * transaction (type transfer, reporting category transfer, negative): what
+   * POST /v1/transfers makes, for specs that need a sent transfer.
+   */
+  seedTransfer(t: { amount: number; currency: string; destination: string; metadata?: Record<string, string>; transfer_group?: string | null; created?: number }): StripeObject {
+    const id = this.id('tr');
+    const created = t.created ?? now();
+    const txn = this.balanceTransaction({ amount: -t.amount, fee: 0, currency: t.currency, source: id, type: 'transfer', reporting_category: 'transfer', created });
+    return structuredClone(
+      this.put({
+        id,
+        object: 'transfer',
+        amount: t.amount,
+        amount_reversed: 0,
+        balance_transaction: txn.id,
+        created,
+        currency: t.currency,
+        description: null,
+        destination: t.destination,
+        destination_payment: `py_fake${id.slice(-8)}`,
+        livemode: false,
+        metadata: { ...(t.metadata ?? {}) },
+        reversals: { object: 'list', data: [] as StripeObject[], has_more: false, total_count: 0, url: `/v1/transfers/${id}/reversals` },
+        reversed: false,
+        source_transaction: null,
+        source_type: 'card',
+        transfer_group: t.transfer_group ?? null,
+      }),
+    );
+  }
+
+  /** A balance transaction of the platform's balance (what the endpoints above record for each movement). */
+  balanceTransaction(b: { amount: number; fee: number; currency: string; source: string | null; type: string; reporting_category: string; created?: number }): StripeObject {
+    return this.put({
+      id: this.id('txn'),
+      object: 'balance_transaction',
+      created: b.created ?? now(),
+      amount: b.amount,
+      currency: b.currency,
+      fee: b.fee,
+      net: b.amount - b.fee,
+      fee_details: b.fee === 0 ? [] : [{ amount: b.fee, currency: b.currency, type: 'stripe_fee', description: 'Stripe fees' }],
+      source: b.source,
+      status: 'available',
+      type: b.type,
+      reporting_category: b.reporting_category,
+    });
   }
 
   /** What Stripe.js would do after confirmSetup: the SetupIntent succeeds with a payment method attached. */
@@ -251,6 +307,8 @@ export class FakeStripe {
     if (parts[0] !== 'v1') throw err(404, 'invalid_request_error', `Unrecognized request URL (${r.method}: ${r.path})`);
     const [, resource, id, sub] = parts;
     if (resource === 'accounts' && id && sub === 'login_links' && r.method === 'POST') return this.createLoginLink(id);
+    if (resource === 'transfers' && id && sub === 'reversals' && r.method === 'POST') return this.createTransferReversal(id, r.form);
+    if (resource === 'transfers' && id && sub === 'reversals' && r.method === 'GET') return this.list(this.get(id, 'transfer').reversals.data, r.query, `/v1/transfers/${id}/reversals`);
     if (sub !== undefined) throw err(404, 'invalid_request_error', `Unrecognized request URL (${r.method}: ${r.path})`);
     const expand = Object.entries(r.query)
       .filter(([k]) => k.startsWith('expand'))
@@ -275,6 +333,10 @@ export class FakeStripe {
       }
       case 'GET balance_transactions/:id':
         return this.get(id, 'balance_transaction');
+      case 'GET balance_transactions':
+        return this.listBalanceTransactions(r.query);
+      case 'GET transfers/:id':
+        return this.get(id, 'transfer');
       case 'POST refunds':
         return this.createRefund(r.form);
       case 'POST accounts':
@@ -412,6 +474,7 @@ export class FakeStripe {
       source: charge.id,
       status: 'pending',
       type: 'charge',
+      reporting_category: 'charge',
     });
     charge.balance_transaction = txn.id;
     intent.status = 'succeeded';
@@ -478,6 +541,60 @@ export class FakeStripe {
     return { object: 'login_link', created: now(), url: `https://connect.stripe.test/express/${this.id('login')}` } as unknown as StripeObject;
   }
 
+  /** POST /v1/transfers/:id/reversals: part of what is left of the transfer comes back (a transfer_refund balance transaction). */
+  private createTransferReversal(transferId: string, form: Record<string, string>): StripeObject {
+    const transfer = this.get(transferId, 'transfer');
+    const left = transfer.amount - transfer.amount_reversed;
+    const amount = form.amount === undefined ? left : Number(form.amount);
+    if (!Number.isSafeInteger(amount) || amount < 1) throw err(400, 'invalid_request_error', 'Invalid integer: amount', { code: 'parameter_invalid_integer', param: 'amount' });
+    if (amount > left) {
+      throw err(400, 'invalid_request_error', `Amount (${amount}) is greater than the transfer's unreversed amount (${left}).`, { code: 'amount_too_large', param: 'amount' });
+    }
+    const id = this.id('trr');
+    const txn = this.balanceTransaction({ amount, fee: 0, currency: transfer.currency, source: id, type: 'transfer_refund', reporting_category: 'transfer_reversal' });
+    const reversal = this.put({
+      id,
+      object: 'transfer_reversal',
+      amount,
+      balance_transaction: txn.id,
+      created: now(),
+      currency: transfer.currency,
+      destination_payment_refund: null,
+      metadata: metadataOf(form),
+      source_refund: null,
+      transfer: transfer.id,
+    });
+    transfer.amount_reversed += amount;
+    transfer.reversed = transfer.amount_reversed === transfer.amount;
+    transfer.reversals.data.unshift(reversal);
+    transfer.reversals.total_count += 1;
+    return reversal;
+  }
+
+  /** GET /v1/balance_transactions: created[gte|gt|lte|lt] filters, newest first, `limit` and `starting_after` pagination. */
+  private listBalanceTransactions(q: Record<string, string>): StripeObject {
+    const bound = (k: string) => (q[`created[${k}]`] === undefined ? null : Number(q[`created[${k}]`]));
+    const [gte, gt, lte, lt] = [bound('gte'), bound('gt'), bound('lte'), bound('lt')];
+    const all = this.ofType('balance_transaction').filter(
+      (b) => (gte === null || b.created >= gte) && (gt === null || b.created > gt) && (lte === null || b.created <= lte) && (lt === null || b.created < lt),
+    );
+    return this.list(all, q, '/v1/balance_transactions');
+  }
+
+  /** One page of a Stripe list, newest first (objects are created in id order). */
+  private list(items: StripeObject[], q: Record<string, string>, url: string): StripeObject {
+    const sorted = [...items].sort((a, b) => b.created - a.created || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+    const limit = Math.min(Number(q.limit ?? 10), 100, this.maxPageSize);
+    let start = 0;
+    if (q.starting_after) {
+      const i = sorted.findIndex((o) => o.id === q.starting_after);
+      if (i < 0) throw err(400, 'invalid_request_error', `No such object: '${q.starting_after}'`, { code: 'resource_missing', param: 'starting_after' });
+      start = i + 1;
+    }
+    const data = sorted.slice(start, start + limit);
+    return { object: 'list', data: structuredClone(data), has_more: start + limit < sorted.length, url } as unknown as StripeObject;
+  }
+
   private createRefund(form: Record<string, string>): StripeObject {
     const intent = this.get(form.payment_intent, 'payment_intent');
     if (intent.status !== 'succeeded') throw err(400, 'invalid_request_error', `PaymentIntent ${intent.id} has no successful charge`, { code: 'charge_not_refundable' });
@@ -490,8 +607,11 @@ export class FakeStripe {
     }
     charge.amount_refunded += amount;
     charge.refunded = charge.amount_refunded === charge.amount;
+    const refundId = this.id('re');
+    const txn = this.balanceTransaction({ amount: -amount, fee: 0, currency: charge.currency, source: refundId, type: 'refund', reporting_category: 'refund' });
     return this.put({
-      id: this.id('re'),
+      id: refundId,
+      balance_transaction: txn.id,
       object: 'refund',
       created: now(),
       amount,

@@ -11,7 +11,7 @@
  */
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import type { Tx } from '../../platform/database/transaction';
-import { fromStripeAmount } from '../../platform/money/stripe-units';
+import { feeFromStripeUnits, fromStripeAmount } from '../../platform/money/stripe-units';
 import { failureCodeOf } from '../../payments/stripe-shapes';
 import { StripeEventLike, WebhookHandlers } from '../../payments/webhooks/webhook-handlers';
 import { isUuid } from '../../platform/errors/validation';
@@ -23,6 +23,14 @@ import { PaymentAttemptRepository } from './payment-attempt.repository';
 import { DisputeInfo, PaymentReversalService } from './payment-reversal.service';
 
 export class UnmatchedPaymentEventError extends Error {}
+
+/** The fee of each balance transaction listed on a dispute (Stripe expands them on the dispute object). */
+function disputeFees(list: unknown): { id: string; feeMinor: bigint; currency: string }[] {
+  if (!Array.isArray(list)) return [];
+  return list
+    .filter((b): b is { id: string; fee: number; currency: string } => !!b && typeof b === 'object' && typeof b.id === 'string' && Number.isSafeInteger(b.fee) && typeof b.currency === 'string')
+    .map((b) => ({ id: b.id, feeMinor: feeFromStripeUnits(b.fee, b.currency), currency: b.currency.toUpperCase() }));
+}
 
 @Injectable()
 export class PaymentEvents implements OnModuleInit {
@@ -100,7 +108,14 @@ export class PaymentEvents implements OnModuleInit {
     await this.ensureSettled(tx, invoiceId, paymentIntentId, chargeId);
     return {
       invoiceId,
-      info: { disputeId: d.id, chargeId, amountMinor: fromStripeAmount(d.amount, d.currency), currency: String(d.currency).toUpperCase(), reason: d.reason ?? null },
+      info: {
+        disputeId: d.id,
+        chargeId,
+        amountMinor: fromStripeAmount(d.amount, d.currency),
+        currency: String(d.currency).toUpperCase(),
+        reason: d.reason ?? null,
+        feeTransactions: disputeFees(d.balance_transactions),
+      },
     };
   }
 

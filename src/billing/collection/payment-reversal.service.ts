@@ -26,6 +26,7 @@ export const REFUND = 'REFUND';
 export const DISPUTE_HOLD = 'DISPUTE_HOLD';
 export const DISPUTE_WON = 'DISPUTE_WON';
 export const DISPUTE_LOST = 'DISPUTE_LOST';
+export const DISPUTE_FEE = 'DISPUTE_FEE';
 
 export interface DisputeInfo {
   disputeId: string;
@@ -33,6 +34,12 @@ export interface DisputeInfo {
   amountMinor: bigint;
   currency: string;
   reason: string | null;
+  /**
+   * The processor's balance transactions of the dispute that carry a fee (the
+   * dispute fee taken when it opens; negative when returned after a win), as
+   * listed on the dispute object: each is booked once, by its id.
+   */
+  feeTransactions?: { id: string; feeMinor: bigint; currency: string }[];
 }
 
 export type DisputeOutcome = 'won' | 'lost';
@@ -100,6 +107,7 @@ export class PaymentReversalService {
       currency: inv.currency,
       reason: d.reason,
     });
+    await this.bookDisputeFees(tx, inv.id, inv.number, inv.currency, d);
     const held = this.vendorParts(await this.collections.allocationsOf(tx, inv.id), d.amountMinor);
     if (held.length > 0) {
       await this.ledger.post(tx, {
@@ -172,6 +180,28 @@ export class PaymentReversalService {
       organizationId: inv.distillerOrganizationId,
       data: { number: inv.number, disputeId: d.disputeId, amountMinor: amount.toString(), currency: inv.currency },
     });
+  }
+
+  /**
+   * The processor's dispute fees (Dr platform:processing, Cr platform:cash; a
+   * returned fee the other way), one posting per balance transaction id, so
+   * every event that lists it books it once. A fee in another currency than
+   * the invoice's is not booked (as for processing fees).
+   */
+  private async bookDisputeFees(tx: Tx, invoiceId: string, invoiceNumber: string, currency: string, d: DisputeInfo): Promise<void> {
+    for (const f of d.feeTransactions ?? []) {
+      if (f.feeMinor === 0n || f.currency !== currency) continue;
+      await this.ledger.post(tx, {
+        reference: `dispute:${d.disputeId}:fee:${f.id}`,
+        kind: DISPUTE_FEE,
+        description: `${f.feeMinor > 0n ? 'Dispute fee' : 'Dispute fee returned'} on dispute ${d.disputeId} (invoice ${invoiceNumber})`,
+        lines: [
+          { account: Accounts.platformProcessing, currency, amountMinor: f.feeMinor, memo: d.disputeId },
+          { account: Accounts.platformCash, currency, amountMinor: -f.feeMinor, memo: f.id },
+        ],
+        metadata: { invoiceId, disputeId: d.disputeId, balanceTransactionId: f.id },
+      });
+    }
   }
 
   /** `amount` over the allocation, by the one allocation rule (weights: what each account received). */

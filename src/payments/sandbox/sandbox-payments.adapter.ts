@@ -18,11 +18,12 @@
  */
 import { Injectable, Optional } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
+import { Clock } from '../../platform/clock/clock';
 import { AppConfig } from '../../platform/config/app-config';
 import { splitBps } from '../../platform/money/allocation';
 import { feeFromStripeUnits, feeToStripeUnits, fromStripeAmount, toStripeAmount } from '../../platform/money/stripe-units';
 import { Database, Tx } from '../../platform/database/transaction';
-import { NoPaymentMethodError } from '../payments.errors';
+import { NoPaymentMethodError, TransferRefusedError } from '../payments.errors';
 import type {
   AccountLinkInput,
   BalanceTransaction,
@@ -60,6 +61,8 @@ export const SANDBOX_PAYMENT_METHODS: Readonly<Record<string, Decline | null>> =
 };
 export const SANDBOX_TEST_PAYMENT_METHODS = Object.keys(SANDBOX_PAYMENT_METHODS);
 export const SANDBOX_FEE_BPS = 290;
+/** The sandbox's dispute fee, in the processor's units of the charge's currency (taken when a dispute opens, returned when it is won). */
+export const SANDBOX_DISPUTE_FEE = 1500;
 
 export type SandboxDisputeOutcome = 'won' | 'lost';
 
@@ -113,7 +116,18 @@ export class SandboxPaymentsAdapter implements PaymentsPort {
     private readonly inbox: WebhookInboxService,
     /** For the URLs of the sandbox's onboarding and dashboard pages; without it, this server's default address. */
     @Optional() private readonly config?: AppConfig,
+    /**
+     * Balance transactions are dated on the platform Clock, so the simulated
+     * processor's balance follows the sandbox test clock as the ledger does
+     * (reconciliation compares the two by day); without it, real time.
+     */
+    @Optional() private readonly clock?: Clock,
   ) {}
+
+  /** When a movement of the balance happens, in Unix seconds of business time. */
+  private balanceSeconds(): number {
+    return this.clock ? Math.floor(this.clock.now().getTime() / 1000) : nowSeconds();
+  }
 
   private get publicUrl(): string {
     return this.config?.publicUrl ?? 'http://127.0.0.1:3000';
@@ -254,7 +268,7 @@ export class SandboxPaymentsAdapter implements PaymentsPort {
       await this.store.insert(tx, 'balance_transaction', {
         id: txnId,
         object: 'balance_transaction',
-        created,
+        created: this.balanceSeconds(),
         amount,
         currency: params.currency,
         fee,
@@ -263,6 +277,7 @@ export class SandboxPaymentsAdapter implements PaymentsPort {
         source: chargeId,
         status: 'available',
         type: 'charge',
+        reporting_category: 'charge',
       });
       await this.store.insert(tx, 'charge', {
         id: chargeId,
@@ -336,6 +351,15 @@ export class SandboxPaymentsAdapter implements PaymentsPort {
         metadata: { ...input.metadata },
         status: 'succeeded',
       };
+      created.balance_transaction = await this.balanceTransaction(tx, {
+        source: created.id,
+        amount: -amount,
+        fee: 0,
+        currency: intent.currency as string,
+        type: 'refund',
+        reportingCategory: 'refund',
+        created: this.balanceSeconds(),
+      });
       charge.amount_refunded = (charge.amount_refunded as number) + amount;
       charge.refunded = charge.amount_refunded === charge.amount;
       await this.store.update(tx, charge);
@@ -388,6 +412,18 @@ export class SandboxPaymentsAdapter implements PaymentsPort {
           balance_transactions: [],
           metadata: {},
         };
+        // The processor takes the disputed amount and its dispute fee from the balance when the dispute opens.
+        const withdrawal = await this.balanceTransaction(tx, {
+          source: id,
+          amount: -amount,
+          fee: SANDBOX_DISPUTE_FEE,
+          currency: charge.currency as string,
+          type: 'adjustment',
+          reportingCategory: 'dispute',
+          created: this.balanceSeconds(),
+          seed: `${id}:withdrawal`,
+        });
+        created.balance_transactions = [await this.store.require(tx, 'balance_transaction', withdrawal)];
         charge.disputed = true;
         await this.store.update(tx, charge);
         await this.store.insert(tx, 'dispute', created);
@@ -409,6 +445,21 @@ export class SandboxPaymentsAdapter implements PaymentsPort {
           throw invalidRequest(`Dispute ${disputeId} is already closed (${d.status})`, 'dispute_already_closed');
         }
         d.status = outcome;
+        if (outcome === 'won') {
+          // Won: the disputed amount and the dispute fee come back.
+          const fee = ((d.balance_transactions ?? []) as StripeObject[]).reduce((sum, b) => sum + (b.fee as number), 0);
+          const reinstated = await this.balanceTransaction(tx, {
+            source: d.id,
+            amount: d.amount as number,
+            fee: -fee,
+            currency: d.currency as string,
+            type: 'adjustment',
+            reportingCategory: 'dispute_reversal',
+            created: this.balanceSeconds(),
+            seed: `${d.id}:reinstatement`,
+          });
+          d.balance_transactions = [...((d.balance_transactions ?? []) as StripeObject[]), await this.store.require(tx, 'balance_transaction', reinstated)];
+        }
         await this.store.update(tx, d);
         emit('charge.dispute.closed', d);
         return d;
@@ -506,8 +557,8 @@ export class SandboxPaymentsAdapter implements PaymentsPort {
     throw new Error('createTransfer: not implemented yet');
   }
 
-  async retrieveTransfer(_transferId: string): Promise<TransferResult> {
-    throw new Error('retrieveTransfer: not implemented yet');
+  async retrieveTransfer(transferId: string): Promise<TransferResult> {
+    return sandboxTransferResult(await this.store.require(this.db.reader, 'transfer', transferId));
   }
 
   async listTransfersByGroup(_transferGroup: string): Promise<TransferResult[]> {
@@ -520,12 +571,100 @@ export class SandboxPaymentsAdapter implements PaymentsPort {
 
   // ---- reversals and balance transactions (after a payout, reconciliation)
 
-  async reverseTransfer(_input: ReverseTransferInput): Promise<TransferReversalResult> {
-    throw new Error('reverseTransfer: not implemented yet');
+  /**
+   * Reverses part of a transfer (in the transfer's currency), as Stripe's
+   * transfers.createReversal: the same key replays the first reversal; more
+   * than what is left of the transfer is refused (TransferRefusedError
+   * amount_too_large). The reversal brings the money back to the platform's
+   * balance (a `transfer_refund` balance transaction, reporting category
+   * transfer_reversal) and emits `transfer.reversed` with the transfer.
+   */
+  async reverseTransfer(input: ReverseTransferInput): Promise<TransferReversalResult> {
+    if (input.amountMinor <= 0n) throw new TransferRefusedError('Sandbox: a reversal amount must be a positive integer', 'parameter_invalid_integer', false);
+    const params = { op: 'transfers.createReversal', transfer: input.transferId, amount: input.amountMinor, metadata: input.metadata };
+    const reversal = await this.run(async (tx, emit) => {
+      const hash = requestHash(params);
+      const prior = await this.store.replay(tx, 'transfer_reversal', input.idempotencyKey, hash);
+      if (prior) return prior;
+      const transfer = await this.store.require(tx, 'transfer', input.transferId, true);
+      const currency = (transfer.currency as string).toUpperCase();
+      const amount = toStripeAmount(input.amountMinor, currency);
+      const left = (transfer.amount as number) - ((transfer.amount_reversed as number) ?? 0);
+      if (amount > left) {
+        throw new TransferRefusedError(`Sandbox: the reversal amount (${amount}) is greater than what is left of transfer ${transfer.id} (${left})`, 'amount_too_large', false);
+      }
+      const id = sandboxId('transfer_reversal', input.idempotencyKey);
+      const created = nowSeconds();
+      const txn = await this.balanceTransaction(tx, {
+        source: id,
+        amount,
+        fee: 0,
+        currency: transfer.currency as string,
+        type: 'transfer_refund',
+        reportingCategory: 'transfer_reversal',
+        created: this.balanceSeconds(),
+      });
+      const made: StripeObject = {
+        id,
+        object: 'transfer_reversal',
+        amount,
+        balance_transaction: txn,
+        created,
+        currency: transfer.currency,
+        destination_payment_refund: null,
+        metadata: { ...input.metadata },
+        source_refund: null,
+        transfer: transfer.id,
+      };
+      const earlier = ((transfer.reversals?.data ?? []) as StripeObject[]).filter((r) => r.id !== id);
+      transfer.amount_reversed = ((transfer.amount_reversed as number) ?? 0) + amount;
+      transfer.reversed = transfer.amount_reversed === transfer.amount;
+      // Lists are newest first, as Stripe's.
+      transfer.reversals = { object: 'list', data: [made, ...earlier], has_more: false, total_count: earlier.length + 1, url: `/v1/transfers/${transfer.id}/reversals` };
+      await this.store.update(tx, transfer);
+      await this.store.saveIdempotent(tx, 'transfer_reversal', input.idempotencyKey, hash, made);
+      emit('transfer.reversed', transfer, id);
+      return made;
+    });
+    return sandboxReversalResult(reversal);
   }
 
-  async listBalanceTransactions(_range: { from: Date; to: Date }): Promise<BalanceTransaction[]> {
-    throw new Error('listBalanceTransactions: not implemented yet');
+  /** The platform balance's movements created in [from, to), oldest first (every kind the sandbox makes). */
+  async listBalanceTransactions(range: { from: Date; to: Date }): Promise<BalanceTransaction[]> {
+    const rows = await this.objects.balanceTransactionsCreated(this.db.reader, Math.ceil(range.from.getTime() / 1000), Math.ceil(range.to.getTime() / 1000));
+    return rows.map(sandboxBalanceTransaction);
+  }
+
+  /**
+   * Records a movement of the platform's balance (Stripe's balance
+   * transaction): `amount` signed in the processor's units (negative out of
+   * the balance), `fee` the processor's fee on it, `created` on the platform
+   * Clock (balanceSeconds). Its id is derived from the source object (or
+   * `seed`), so a repeat names the same transaction. Transfers record theirs
+   * the same way: type `transfer`, reporting category `transfer`, source the
+   * tr_ id, amount negative, fee 0.
+   */
+  async balanceTransaction(
+    tx: Tx,
+    b: { source: string; amount: number; fee: number; currency: string; type: string; reportingCategory: string; created: number; seed?: string },
+  ): Promise<string> {
+    const id = sandboxId('balance_transaction', b.seed ?? b.source);
+    const currency = b.currency.toLowerCase();
+    await this.store.insert(tx, 'balance_transaction', {
+      id,
+      object: 'balance_transaction',
+      created: b.created,
+      amount: b.amount,
+      currency,
+      fee: b.fee,
+      net: b.amount - b.fee,
+      fee_details: b.fee === 0 ? [] : [{ amount: b.fee, currency, type: 'stripe_fee', description: `Sandbox ${b.reportingCategory} fee` }],
+      source: b.source,
+      status: 'available',
+      type: b.type,
+      reporting_category: b.reportingCategory,
+    });
+    return id;
   }
 
   /** An account link by id (null: no such link), with whether it can still be used. */
@@ -631,5 +770,52 @@ function toDispute(d: StripeObject): SandboxDispute {
     currency: (d.currency as string).toUpperCase(),
     reason: d.reason as string,
     status: d.status as string,
+  };
+}
+
+/** Stripe's reporting category of a balance transaction type, for sandbox objects written before categories were recorded. */
+const CATEGORY_OF_TYPE: Record<string, string> = { charge: 'charge', payment: 'charge', refund: 'refund', transfer: 'transfer', transfer_refund: 'transfer_reversal', stripe_fee: 'fee' };
+
+export function sandboxBalanceTransaction(b: StripeObject): BalanceTransaction {
+  const currency = (b.currency as string).toUpperCase();
+  return {
+    id: b.id,
+    amountMinor: fromStripeAmount(b.amount as number, currency),
+    feeMinor: feeFromStripeUnits(b.fee as number, currency),
+    netMinor: fromStripeAmount(b.net as number, currency),
+    currency,
+    reportingCategory: (b.reporting_category as string | undefined) ?? CATEGORY_OF_TYPE[b.type as string] ?? 'other_adjustment',
+    type: b.type as string,
+    sourceId: (b.source as string | null) ?? null,
+    createdAt: new Date((b.created as number) * 1000),
+  };
+}
+
+function sandboxReversalResult(r: StripeObject): TransferReversalResult {
+  const currency = (r.currency as string).toUpperCase();
+  return {
+    id: r.id,
+    transferId: r.transfer as string,
+    amountMinor: fromStripeAmount(r.amount as number, currency),
+    currency,
+    createdAt: new Date((r.created as number) * 1000),
+    metadata: { ...((r.metadata as Record<string, string>) ?? {}) },
+  };
+}
+
+export function sandboxTransferResult(t: StripeObject): TransferResult {
+  const currency = (t.currency as string).toUpperCase();
+  const reversals = ((t.reversals?.data ?? []) as StripeObject[]).map(sandboxReversalResult);
+  return {
+    id: t.id,
+    destinationAccountId: t.destination as string,
+    amountMinor: fromStripeAmount(t.amount as number, currency),
+    currency,
+    transferGroup: (t.transfer_group as string | null) ?? null,
+    metadata: { ...((t.metadata as Record<string, string>) ?? {}) },
+    createdAt: new Date((t.created as number) * 1000),
+    reversedMinor: fromStripeAmount((t.amount_reversed as number) ?? 0, currency),
+    reversals,
+    livemode: false,
   };
 }

@@ -62,4 +62,15 @@ export class SandboxRepository {
     }[];
     return row?.default_payment_method_id ?? null;
   }
+
+  /** Balance transactions whose `created` (Unix seconds) is in [from, to), oldest first. */
+  async balanceTransactionsCreated(em: EntityManager, fromSeconds: number, toSeconds: number): Promise<StripeObject[]> {
+    const rows = (await em.query(
+      `SELECT data FROM sandbox_payment_objects
+        WHERE kind = 'balance_transaction' AND (data->>'created')::bigint >= $1 AND (data->>'created')::bigint < $2
+        ORDER BY (data->>'created')::bigint, id`,
+      [fromSeconds, toSeconds],
+    )) as { data: StripeObject }[];
+    return rows.map((r) => r.data);
+  }
 }

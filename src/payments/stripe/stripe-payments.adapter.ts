@@ -8,7 +8,7 @@
 import { Logger } from '@nestjs/common';
 import Stripe from 'stripe';
 import { feeFromStripeUnits, fromStripeAmount, toStripeAmount } from '../../platform/money/stripe-units';
-import { NoPaymentMethodError, PaymentsUnavailableError } from '../payments.errors';
+import { NoPaymentMethodError, PaymentsUnavailableError, TransferRefusedError } from '../payments.errors';
 import type {
   AccountLinkInput,
   BalanceTransaction,
@@ -194,8 +194,13 @@ export class StripePaymentsAdapter implements PaymentsPort {
     throw new Error('createTransfer: not implemented yet');
   }
 
-  async retrieveTransfer(_transferId: string): Promise<TransferResult> {
-    throw new Error('retrieveTransfer: not implemented yet');
+  async retrieveTransfer(transferId: string): Promise<TransferResult> {
+    const transfer = await this.call(() => this.stripe.transfers.retrieve(transferId));
+    // The transfer carries its 10 most recent reversals; more are read from the list (all pages).
+    const reversals = transfer.reversals?.has_more
+      ? await this.call(() => this.stripe.transfers.listReversals(transferId, { limit: 100 }).autoPagingToArray({ limit: 10_000 })) // a transfer has far fewer
+      : (transfer.reversals?.data ?? []);
+    return toTransferResult(transfer, reversals);
   }
 
   async listTransfersByGroup(_transferGroup: string): Promise<TransferResult[]> {
@@ -208,12 +213,42 @@ export class StripePaymentsAdapter implements PaymentsPort {
 
   // ---- reversals and balance transactions (after a payout, reconciliation)
 
-  async reverseTransfer(_input: ReverseTransferInput): Promise<TransferReversalResult> {
-    throw new Error('reverseTransfer: not implemented yet');
+  /**
+   * transfers.createReversal with the caller's key (a retry replays the first
+   * reversal). Stripe's refusal of the request (more than is left, transfer
+   * unknown, …) is a TransferRefusedError; an unknown outcome stays a
+   * PaymentsUnavailableError (retry with the same key).
+   */
+  async reverseTransfer(input: ReverseTransferInput): Promise<TransferReversalResult> {
+    try {
+      const transfer = await this.stripe.transfers.retrieve(input.transferId);
+      const reversal = await this.stripe.transfers.createReversal(
+        input.transferId,
+        { amount: toStripeAmount(input.amountMinor, transfer.currency.toUpperCase()), metadata: input.metadata },
+        { idempotencyKey: input.idempotencyKey },
+      );
+      return toReversalResult(reversal);
+    } catch (err) {
+      if (err instanceof Stripe.errors.StripeInvalidRequestError && err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500 && err.statusCode !== 409 && err.statusCode !== 429) {
+        throw new TransferRefusedError(`Stripe: ${err.message}`, err.code ?? 'invalid_request_error', false);
+      }
+      throw this.unavailable(err);
+    }
   }
 
-  async listBalanceTransactions(_range: { from: Date; to: Date }): Promise<BalanceTransaction[]> {
-    throw new Error('listBalanceTransactions: not implemented yet');
+  /** balanceTransactions.list with created[gte] / created[lt], every page (auto-pagination), oldest first. */
+  async listBalanceTransactions(range: { from: Date; to: Date }): Promise<BalanceTransaction[]> {
+    const created = { gte: Math.ceil(range.from.getTime() / 1000), lt: Math.ceil(range.to.getTime() / 1000) };
+    const all: Stripe.BalanceTransaction[] = [];
+    // autoPagingEach: a day may hold more than the 10,000 items autoPagingToArray allows.
+    await this.call(() =>
+      this.stripe.balanceTransactions.list({ created, limit: 100 }).autoPagingEach((b) => {
+        all.push(b);
+      }),
+    );
+    return all
+      .map(toBalanceTransaction)
+      .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
   private async defaultPaymentMethodOf(customerId: string): Promise<string> {
@@ -248,4 +283,47 @@ export class StripePaymentsAdapter implements PaymentsPort {
 
 function toResult(intent: Stripe.PaymentIntent): PaymentIntentResult {
   return paymentIntentResult(intent as unknown as PaymentIntentShape);
+}
+
+function toReversalResult(r: Stripe.TransferReversal): TransferReversalResult {
+  const currency = r.currency.toUpperCase();
+  return {
+    id: r.id,
+    transferId: typeof r.transfer === 'string' ? r.transfer : r.transfer.id,
+    amountMinor: fromStripeAmount(r.amount, currency),
+    currency,
+    createdAt: new Date(r.created * 1000),
+    metadata: { ...(r.metadata ?? {}) },
+  };
+}
+
+function toTransferResult(t: Stripe.Transfer, reversals: Stripe.TransferReversal[]): TransferResult {
+  const currency = t.currency.toUpperCase();
+  return {
+    id: t.id,
+    destinationAccountId: typeof t.destination === 'string' ? t.destination : (t.destination?.id ?? ''),
+    amountMinor: fromStripeAmount(t.amount, currency),
+    currency,
+    transferGroup: t.transfer_group ?? null,
+    metadata: { ...(t.metadata ?? {}) },
+    createdAt: new Date(t.created * 1000),
+    reversedMinor: fromStripeAmount(t.amount_reversed, currency),
+    reversals: reversals.map(toReversalResult),
+    livemode: t.livemode,
+  };
+}
+
+function toBalanceTransaction(b: Stripe.BalanceTransaction): BalanceTransaction {
+  const currency = b.currency.toUpperCase();
+  return {
+    id: b.id,
+    amountMinor: fromStripeAmount(b.amount, currency),
+    feeMinor: feeFromStripeUnits(b.fee, currency),
+    netMinor: fromStripeAmount(b.net, currency),
+    currency,
+    reportingCategory: b.reporting_category,
+    type: b.type,
+    sourceId: b.source === null ? null : typeof b.source === 'string' ? b.source : b.source.id,
+    createdAt: new Date(b.created * 1000),
+  };
 }

@@ -29,6 +29,9 @@ export class MetricsService {
   private readonly gatewayTokens = new Counter({ name: 'beiming_gateway_tokens_total', help: 'Tokens metered by the gateway, by kind (input, output) and whether they were estimated', labelNames: ['kind', 'estimated'], registers: [this.registry] });
   private readonly usageEvents = new Counter({ name: 'beiming_usage_events_total', help: 'Reported usage events by result (accepted, duplicate, rejected) and rejection reason', labelNames: ['result', 'reason'], registers: [this.registry] });
   private readonly jobRuns = new Counter({ name: 'beiming_job_runs_total', help: 'Background job runs by queue and outcome (completed, failed)', labelNames: ['queue', 'outcome'], registers: [this.registry] });
+  private readonly reconciliationRuns = new Counter({ name: 'beiming_reconciliation_runs_total', help: 'Reconciliation runs with the payment processor by outcome (clean, differences)', labelNames: ['outcome'], registers: [this.registry] });
+  private readonly reconciliationDifferences = new Counter({ name: 'beiming_reconciliation_differences_total', help: 'Unmatched items classified as differences (not timing) by reconciliation runs', registers: [this.registry] });
+  private readonly reconciliationUnmatched = new Gauge({ name: 'beiming_reconciliation_unmatched_items', help: 'Unmatched items of the latest reconciliation run in this process, by status (difference, timing)', labelNames: ['status'], registers: [this.registry] });
   private readonly jobDuration = new Histogram({ name: 'beiming_job_duration_seconds', help: 'Background job run time by queue', labelNames: ['queue'], buckets: [0.01, 0.1, 0.5, 1, 5, 15, 60, 300], registers: [this.registry] });
 
   constructor(dataSource: DataSource) {
@@ -105,6 +108,14 @@ export class MetricsService {
 
   usageEventResults(results: ReadonlyArray<{ status: string; reason?: string }>): void {
     for (const r of results) this.usageEvents.inc({ result: r.status, reason: r.reason ?? '' });
+  }
+
+  /** One reconciliation run's unmatched items: differences raise the counter; the gauge shows the latest run. */
+  reconciliationRun(differences: number, timing: number): void {
+    this.reconciliationRuns.inc({ outcome: differences > 0 ? 'differences' : 'clean' });
+    if (differences > 0) this.reconciliationDifferences.inc(differences);
+    this.reconciliationUnmatched.set({ status: 'difference' }, differences);
+    this.reconciliationUnmatched.set({ status: 'timing' }, timing);
   }
 
   /** Wraps one job run: counts it as completed or failed (rethrowing) and times it. */
