@@ -9,6 +9,11 @@ import { PayoutBatchEvents } from './payout-batch-events';
 import { PayoutBatchesRepository } from './payout-batches.repository';
 import { PayoutBatchesResolver, VendorPayoutsResolver } from './payout-batches.resolver';
 import { PayoutBatchesService } from './payout-batches.service';
+import { PayoutExecutionJob } from './payout-execution.job';
+import { PayoutExecutionRepository } from './payout-execution.repository';
+import { PayoutExecutionService } from './payout-execution.service';
+import { PayoutExecutionTransitions } from './payout-execution.transitions';
+import { PayoutTransferHandlers } from './payout-transfer.handlers';
 import { PayoutOnboardingRoutes } from './payout-onboarding.routes';
 import { PayoutOnboardingService } from './payout-onboarding.service';
 import { PayoutReviewService } from './payout-review.service';
@@ -38,9 +43,11 @@ import { ReconciliationService } from './reconciliation/reconciliation.service';
   imports: [PaymentsModule, EarningsModule, LedgerModule],
   providers: [PayoutAccountsRepository, PayoutOnboardingService, ConnectEventHandlers, PayoutAccountSyncJob, PayoutOnboardingRoutes, PayoutsResolver,
     PayoutBatchesRepository, PayoutBatchesService, PayoutReviewService, PayoutBatchEvents, PayoutBatchesResolver, VendorPayoutsResolver,
+    // execution: approved payouts → transfers, exactly once
+    PayoutExecutionRepository, PayoutExecutionTransitions, PayoutExecutionService, PayoutExecutionJob, PayoutTransferHandlers,
     // After a payout: reversals, and reconciliation with the processor.
     PayoutReversalsRepository, PayoutReversalsService, PayoutReversalHandlers, PayoutReversalSyncJob, PayoutReversalsResolver,
     ReconciliationRepository, ReconciliationService, ReconciliationJob, ReconciliationResolver],
-  exports: [PayoutOnboardingService, PayoutBatchesService, PayoutReviewService, PayoutBatchEvents, PayoutReversalsService, ReconciliationService],
+  exports: [PayoutOnboardingService, PayoutBatchesService, PayoutReviewService, PayoutBatchEvents, PayoutExecutionService, PayoutReversalsService, ReconciliationService],
 })
 export class PayoutsModule {}

@@ -23,6 +23,20 @@
  *    update), account links and login links; an account's state is scripted
  *    with `updateAccount(id, patch)` (what Stripe's review would change), and
  *    `connectEvent` builds an event of a connected account (with `account`).
+ *  - Transfers (payouts): POST/GET /v1/transfers (list by transfer_group, newest
+ *    first, `limit` / `starting_after` pagination), GET /v1/transfers/:id and
+ *    GET /v1/balance. A transfer needs a destination account whose `transfers`
+ *    capability is active (else 400 insufficient_capabilities_for_transfer);
+ *    without source_transaction it spends the platform balance
+ *    (`setAvailableBalance`; over it → 400 balance_insufficient). Each writes a
+ *    balance transaction (reporting_category transfer, source tr_…).
+ *    `transfersPerPayout()` counts transfers by metadata payout_id.
+ *  - Idempotency keys live `idempotencyWindowMs` (24 h) on the fake's clock
+ *    (`advanceClock(ms)`): an older key is forgotten, as Stripe's are.
+ *  - 429s: `rateLimitNext({ shouldRetry, retryAfterSeconds })` scripts one
+ *    (with or without `Stripe-Should-Retry`), and `limitRate(n)` answers 429
+ *    to any request beyond n in the last second (sliding window); 429s are
+ *    never saved under an idempotency key (the request did not run).
  * Scripted failures: `failNext({ kind: 'status500' | 'drop-before' | 'drop-after' })`
  * — a 500 or a dropped connection before the endpoint runs (nothing saved),
  * or a dropped connection AFTER it ran (the object exists and the key is
@@ -52,6 +66,8 @@ export interface RecordedRequest {
 export type FailureKind = 'status500' | 'drop-before' | 'drop-after';
 
 interface SavedResponse {
+  /** The fake clock's time (ms) when the key was first used. */
+  at: number;
   signature: string;
   status: number;
   body: unknown;
@@ -87,8 +103,19 @@ export class FakeStripe {
   maxPageSize = 100;
   url = '';
 
+  /** How long an idempotency key is remembered (Stripe: 24 hours). */
+  idempotencyWindowMs = 24 * 3600 * 1000;
+  /** Requests answered 429 (scripted or by the rate limit). */
+  rateLimited = 0;
+
   private server: Server | null = null;
   private readonly idempotency = new Map<string, SavedResponse>();
+  private clockOffsetMs = 0;
+  private readonly scripted429: { shouldRetry: boolean | null; retryAfterSeconds: number | null; match: RegExp | null }[] = [];
+  private rateWindow: { perSecond: number; arrivals: number[] } | null = null;
+  private readonly balance = new Map<string, number>();
+  /** Transfer ids in creation order. */
+  private readonly transferOrder: string[] = [];
   private readonly failures: { kind: FailureKind; match: RegExp | null }[] = [];
   private seq = 0;
 
@@ -215,6 +242,163 @@ export class FakeStripe {
     return intent;
   }
 
+  // ------------------------------------------------------------------ transfers, balance, rate limits
+
+  /** The fake clock (ms): real time plus what `advanceClock` added. */
+  nowMs(): number {
+    return Date.now() + this.clockOffsetMs;
+  }
+
+  /** Moves the fake's clock (idempotency keys expire, transfers' `created`). */
+  advanceClock(ms: number): void {
+    this.clockOffsetMs += ms;
+  }
+
+  /** The next request (matching `METHOD path`, if given) is answered 429, with these headers. */
+  rateLimitNext(opts: { shouldRetry?: boolean | null; retryAfterSeconds?: number | null; match?: RegExp | null } = {}): void {
+    this.scripted429.push({ shouldRetry: opts.shouldRetry ?? null, retryAfterSeconds: opts.retryAfterSeconds ?? null, match: opts.match ?? null });
+  }
+
+  /** At most `perSecond` requests in any second (sliding window); 429 beyond. null: no limit. */
+  limitRate(perSecond: number | null): void {
+    this.rateWindow = perSecond === null ? null : { perSecond, arrivals: [] };
+  }
+
+  /** The platform's available balance in a currency (Stripe's units); transfers spend it. */
+  setAvailableBalance(currency: string, amount: number): void {
+    this.balance.set(currency.toLowerCase(), amount);
+  }
+
+  availableBalance(currency: string): number {
+    return this.balance.get(currency.toLowerCase()) ?? 0;
+  }
+
+  /** A connected account as Stripe would hold it after onboarding (transfers active by default): fast seeding. */
+  seedAccount(id: string, transfers: 'active' | 'inactive' = 'active'): StripeObject {
+    return this.put({
+      id,
+      object: 'account',
+      created: now(),
+      livemode: false,
+      country: 'US',
+      type: 'none',
+      capabilities: { transfers },
+      charges_enabled: transfers === 'active',
+      payouts_enabled: transfers === 'active',
+      details_submitted: true,
+      requirements: { currently_due: [], eventually_due: [], past_due: [], disabled_reason: null },
+      metadata: {},
+    });
+  }
+
+  /** Transfers created, by their metadata payout_id. */
+  transfersPerPayout(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const id of this.transferOrder) {
+      const p = this.objects.get(id)?.metadata?.payout_id as string | undefined;
+      if (p) out.set(p, (out.get(p) ?? 0) + 1);
+    }
+    return out;
+  }
+
+  transfers(): StripeObject[] {
+    return this.transferOrder.map((id) => this.objects.get(id)!);
+  }
+
+  private takeRateLimit(target: string): { shouldRetry: boolean | null; retryAfterSeconds: number | null } | null {
+    const i = this.scripted429.findIndex((f) => f.match === null || f.match.test(target));
+    if (i >= 0) return this.scripted429.splice(i, 1)[0];
+    const w = this.rateWindow;
+    if (!w) return null;
+    const t = Date.now();
+    while (w.arrivals.length > 0 && w.arrivals[0] <= t - 1000) w.arrivals.shift();
+    if (w.arrivals.length >= w.perSecond) return { shouldRetry: true, retryAfterSeconds: null };
+    w.arrivals.push(t);
+    return null;
+  }
+
+  private createTransfer(form: Record<string, string>): StripeObject {
+    const amount = Number(form.amount);
+    if (!Number.isSafeInteger(amount) || amount < 1) throw err(400, 'invalid_request_error', 'Invalid integer: amount', { code: 'parameter_invalid_integer', param: 'amount' });
+    if (!form.currency || form.currency !== form.currency.toLowerCase()) throw err(400, 'invalid_request_error', 'Invalid currency', { code: 'parameter_invalid', param: 'currency' });
+    const dest = this.objects.get(form.destination ?? '');
+    if (!dest || dest.object !== 'account') throw err(400, 'invalid_request_error', `No such destination: '${form.destination}'`, { code: 'resource_missing', param: 'destination' });
+    if (dest.capabilities?.transfers !== 'active') {
+      throw err(400, 'invalid_request_error', 'Your destination account needs to have at least one of the following capabilities enabled: transfers, crypto_transfers, legacy_payments', {
+        code: 'insufficient_capabilities_for_transfer',
+        param: 'destination',
+      });
+    }
+    if (form.source_transaction) {
+      const charge = this.get(form.source_transaction, 'charge');
+      if (charge.currency !== form.currency) throw err(400, 'invalid_request_error', 'The currency of source_transaction must match the transfer', { param: 'source_transaction' });
+    } else {
+      const available = this.availableBalance(form.currency);
+      if (amount > available) {
+        throw err(400, 'invalid_request_error', 'You have insufficient funds in your Stripe account. One likely reason you have insufficient funds is that your funds are automatically being paid out; try enabling manual payouts by going to https://dashboard.stripe.com/account/payouts.', {
+          code: 'balance_insufficient',
+        });
+      }
+      this.balance.set(form.currency, available - amount);
+    }
+    const created = Math.floor(this.nowMs() / 1000);
+    const id = this.id('tr');
+    const txn = this.put({
+      id: this.id('txn'),
+      object: 'balance_transaction',
+      created,
+      amount: -amount,
+      currency: form.currency,
+      fee: 0,
+      net: -amount,
+      fee_details: [],
+      reporting_category: 'transfer',
+      source: id,
+      status: 'available',
+      type: 'transfer',
+    });
+    const transfer = this.put({
+      id,
+      object: 'transfer',
+      amount,
+      amount_reversed: 0,
+      balance_transaction: txn.id,
+      created,
+      currency: form.currency,
+      description: form.description ?? null,
+      destination: dest.id,
+      livemode: false,
+      metadata: metadataOf(form),
+      reversals: { object: 'list', data: [], has_more: false, total_count: 0, url: `/v1/transfers/${id}/reversals` },
+      reversed: false,
+      source_transaction: form.source_transaction ?? null,
+      transfer_group: form.transfer_group ?? null,
+    });
+    this.transferOrder.push(id);
+    return transfer;
+  }
+
+  private listTransfers(query: Record<string, string>): unknown {
+    const limit = query.limit === undefined ? 10 : Number(query.limit);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw err(400, 'invalid_request_error', 'Invalid limit', { param: 'limit' });
+    let all = [...this.transferOrder].reverse().map((id) => this.objects.get(id)!);
+    if (query.transfer_group !== undefined) all = all.filter((t) => t.transfer_group === query.transfer_group);
+    if (query.destination !== undefined) all = all.filter((t) => t.destination === query.destination);
+    let start = 0;
+    if (query.starting_after) {
+      const i = all.findIndex((t) => t.id === query.starting_after);
+      if (i < 0) throw err(400, 'invalid_request_error', `No such transfer: '${query.starting_after}'`, { code: 'resource_missing', param: 'starting_after' });
+      start = i + 1;
+    }
+    const data = all.slice(start, start + limit);
+    return { object: 'list', data, has_more: start + limit < all.length, url: '/v1/transfers' };
+  }
+
+  private balanceObject(): unknown {
+    const available = [...this.balance.entries()].map(([currency, amount]) => ({ amount, currency, source_types: { card: amount } }));
+    return { object: 'balance', available, pending: [], livemode: false };
+  }
+
   // ------------------------------------------------------------------ HTTP
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -248,6 +432,21 @@ export class FakeStripe {
       return this.send(res, record, 500, { error: { type: 'api_error', message: 'Simulated Stripe failure (fake)' } });
     }
 
+    const limited = this.takeRateLimit(`${record.method} ${record.path}`);
+    if (limited) {
+      this.rateLimited++;
+      const extra: Record<string, string> = {};
+      if (limited.shouldRetry !== null) extra['stripe-should-retry'] = String(limited.shouldRetry);
+      if (limited.retryAfterSeconds !== null) extra['retry-after'] = String(limited.retryAfterSeconds);
+      return this.send(
+        res,
+        record,
+        429,
+        { error: { type: 'invalid_request_error', code: 'rate_limit', message: 'Too many requests hit the API too quickly. (fake)' } },
+        extra,
+      );
+    }
+
     if (!/^Bearer (sk|rk)_test_\w+$/.test(headers.authorization ?? '')) {
       return this.send(res, record, 401, { error: { type: 'invalid_request_error', message: 'Invalid API Key provided' } });
     }
@@ -255,7 +454,11 @@ export class FakeStripe {
     const key = record.method === 'POST' ? record.idempotencyKey : null;
     const signature = `${record.method} ${record.path} ${canonical(record.form)}`;
     if (key) {
-      const saved = this.idempotency.get(key);
+      let saved = this.idempotency.get(key);
+      if (saved && this.nowMs() - saved.at > this.idempotencyWindowMs) {
+        this.idempotency.delete(key);
+        saved = undefined;
+      }
       if (saved) {
         if (saved.signature !== signature) {
           return this.send(res, record, 400, {
@@ -279,7 +482,7 @@ export class FakeStripe {
       status = e.status;
       body = e.body;
     }
-    if (key) this.idempotency.set(key, { signature, status, body });
+    if (key) this.idempotency.set(key, { at: this.nowMs(), signature, status, body });
     if (failure === 'drop-after') {
       record.outcome = 'dropped-after';
       record.status = status;
@@ -347,6 +550,14 @@ export class FakeStripe {
         return this.updateAccountFromForm(id, r.form);
       case 'POST account_links':
         return this.createAccountLink(r.form);
+      case 'POST transfers':
+        return this.createTransfer(r.form);
+      case 'GET transfers':
+        return this.listTransfers(r.query);
+      case 'GET transfers/:id':
+        return this.get(id, 'transfer');
+      case 'GET balance':
+        return this.balanceObject();
       default:
         throw err(404, 'invalid_request_error', `Unrecognized request URL (${r.method}: ${r.path})`);
     }

@@ -41,6 +41,7 @@ import type {
   TransferReversalResult,
 } from '../payments.port';
 import { AccountShape, connectedAccount, PaymentIntentShape, paymentIntentResult } from '../stripe-shapes';
+import { transferResult, TransferShape } from '../transfer-shapes';
 import { STRIPE_API_VERSION } from '../stripe/stripe-payments.adapter';
 import { WebhookInboxService } from '../webhooks/webhook-inbox.service';
 import type { StripeEventLike } from '../webhooks/webhook-handlers';
@@ -552,21 +553,146 @@ export class SandboxPaymentsAdapter implements PaymentsPort {
   }
 
   // ---- transfers (payout execution)
+  //
+  // Transfers are sandbox objects (tr_sandbox_…, id derived from the key) with
+  // Stripe's replay semantics; each writes a balance transaction (reporting
+  // category `transfer`, source the transfer) that lowers the platform's
+  // sandbox balance: Σ net of its balance transactions per currency (charges
+  // in, transfers out, top-ups in). A transfer without source_transaction
+  // larger than the available balance is refused with balance_insufficient
+  // (retry later) — nothing is saved under the key then, so the same key may
+  // succeed once the balance is there. `topUpBalance` funds the balance.
 
-  async createTransfer(_input: CreateTransferInput): Promise<TransferResult> {
-    throw new Error('createTransfer: not implemented yet');
+  async createTransfer(input: CreateTransferInput): Promise<TransferResult> {
+    const currency = input.currency.toUpperCase();
+    if (input.amountMinor <= 0n) throw invalidRequest('amount must be a positive integer', 'parameter_invalid_integer');
+    const amount = toStripeAmount(input.amountMinor, currency);
+    const params = {
+      op: 'transfers.create',
+      amount,
+      currency: currency.toLowerCase(),
+      destination: input.destinationAccountId,
+      transfer_group: input.transferGroup,
+      description: input.description,
+      metadata: input.metadata,
+      source_transaction: input.sourceTransaction,
+    };
+    const transfer = await this.run(async (tx, emit) => {
+      const hash = requestHash(params);
+      const prior = await this.store.replay(tx, 'transfer', input.idempotencyKey, hash);
+      if (prior) return prior;
+      const account = await this.store.get(tx, 'account', input.destinationAccountId);
+      if (!account) throw new TransferRefusedError(`Sandbox: No such destination: '${input.destinationAccountId}'`, 'resource_missing', false);
+      if ((account.capabilities as Record<string, string> | undefined)?.transfers !== 'active') {
+        throw new TransferRefusedError(
+          `Sandbox: the destination account ${account.id} needs the transfers capability enabled to receive transfers`,
+          'insufficient_capabilities_for_transfer',
+          false,
+        );
+      }
+      if (input.sourceTransaction) {
+        const charge = await this.store.require(tx, 'charge', input.sourceTransaction);
+        if (charge.currency !== params.currency) throw invalidRequest(`Charge ${charge.id} is in ${charge.currency}, not ${params.currency}`, 'transfer_source_balance_parameters_mismatch');
+        if (amount > (charge.amount as number)) throw invalidRequest(`The transfer amount exceeds the source transaction ${charge.id}`, 'amount_too_large');
+      } else {
+        await this.objects.lockBalance(tx, params.currency);
+        const available = await this.objects.balanceNet(tx, params.currency, 'available');
+        if (BigInt(amount) > available) {
+          throw new TransferRefusedError(
+            `Sandbox: You have insufficient funds in your Stripe account (available ${available} ${params.currency}, transfer ${amount})`,
+            'balance_insufficient',
+            true,
+          );
+        }
+      }
+      const id = sandboxId('transfer', input.idempotencyKey);
+      const txnId = sandboxId('balance_transaction', id);
+      // Business time, like the ledger's PAYOUT posting: reconciliation matches the two by day.
+      const created = this.balanceSeconds();
+      await this.store.insert(tx, 'balance_transaction', {
+        id: txnId,
+        object: 'balance_transaction',
+        created,
+        amount: -amount,
+        currency: params.currency,
+        fee: 0,
+        net: -amount,
+        fee_details: [],
+        reporting_category: 'transfer',
+        source: id,
+        status: 'available',
+        type: 'transfer',
+      });
+      const object: StripeObject = {
+        id,
+        object: 'transfer',
+        amount,
+        amount_reversed: 0,
+        balance_transaction: txnId,
+        created,
+        currency: params.currency,
+        description: input.description,
+        destination: input.destinationAccountId,
+        livemode: false,
+        metadata: { ...input.metadata },
+        reversals: { object: 'list', data: [], has_more: false, total_count: 0, url: `/v1/transfers/${id}/reversals` },
+        reversed: false,
+        source_transaction: input.sourceTransaction,
+        transfer_group: input.transferGroup,
+      };
+      await this.store.saveIdempotent(tx, 'transfer', input.idempotencyKey, hash, object);
+      emit('transfer.created', object);
+      return object;
+    });
+    return transferResult(transfer as unknown as TransferShape);
   }
 
   async retrieveTransfer(transferId: string): Promise<TransferResult> {
     return sandboxTransferResult(await this.store.require(this.db.reader, 'transfer', transferId));
   }
 
-  async listTransfersByGroup(_transferGroup: string): Promise<TransferResult[]> {
-    throw new Error('listTransfersByGroup: not implemented yet');
+  async listTransfersByGroup(transferGroup: string): Promise<TransferResult[]> {
+    const rows = await this.objects.transfersByGroup(this.db.reader, transferGroup);
+    return rows.map((t) => transferResult(t as unknown as TransferShape));
   }
 
   async retrieveBalance(): Promise<PlatformBalance> {
-    throw new Error('retrieveBalance: not implemented yet');
+    const rows = await this.objects.balanceByCurrency(this.db.reader);
+    return {
+      available: rows.filter((r) => r.status === 'available').map((r) => ({ currency: r.currency.toUpperCase(), amountMinor: fromStripeAmount(Number(r.net), r.currency) })),
+      pending: rows.filter((r) => r.status === 'pending').map((r) => ({ currency: r.currency.toUpperCase(), amountMinor: fromStripeAmount(Number(r.net), r.currency) })),
+    };
+  }
+
+  /**
+   * Adds funds to the sandbox platform balance (what a top-up from a bank
+   * account does at Stripe): a balance transaction of type `topup`. The same
+   * key adds nothing twice.
+   */
+  async topUpBalance(input: { currency: string; amountMinor: bigint; idempotencyKey: string }): Promise<void> {
+    const currency = input.currency.toUpperCase();
+    if (input.amountMinor <= 0n) throw invalidRequest('amount must be a positive integer', 'parameter_invalid_integer');
+    const amount = toStripeAmount(input.amountMinor, currency);
+    const params = { op: 'topups.create', amount, currency: currency.toLowerCase() };
+    await this.run(async (tx) => {
+      const hash = requestHash(params);
+      if (await this.store.replay(tx, 'balance_transaction', input.idempotencyKey, hash)) return;
+      const txn: StripeObject = {
+        id: sandboxId('balance_transaction', `topup:${input.idempotencyKey}`),
+        object: 'balance_transaction',
+        created: this.balanceSeconds(),
+        amount,
+        currency: params.currency,
+        fee: 0,
+        net: amount,
+        fee_details: [],
+        reporting_category: 'topup',
+        source: null,
+        status: 'available',
+        type: 'topup',
+      };
+      await this.store.saveIdempotent(tx, 'balance_transaction', input.idempotencyKey, hash, txn);
+    });
   }
 
   // ---- reversals and balance transactions (after a payout, reconciliation)

@@ -73,4 +73,39 @@ export class SandboxRepository {
     )) as { data: StripeObject }[];
     return rows.map((r) => r.data);
   }
+
+  // ---- transfers and the platform balance
+
+  /** Serializes what spends the sandbox balance of one currency until the transaction ends. */
+  async lockBalance(em: EntityManager, currency: string): Promise<void> {
+    await em.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [SANDBOX_LOCK_NAMESPACE, `balance:${currency.toLowerCase()}`]);
+  }
+
+  /** Σ net (Stripe's units) of the balance transactions of a currency in a status. */
+  async balanceNet(em: EntityManager, currency: string, status: 'available' | 'pending'): Promise<bigint> {
+    const [row] = (await em.query(
+      `SELECT coalesce(sum((data->>'net')::bigint), 0)::text AS net FROM sandbox_payment_objects
+        WHERE kind = 'balance_transaction' AND data->>'currency' = $1 AND data->>'status' = $2`,
+      [currency.toLowerCase(), status],
+    )) as { net: string }[];
+    return BigInt(row.net);
+  }
+
+  /** Σ net per currency and status (Stripe's units, as text). */
+  async balanceByCurrency(em: EntityManager): Promise<{ currency: string; status: string; net: string }[]> {
+    return (await em.query(
+      `SELECT data->>'currency' AS currency, data->>'status' AS status, sum((data->>'net')::bigint)::text AS net
+         FROM sandbox_payment_objects WHERE kind = 'balance_transaction' GROUP BY 1, 2 ORDER BY 1, 2`,
+    )) as { currency: string; status: string; net: string }[];
+  }
+
+  /** The transfers of a transfer group, oldest first. */
+  async transfersByGroup(em: EntityManager, transferGroup: string): Promise<StripeObject[]> {
+    const rows = (await em.query(
+      `SELECT data FROM sandbox_payment_objects WHERE kind = 'transfer' AND data->>'transfer_group' = $1
+        ORDER BY (data->>'created')::bigint, id`,
+      [transferGroup],
+    )) as { data: StripeObject }[];
+    return rows.map((r) => r.data);
+  }
 }

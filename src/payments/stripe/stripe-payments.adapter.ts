@@ -8,7 +8,7 @@
 import { Logger } from '@nestjs/common';
 import Stripe from 'stripe';
 import { feeFromStripeUnits, fromStripeAmount, toStripeAmount } from '../../platform/money/stripe-units';
-import { NoPaymentMethodError, PaymentsUnavailableError, TransferRefusedError } from '../payments.errors';
+import { NoPaymentMethodError, PaymentsRateLimitedError, PaymentsUnavailableError, TransferRefusedError } from '../payments.errors';
 import type {
   AccountLinkInput,
   BalanceTransaction,
@@ -26,6 +26,7 @@ import type {
   TransferReversalResult,
 } from '../payments.port';
 import { AccountShape, connectedAccount, PaymentIntentShape, paymentIntentResult } from '../stripe-shapes';
+import { BalanceShape, platformBalance, TRANSFER_REFUSED_CODES, transferResult, TransferShape } from '../transfer-shapes';
 
 export const STRIPE_API_VERSION = '2026-10-28.endive' as const;
 
@@ -189,9 +190,30 @@ export class StripePaymentsAdapter implements PaymentsPort {
   }
 
   // ---- transfers (payout execution)
+  //
+  // No automatic retries of the SDK here (maxNetworkRetries: 0): the executor
+  // paces its requests and answers 429s itself (Retry-After, Stripe-Should-Retry),
+  // and a hidden retry would spend a request the rate budget did not count.
 
-  async createTransfer(_input: CreateTransferInput): Promise<TransferResult> {
-    throw new Error('createTransfer: not implemented yet');
+  async createTransfer(input: CreateTransferInput): Promise<TransferResult> {
+    const amount = toStripeAmount(input.amountMinor, input.currency.toUpperCase());
+    try {
+      const transfer = await this.stripe.transfers.create(
+        {
+          amount,
+          currency: input.currency.toLowerCase(),
+          destination: input.destinationAccountId,
+          transfer_group: input.transferGroup,
+          description: input.description,
+          metadata: input.metadata,
+          ...(input.sourceTransaction ? { source_transaction: input.sourceTransaction } : {}),
+        },
+        { idempotencyKey: input.idempotencyKey, maxNetworkRetries: 0 },
+      );
+      return transferResult(transfer as unknown as TransferShape);
+    } catch (err) {
+      throw this.transferError(err);
+    }
   }
 
   async retrieveTransfer(transferId: string): Promise<TransferResult> {
@@ -203,12 +225,50 @@ export class StripePaymentsAdapter implements PaymentsPort {
     return toTransferResult(transfer, reversals);
   }
 
-  async listTransfersByGroup(_transferGroup: string): Promise<TransferResult[]> {
-    throw new Error('listTransfersByGroup: not implemented yet');
+  async listTransfersByGroup(transferGroup: string): Promise<TransferResult[]> {
+    const out: TransferResult[] = [];
+    let startingAfter: string | undefined;
+    try {
+      for (;;) {
+        const page = await this.stripe.transfers.list(
+          { transfer_group: transferGroup, limit: 100, ...(startingAfter ? { starting_after: startingAfter } : {}) },
+          { maxNetworkRetries: 0 },
+        );
+        for (const t of page.data) out.push(transferResult(t as unknown as TransferShape));
+        if (!page.has_more || page.data.length === 0) break;
+        startingAfter = page.data[page.data.length - 1].id;
+      }
+    } catch (err) {
+      throw this.transferError(err);
+    }
+    // Stripe lists newest first; the port promises oldest first.
+    return out.sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
   async retrieveBalance(): Promise<PlatformBalance> {
-    throw new Error('retrieveBalance: not implemented yet');
+    try {
+      return platformBalance((await this.stripe.balance.retrieve({}, { maxNetworkRetries: 0 })) as unknown as BalanceShape);
+    } catch (err) {
+      throw this.transferError(err);
+    }
+  }
+
+  /** 429 → PaymentsRateLimitedError; a refusal of the transfer → TransferRefusedError; anything else → PaymentsUnavailableError. */
+  private transferError(err: unknown): Error {
+    if (err instanceof Stripe.errors.StripeError) {
+      const headers = lowerCaseKeys(err.headers);
+      if (err.statusCode === 429 || err.type === 'StripeRateLimitError') {
+        const should = headers['stripe-should-retry'];
+        this.log.warn({ requestId: err.requestId, shouldRetry: should ?? null, retryAfter: headers['retry-after'] ?? null }, 'Stripe rate limit (429)');
+        return new PaymentsRateLimitedError(`Stripe: ${err.message}`, should === 'true' ? true : should === 'false' ? false : null, retryAfterMs(headers['retry-after']));
+      }
+      const code = err.code ?? '';
+      if (err.statusCode === 400 && code === 'balance_insufficient') return new TransferRefusedError(`Stripe: ${err.message}`, code, true);
+      if (err.statusCode === 400 && (TRANSFER_REFUSED_CODES.has(code) || (code === 'resource_missing' && err.param === 'destination'))) {
+        return new TransferRefusedError(`Stripe: ${err.message}`, code, false);
+      }
+    }
+    return this.unavailable(err);
   }
 
   // ---- reversals and balance transactions (after a payout, reconciliation)
@@ -279,6 +339,21 @@ export class StripePaymentsAdapter implements PaymentsPort {
     }
     return new PaymentsUnavailableError(`Stripe request failed: ${err instanceof Error ? err.message : String(err)}`, 'connection_error', true);
   }
+}
+
+function lowerCaseKeys(h: Record<string, string> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(h ?? {})) out[k.toLowerCase()] = String(v);
+  return out;
+}
+
+/** Retry-After in seconds (or an HTTP date), as milliseconds; null when absent or unreadable. */
+export function retryAfterMs(value: string | undefined, nowMs = Date.now()): number | null {
+  if (value === undefined || value.trim() === '') return null;
+  const s = Number(value);
+  if (Number.isFinite(s) && s >= 0) return Math.round(s * 1000);
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? null : Math.max(0, at - nowMs);
 }
 
 function toResult(intent: Stripe.PaymentIntent): PaymentIntentResult {

@@ -478,6 +478,37 @@ export class AppConfig {
   @Max(1000)
   payoutMaxRequestsPerSecond = 20;
 
+  /**
+   * How long a process owns a payout it is sending (seconds). A payout still
+   * SENDING when its lease ran out (the process died) is taken over by the
+   * next executor, which resends with the same idempotency key.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(5)
+  @Max(3600)
+  payoutLeaseSeconds = 120;
+
+  /**
+   * How long the processor remembers an idempotency key (Stripe: 24 h), in
+   * hours. A payout SENDING for longer is first looked up among its batch's
+   * transfers (transfer_group, metadata payout_id) before any new request.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(24)
+  payoutKeyWindowHours = 23;
+
+  /**
+   * TEST ONLY (refused unless NODE_ENV=test): the executor kills its own
+   * process at this recovery point — after-ledger, after-transfer or
+   * after-record — to prove that a restart sends no second transfer.
+   */
+  @IsOptional()
+  @IsIn(['after-ledger', 'after-transfer', 'after-record'])
+  payoutCrashAt?: 'after-ledger' | 'after-transfer' | 'after-record';
+
   /** PAYOUT_MINIMUMS as a map currency → minimum (minor units). */
   get payoutMinimumByCurrency(): Map<string, bigint> {
     return parsePayoutMinimums(this.payoutMinimums);
@@ -587,6 +618,9 @@ const ENV_MAP: Record<string, keyof AppConfig> = {
   PAYOUT_APPROVAL_LIMITS: 'payoutApprovalLimits',
   PAYOUT_CONCURRENCY: 'payoutConcurrency',
   PAYOUT_MAX_REQUESTS_PER_SECOND: 'payoutMaxRequestsPerSecond',
+  PAYOUT_LEASE_SECONDS: 'payoutLeaseSeconds',
+  PAYOUT_KEY_WINDOW_HOURS: 'payoutKeyWindowHours',
+  PAYOUT_CRASH_AT: 'payoutCrashAt',
   METRICS_ENABLED: 'metricsEnabled',
   METRICS_TOKEN: 'metricsToken',
 };
@@ -666,6 +700,9 @@ export function loadConfig(
     parsePayoutApprovalLimits(config.payoutApprovalLimits);
   } catch (err) {
     throw new ConfigError((err as Error).message);
+  }
+  if (config.payoutCrashAt !== undefined && config.nodeEnv !== 'test') {
+    throw new ConfigError('PAYOUT_CRASH_AT is a test hook: it is refused unless NODE_ENV=test');
   }
   if ((config.adminEmail && !config.adminPassword) || (!config.adminEmail && config.adminPassword)) {
     throw new ConfigError('ADMIN_EMAIL and ADMIN_PASSWORD must be set together');

@@ -1,0 +1,287 @@
+/**
+ * Executes approved payouts, exactly once per payout.
+ *
+ * A run takes what is due (APPROVED payouts whose next attempt has come, and
+ * SENDING payouts whose lease ran out), PAYOUT_CONCURRENCY at a time, and for
+ * each:
+ *  (a) one transaction (PayoutExecutionTransitions.claim): lock, claim
+ *      (status guard), checks, PAYOUT posting — the payout row is the outbox;
+ *  (b) the transfer, with the payout's stored idempotency key, transfer_group
+ *      `payout_batch:<batch id>` and metadata payout_id / batch_id /
+ *      idempotency_key; funded from the payout's charge when it can be tied to
+ *      one (source_transaction), otherwise after a balance check (one balance
+ *      request per currency per run, spent down locally);
+ *  (c) recording the transfer id (SENT).
+ * A crash between any two steps leaves a SENDING payout: when its lease runs
+ * out, another run sends the same request again with the same key, and the
+ * processor replays the first transfer. Past the key window (the payout has
+ * been SENDING for PAYOUT_KEY_WINDOW_HOURS), the key may be forgotten, so the
+ * batch's transfers are listed first and a transfer whose metadata names the
+ * payout is recorded instead of sending anything.
+ *
+ * Requests are paced by ProcessorRateLimiter (PAYOUT_MAX_REQUESTS_PER_SECOND);
+ * a 429 is retried after Retry-After or a full-jitter backoff, unless the
+ * processor said Stripe-Should-Retry: false (then the payout is given back
+ * for a later run). balance_insufficient is retried later; a refusal for good
+ * (account, capability) books PAYOUT_FAILED and marks the payout FAILED.
+ */
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { PaymentsRateLimitedError, PaymentsUnavailableError, TransferRefusedError } from '../payments/payments.errors';
+import { PAYMENTS_PORT, PaymentsPort, TransferResult } from '../payments/payments.port';
+import { Clock } from '../platform/clock/clock';
+import { AppConfig } from '../platform/config/app-config';
+import { Database } from '../platform/database/transaction';
+import { BatchProgressRow, ExecPayoutRow, PayoutExecutionRepository } from './payout-execution.repository';
+import { PayoutExecutionTransitions } from './payout-execution.transitions';
+import { fullJitterMs, ProcessorRateLimiter } from './processor-rate';
+
+export const transferGroupOf = (batchId: string): string => `payout_batch:${batchId}`;
+
+/** Retries of one request after 429s before the payout is given back for a later run. */
+const MAX_INLINE_429_RETRIES = 8;
+/** When a payout given back is tried again: balance short, processor unavailable (grows with attempts, full jitter), told not to retry. */
+const RETRY_LATER_BASE_MS = 30_000;
+const RETRY_LATER_CAP_MS = 3600_000;
+/** A progress line every this many payouts. */
+const PROGRESS_EVERY = 250;
+
+export interface ExecutionRunResult {
+  picked: number;
+  sent: number;
+  failed: number;
+  deferred: number;
+  skipped: number;
+  requests: number;
+  rateLimited: number;
+  completedBatches: string[];
+}
+
+type Step = 'sent' | 'failed' | 'deferred' | 'skipped';
+
+/** What one run shares between its workers: balances per currency (one request each), counters. */
+class RunState {
+  readonly balances = new Map<string, Promise<bigint>>();
+  requests = 0;
+  rateLimited = 0;
+  done = 0;
+}
+
+@Injectable()
+export class PayoutExecutionService {
+  private readonly log = new Logger('PayoutExecution');
+  /** This process's name on the leases it takes. */
+  readonly owner = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+  readonly limiter: ProcessorRateLimiter;
+  private running: Promise<ExecutionRunResult> | null = null;
+
+  constructor(
+    private readonly db: Database,
+    private readonly repo: PayoutExecutionRepository,
+    private readonly transitions: PayoutExecutionTransitions,
+    @Inject(PAYMENTS_PORT) private readonly port: PaymentsPort,
+    private readonly clock: Clock,
+    private readonly config: AppConfig,
+  ) {
+    this.limiter = new ProcessorRateLimiter(config.payoutMaxRequestsPerSecond);
+  }
+
+  /** One run (a second call while one is running joins it). */
+  run(opts: { batchId?: string } = {}): Promise<ExecutionRunResult> {
+    if (!this.running) {
+      this.running = this.execute(opts.batchId ?? null).finally(() => {
+        this.running = null;
+      });
+    }
+    return this.running;
+  }
+
+  /** Counts of a batch's payouts by status (for the batch's page); null when there is no such batch. */
+  async progress(batchId: string): Promise<BatchProgressRow | null> {
+    return this.repo.batchProgress(this.db.reader, batchId);
+  }
+
+  private async execute(batchId: string | null): Promise<ExecutionRunResult> {
+    const state = new RunState();
+    const result: ExecutionRunResult = { picked: 0, sent: 0, failed: 0, deferred: 0, skipped: 0, requests: 0, rateLimited: 0, completedBatches: [] };
+    const attempted = new Set<string>();
+    for (;;) {
+      const due = (await this.repo.due(this.db.reader, this.clock.now(), 1000, batchId)).filter((id) => !attempted.has(id));
+      if (due.length === 0) break;
+      for (const id of due) attempted.add(id);
+      result.picked += due.length;
+      await pool(due, this.config.payoutConcurrency, async (id) => {
+        let step: Step;
+        try {
+          step = await this.one(id, state);
+        } catch (err) {
+          // A database error, or a bug: the payout stays as it was (its lease runs out) and a later run retries.
+          this.log.error({ payoutId: id, err }, 'payout execution step failed; a later run retries it');
+          step = 'skipped';
+        }
+        result[step]++;
+        if (++state.done % PROGRESS_EVERY === 0) this.log.log({ done: state.done, ...counts(result) }, 'payout execution progress');
+      });
+    }
+    result.completedBatches = (await this.db.transaction((tx) => this.repo.finishBatches(tx, this.clock.now()))).map((b) => `${b.id}:${b.status}`);
+    result.requests = state.requests;
+    result.rateLimited = state.rateLimited;
+    if (result.picked > 0) this.log.log({ ...counts(result), requests: result.requests, rateLimited: result.rateLimited, completedBatches: result.completedBatches }, 'payout execution run done');
+    return result;
+  }
+
+  private async one(payoutId: string, state: RunState): Promise<Step> {
+    const claim = await this.db.transaction((tx) => this.transitions.claim(tx, payoutId, this.owner));
+    if (claim.kind === 'skipped') return 'skipped';
+    if (claim.kind === 'failed') return 'failed';
+    this.crashPoint('after-ledger');
+    return this.send(claim.payout, state);
+  }
+
+  private async send(p: ExecPayoutRow, state: RunState): Promise<Step> {
+    const group = transferGroupOf(p.batchId);
+    const windowMs = this.config.payoutKeyWindowHours * 3600_000;
+    if (p.sendingSince && this.clock.now().getTime() - p.sendingSince.getTime() >= windowMs) {
+      // The key may have expired at the processor: a resend could make a second transfer. Look first.
+      let found: TransferResult | undefined;
+      try {
+        const transfers = await this.request(state, () => this.port.listTransfersByGroup(group));
+        found = transfers.find((t) => t.metadata.payout_id === p.id);
+      } catch (err) {
+        return this.giveBack(p, err);
+      }
+      if (found) {
+        this.log.log({ payoutId: p.id, transferId: found.id }, 'payout past the key window: its transfer was found in the batch group');
+        return this.recordSent(p, found);
+      }
+    }
+
+    const source = await this.repo.sourceCharge(this.db.reader, p.id);
+    if (!source) {
+      let available: bigint;
+      try {
+        available = await this.balance(state, p.currency);
+      } catch (err) {
+        return this.giveBack(p, err);
+      }
+      if (available < p.amountMinor) {
+        return this.giveBack(p, new TransferRefusedError(`platform balance ${available} ${p.currency} is below ${p.amountMinor}`, 'balance_insufficient', true));
+      }
+      this.spend(state, p.currency, p.amountMinor);
+    }
+
+    let transfer: TransferResult;
+    try {
+      transfer = await this.request(state, () =>
+        this.port.createTransfer({
+          destinationAccountId: p.accountId,
+          amountMinor: p.amountMinor,
+          currency: p.currency,
+          transferGroup: group,
+          idempotencyKey: p.idempotencyKey,
+          description: `Payout ${p.id}`,
+          metadata: { payout_id: p.id, batch_id: p.batchId, idempotency_key: p.idempotencyKey },
+          sourceTransaction: source,
+        }),
+      );
+    } catch (err) {
+      if (!source) this.spend(state, p.currency, -p.amountMinor);
+      if (err instanceof TransferRefusedError && !err.retryLater) {
+        const failed = await this.db.transaction((tx) => this.transitions.fail(tx, p, err.code, `the processor refused the transfer: ${err.message}`));
+        this.log.warn({ payoutId: p.id, code: err.code }, 'transfer refused: payout FAILED, the amount is owed again');
+        return failed ? 'failed' : 'skipped';
+      }
+      return this.giveBack(p, err);
+    }
+    this.crashPoint('after-transfer');
+    return this.recordSent(p, transfer);
+  }
+
+  private async recordSent(p: ExecPayoutRow, t: TransferResult): Promise<Step> {
+    const outcome = await this.db.transaction((tx) => this.transitions.record(tx, p.id, t.id, t.createdAt, 'executor'));
+    this.crashPoint('after-record');
+    return outcome === 'recorded' || outcome === 'already-recorded' ? 'sent' : 'skipped';
+  }
+
+  /** Back to the queue until later (the payout stays SENDING; its posting stands). */
+  private async giveBack(p: ExecPayoutRow, err: unknown): Promise<Step> {
+    let delayMs = RETRY_LATER_BASE_MS + fullJitterMs(p.attempts, RETRY_LATER_BASE_MS, RETRY_LATER_CAP_MS);
+    let what: string;
+    if (err instanceof PaymentsRateLimitedError) {
+      what = `rate limited (Stripe-Should-Retry: ${err.shouldRetry})`;
+      if (err.retryAfterMs !== null) delayMs = Math.max(delayMs, err.retryAfterMs);
+    } else if (err instanceof TransferRefusedError) {
+      what = `${err.code}: ${err.message}`;
+    } else if (err instanceof PaymentsUnavailableError) {
+      what = `${err.code}: ${err.message}`;
+      if (!err.retryable) {
+        // The same request cannot succeed (idempotency_error, invalid parameters): someone must look.
+        delayMs = RETRY_LATER_CAP_MS;
+        this.log.error({ alarm: 'payout_request_invalid', payoutId: p.id, code: err.code }, `ALARM: the processor refused the payout's request as invalid: ${err.message}`);
+      }
+    } else {
+      throw err;
+    }
+    const until = new Date(this.clock.now().getTime() + delayMs);
+    await this.db.transaction((tx) => this.repo.release(tx, p.id, this.owner, until, what, this.clock.now()));
+    this.log.warn({ payoutId: p.id, retryAt: until.toISOString(), reason: what }, 'payout given back for a later run');
+    return 'deferred';
+  }
+
+  private balance(state: RunState, currency: string): Promise<bigint> {
+    let b = state.balances.get(currency);
+    if (!b) {
+      b = this.request(state, () => this.port.retrieveBalance()).then((bal) => bal.available.find((x) => x.currency === currency)?.amountMinor ?? 0n);
+      state.balances.set(currency, b);
+      // A failed read is not cached: the next payout asks again.
+      b.catch(() => state.balances.delete(currency));
+    }
+    return b;
+  }
+
+  private spend(state: RunState, currency: string, amount: bigint): void {
+    const b = state.balances.get(currency);
+    if (b) state.balances.set(currency, b.then((v) => v - amount));
+  }
+
+  /** One processor request: paced, and retried after 429s unless the processor says not to. */
+  private async request<T>(state: RunState, call: () => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      await this.limiter.take();
+      state.requests++;
+      try {
+        const value = await call();
+        this.limiter.succeeded();
+        return value;
+      } catch (err) {
+        if (!(err instanceof PaymentsRateLimitedError)) throw err;
+        state.rateLimited++;
+        this.limiter.rateLimited(err.retryAfterMs);
+        if (err.shouldRetry === false || attempt + 1 >= MAX_INLINE_429_RETRIES) throw err;
+        const wait = Math.max(err.retryAfterMs ?? 0, fullJitterMs(attempt, 100, 5_000));
+        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      }
+    }
+  }
+
+  /** The fault-injection hook of the recovery tests: configuration refuses it outside NODE_ENV=test. */
+  private crashPoint(point: 'after-ledger' | 'after-transfer' | 'after-record'): void {
+    if (this.config.payoutCrashAt === point && this.config.nodeEnv === 'test') {
+      process.kill(process.pid, 'SIGKILL');
+    }
+  }
+}
+
+function counts(r: ExecutionRunResult) {
+  return { picked: r.picked, sent: r.sent, failed: r.failed, deferred: r.deferred, skipped: r.skipped };
+}
+
+/** Runs `work` over `items`, at most `size` at a time. */
+async function pool<T>(items: readonly T[], size: number, work: (item: T) => Promise<void>): Promise<void> {
+  let i = 0;
+  const workers = Array.from({ length: Math.min(size, items.length) }, async () => {
+    while (i < items.length) await work(items[i++]);
+  });
+  await Promise.all(workers);
+}
