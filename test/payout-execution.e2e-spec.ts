@@ -253,6 +253,7 @@ describe('payout execution — Stripe adapter against the fake Stripe', () => {
     const listsBefore = fake.requestsTo('GET', '/v1/transfers').length;
     const r2 = await exec.run({ batchId: b.batchId });
     expect(r2.sent).toBe(1);
+    expect(fake.transfersPerPayout().get(lost.id)).toBe(1);
     expect(fake.requestsTo('GET', '/v1/transfers').length).toBe(listsBefore + 1);
     expect(fake.requestsTo('GET', '/v1/transfers').at(-1)!.query.transfer_group).toBe(transferGroupOf(b.batchId));
     expect(lost.id).toBe(p.id);
