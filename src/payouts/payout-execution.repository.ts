@@ -240,4 +240,78 @@ export class PayoutExecutionRepository {
     }
     return { batchId, batchStatus: rows[0].batch_status, byStatus, sentMinor, failedMinor };
   }
+
+  // ---- the same, for many payouts at once (the executor claims and records in chunks)
+
+  async byIds(em: EntityManager, ids: readonly string[]): Promise<ExecPayoutRow[]> {
+    const rows = (await em.query(`SELECT ${COLUMNS} FROM payouts WHERE id = ANY($1::uuid[]) ORDER BY id`, [ids])) as Raw[];
+    return rows.map(toRow);
+  }
+
+  /** Locks several vendors (organization + currency keys), in one order every process uses, so two chunks cannot deadlock. */
+  async lockVendors(em: EntityManager, keys: readonly { organizationId: string; currency: string }[]): Promise<void> {
+    if (keys.length === 0) return;
+    await em.query(
+      `SELECT pg_advisory_xact_lock($1, h) FROM (SELECT DISTINCT hashtext(k) AS h FROM unnest($2::text[]) k ORDER BY 1) s`,
+      [PAYOUT_VENDOR_LOCK_NAMESPACE, keys.map((k) => `payout:${k.organizationId}:${k.currency}`)],
+    );
+  }
+
+  /** APPROVED → SENDING for every payout of `ids` still APPROVED and due; the rows claimed. */
+  async claimManyApproved(em: EntityManager, ids: readonly string[], owner: string, now: Date, leaseUntil: Date): Promise<ExecPayoutRow[]> {
+    const result = await em.query(
+      `UPDATE payouts
+          SET status = 'SENDING', lease_owner = $2, lease_until = $4, sending_since = $3, attempts = attempts + 1,
+              next_attempt_at = NULL, updated_at = $3
+        WHERE id = ANY($1::uuid[]) AND status = 'APPROVED' AND (next_attempt_at IS NULL OR next_attempt_at <= $3)
+        RETURNING ${COLUMNS}`,
+      [ids, owner, now, leaseUntil],
+    );
+    return returned<Raw>(result).map(toRow);
+  }
+
+  async markBatchesExecuting(em: EntityManager, batchIds: readonly string[]): Promise<void> {
+    await em.query(`UPDATE payout_batches SET status = 'EXECUTING' WHERE id = ANY($1::uuid[]) AND status = 'APPROVED'`, [batchIds]);
+  }
+
+  /** The transfer state of several organizations' connected accounts. */
+  async accountsOf(
+    em: EntityManager,
+    organizationIds: readonly string[],
+  ): Promise<Map<string, { accountId: string; transfersCapability: 'active' | 'inactive' | 'pending' | null; disabledReason: string | null }>> {
+    const rows = (await em.query(
+      `SELECT organization_id, account_id, transfers_capability, disabled_reason FROM payout_accounts WHERE organization_id = ANY($1::uuid[])`,
+      [organizationIds],
+    )) as { organization_id: string; account_id: string; transfers_capability: 'active' | 'inactive' | 'pending' | null; disabled_reason: string | null }[];
+    return new Map(rows.map((r) => [r.organization_id, { accountId: r.account_id, transfersCapability: r.transfers_capability, disabledReason: r.disabled_reason }]));
+  }
+
+  /** `sourceCharge` for several payouts: payout id → charge (only payouts that can be tied to one charge). */
+  async sourceCharges(em: EntityManager, payoutIds: readonly string[]): Promise<Map<string, string>> {
+    const rows = (await em.query(
+      `SELECT pl.payout_id, min(ic.charge_id) AS charge_id
+         FROM payout_lines pl
+         JOIN ledger_entries le ON le.id = pl.ledger_entry_id
+         JOIN ledger_transactions lt ON lt.id = le.transaction_id
+         LEFT JOIN invoice_collections ic ON lt.reference = 'invoice:' || ic.invoice_id::text || ':paid'
+        WHERE pl.payout_id = ANY($1::uuid[])
+        GROUP BY pl.payout_id
+       HAVING count(DISTINCT lt.id) = 1 AND bool_and(lt.kind = 'INVOICE_PAID' AND ic.charge_id IS NOT NULL)`,
+      [payoutIds],
+    )) as { payout_id: string; charge_id: string }[];
+    return new Map(rows.map((r) => [r.payout_id, r.charge_id]));
+  }
+
+  /** `recordTransfer` for several payouts in one statement; the ids recorded. */
+  async recordTransfers(em: EntityManager, items: readonly { payoutId: string; transferId: string; createdAt: Date }[], now: Date): Promise<Set<string>> {
+    const result = await em.query(
+      `UPDATE payouts p SET status = 'SENT', transfer_id = v.tr, transfer_created_at = v.at, sent_at = $4,
+              lease_owner = NULL, lease_until = NULL, next_attempt_at = NULL, last_error = NULL, updated_at = $4
+         FROM unnest($1::uuid[], $2::text[], $3::timestamptz[]) AS v(id, tr, at)
+        WHERE p.id = v.id AND p.status = 'SENDING' AND p.transfer_id IS NULL
+        RETURNING p.id`,
+      [items.map((i) => i.payoutId), items.map((i) => i.transferId), items.map((i) => i.createdAt), now],
+    );
+    return new Set(returned<{ id: string }>(result).map((r) => r.id));
+  }
 }

@@ -34,7 +34,7 @@ import { Clock } from '../platform/clock/clock';
 import { AppConfig } from '../platform/config/app-config';
 import { Database } from '../platform/database/transaction';
 import { BatchProgressRow, ExecPayoutRow, PayoutExecutionRepository } from './payout-execution.repository';
-import { PayoutExecutionTransitions } from './payout-execution.transitions';
+import { ClaimOutcome, PayoutExecutionTransitions, RecordOutcome } from './payout-execution.transitions';
 import { fullJitterMs, ProcessorRateLimiter } from './processor-rate';
 
 export const transferGroupOf = (batchId: string): string => `payout_batch:${batchId}`;
@@ -44,6 +44,12 @@ const MAX_INLINE_429_RETRIES = 8;
 /** When a payout given back is tried again: balance short, processor unavailable (grows with attempts, full jitter), told not to retry. */
 const RETRY_LATER_BASE_MS = 30_000;
 const RETRY_LATER_CAP_MS = 3600_000;
+/** Payouts claimed per transaction, and claim transactions at a time. */
+const CLAIM_CHUNK = 25;
+const CLAIMERS = 2;
+/** Transfers recorded per transaction at most, and how long a recording waits for others to join it. */
+const RECORD_CHUNK = 50;
+const RECORD_WAIT_MS = 5;
 /** A progress line every this many payouts. */
 const PROGRESS_EVERY = 250;
 
@@ -106,23 +112,69 @@ export class PayoutExecutionService {
     const state = new RunState();
     const result: ExecutionRunResult = { picked: 0, sent: 0, failed: 0, deferred: 0, skipped: 0, requests: 0, rateLimited: 0, completedBatches: [] };
     const attempted = new Set<string>();
+    const tally = (step: Step) => {
+      result[step]++;
+      if (++state.done % PROGRESS_EVERY === 0) this.log.log({ done: state.done, ...counts(result) }, 'payout execution progress');
+    };
+    const recorder = new RecordBatcher((items) => this.db.transaction((tx) => this.transitions.recordMany(tx, items)));
     for (;;) {
       const due = (await this.repo.due(this.db.reader, this.clock.now(), 1000, batchId)).filter((id) => !attempted.has(id));
       if (due.length === 0) break;
       for (const id of due) attempted.add(id);
       result.picked += due.length;
-      await pool(due, this.config.payoutConcurrency, async (id) => {
-        let step: Step;
+      // Claims (database work, a chunk per transaction) run ahead of the sends (paced by the request rate).
+      const ready = new AsyncQueue<{ payout: ExecPayoutRow; source: string | null }>();
+      const concurrency = this.config.payoutConcurrency;
+      let next = 0;
+      const claimChunk = async (chunk: string[]) => {
+        let outcomes: ClaimOutcome[];
         try {
-          step = await this.one(id, state);
+          outcomes = await this.db.transaction((tx) => this.transitions.claimMany(tx, chunk, this.owner));
         } catch (err) {
-          // A database error, or a bug: the payout stays as it was (its lease runs out) and a later run retries.
-          this.log.error({ payoutId: id, err }, 'payout execution step failed; a later run retries it');
-          step = 'skipped';
+          this.log.error({ err, payouts: chunk.length }, 'claiming payouts failed; a later run retries them');
+          for (let k = 0; k < chunk.length; k++) tally('skipped');
+          return;
         }
-        result[step]++;
-        if (++state.done % PROGRESS_EVERY === 0) this.log.log({ done: state.done, ...counts(result) }, 'payout execution progress');
-      });
+        this.crashPoint('after-ledger');
+        const handled = new Set<string>();
+        for (const o of outcomes) {
+          if (o.kind === 'claimed') {
+            handled.add(o.payout.id);
+            ready.push({ payout: o.payout, source: o.sourceCharge ?? null });
+          } else if (o.kind === 'failed') {
+            handled.add(o.payoutId);
+            tally('failed');
+          }
+        }
+        for (const id of chunk) if (!handled.has(id)) tally('skipped');
+      };
+      // CLAIMERS transactions at a time (distinct vendors: they do not wait for each other).
+      const producer = Promise.all(
+        Array.from({ length: CLAIMERS }, async () => {
+          while (next < due.length) {
+            await ready.roomFor(concurrency * 2);
+            const chunk = due.slice(next, next + CLAIM_CHUNK);
+            next += CLAIM_CHUNK;
+            if (chunk.length > 0) await claimChunk(chunk);
+          }
+        }),
+      ).finally(() => ready.close());
+      await Promise.all(
+        Array.from({ length: concurrency }, async () => {
+          for (let item = await ready.pop(); item; item = await ready.pop()) {
+            let step: Step;
+            try {
+              step = await this.send(item.payout, item.source, state, recorder);
+            } catch (err) {
+              // A database error, or a bug: the payout stays SENDING (its lease runs out) and a later run retries it with the same key.
+              this.log.error({ payoutId: item.payout.id, err }, 'payout execution step failed; a later run retries it');
+              step = 'skipped';
+            }
+            tally(step);
+          }
+        }),
+      );
+      await producer;
     }
     result.completedBatches = (await this.db.transaction((tx) => this.repo.finishBatches(tx, this.clock.now()))).map((b) => `${b.id}:${b.status}`);
     result.requests = state.requests;
@@ -131,15 +183,7 @@ export class PayoutExecutionService {
     return result;
   }
 
-  private async one(payoutId: string, state: RunState): Promise<Step> {
-    const claim = await this.db.transaction((tx) => this.transitions.claim(tx, payoutId, this.owner));
-    if (claim.kind === 'skipped') return 'skipped';
-    if (claim.kind === 'failed') return 'failed';
-    this.crashPoint('after-ledger');
-    return this.send(claim.payout, state);
-  }
-
-  private async send(p: ExecPayoutRow, state: RunState): Promise<Step> {
+  private async send(p: ExecPayoutRow, source: string | null, state: RunState, recorder: RecordBatcher): Promise<Step> {
     const group = transferGroupOf(p.batchId);
     const windowMs = this.config.payoutKeyWindowHours * 3600_000;
     if (p.sendingSince && this.clock.now().getTime() - p.sendingSince.getTime() >= windowMs) {
@@ -153,11 +197,10 @@ export class PayoutExecutionService {
       }
       if (found) {
         this.log.log({ payoutId: p.id, transferId: found.id }, 'payout past the key window: its transfer was found in the batch group');
-        return this.recordSent(p, found);
+        return this.recordSent(p, found, recorder);
       }
     }
 
-    const source = await this.repo.sourceCharge(this.db.reader, p.id);
     if (!source) {
       let available: bigint;
       try {
@@ -195,11 +238,11 @@ export class PayoutExecutionService {
       return this.giveBack(p, err);
     }
     this.crashPoint('after-transfer');
-    return this.recordSent(p, transfer);
+    return this.recordSent(p, transfer, recorder);
   }
 
-  private async recordSent(p: ExecPayoutRow, t: TransferResult): Promise<Step> {
-    const outcome = await this.db.transaction((tx) => this.transitions.record(tx, p.id, t.id, t.createdAt, 'executor'));
+  private async recordSent(p: ExecPayoutRow, t: TransferResult, recorder: RecordBatcher): Promise<Step> {
+    const outcome = await recorder.record({ payoutId: p.id, transferId: t.id, createdAt: t.createdAt });
     this.crashPoint('after-record');
     return outcome === 'recorded' || outcome === 'already-recorded' ? 'sent' : 'skipped';
   }
@@ -273,15 +316,70 @@ export class PayoutExecutionService {
   }
 }
 
-function counts(r: ExecutionRunResult) {
-  return { picked: r.picked, sent: r.sent, failed: r.failed, deferred: r.deferred, skipped: r.skipped };
+type RecordItem = { payoutId: string; transferId: string; createdAt: Date };
+
+/** Collects recordings for a few milliseconds and writes them in one transaction; each caller learns its own outcome. */
+class RecordBatcher {
+  private pending: { item: RecordItem; resolve: (o: RecordOutcome) => void; reject: (e: unknown) => void }[] = [];
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly write: (items: RecordItem[]) => Promise<Map<string, RecordOutcome>>) {}
+
+  record(item: RecordItem): Promise<RecordOutcome> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ item, resolve, reject });
+      if (this.pending.length >= RECORD_CHUNK) this.flush();
+      else this.timer ??= setTimeout(() => this.flush(), RECORD_WAIT_MS);
+    });
+  }
+
+  private flush(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    const batch = this.pending;
+    this.pending = [];
+    if (batch.length === 0) return;
+    this.write(batch.map((b) => b.item)).then(
+      (outcomes) => batch.forEach((b) => b.resolve(outcomes.get(b.item.payoutId) ?? 'not-sending')),
+      (err) => batch.forEach((b) => b.reject(err)),
+    );
+  }
 }
 
-/** Runs `work` over `items`, at most `size` at a time. */
-async function pool<T>(items: readonly T[], size: number, work: (item: T) => Promise<void>): Promise<void> {
-  let i = 0;
-  const workers = Array.from({ length: Math.min(size, items.length) }, async () => {
-    while (i < items.length) await work(items[i++]);
-  });
-  await Promise.all(workers);
+/** A FIFO whose consumers wait for items; `roomFor` lets the producer stay a bounded distance ahead. */
+class AsyncQueue<T> {
+  private readonly items: T[] = [];
+  private readonly takers: ((v: T | null) => void)[] = [];
+  private readonly roomWaiters: (() => void)[] = [];
+  private closed = false;
+
+  push(v: T): void {
+    const taker = this.takers.shift();
+    if (taker) taker(v);
+    else this.items.push(v);
+  }
+
+  pop(): Promise<T | null> {
+    if (this.items.length > 0) {
+      const v = this.items.shift()!;
+      this.roomWaiters.splice(0).forEach((w) => w());
+      return Promise.resolve(v);
+    }
+    if (this.closed) return Promise.resolve(null);
+    this.roomWaiters.splice(0).forEach((w) => w());
+    return new Promise((resolve) => this.takers.push(resolve));
+  }
+
+  async roomFor(limit: number): Promise<void> {
+    while (this.items.length >= limit) await new Promise<void>((resolve) => this.roomWaiters.push(resolve));
+  }
+
+  close(): void {
+    this.closed = true;
+    this.takers.splice(0).forEach((t) => t(null));
+  }
+}
+
+function counts(r: ExecutionRunResult) {
+  return { picked: r.picked, sent: r.sent, failed: r.failed, deferred: r.deferred, skipped: r.skipped };
 }

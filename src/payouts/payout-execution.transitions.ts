@@ -36,7 +36,7 @@ export const PayoutFailureCode = {
 } as const;
 
 export type ClaimOutcome =
-  | { kind: 'claimed'; payout: ExecPayoutRow; resumed: boolean }
+  | { kind: 'claimed'; payout: ExecPayoutRow; resumed: boolean; sourceCharge?: string | null }
   | { kind: 'failed'; payoutId: string; code: string }
   | { kind: 'skipped' };
 
@@ -101,6 +101,83 @@ export class PayoutExecutionTransitions {
     }
     await this.ledger.post(tx, payoutPosting(facts(p), now));
     return { kind: 'claimed', payout: p, resumed: false };
+  }
+
+  /**
+   * `claim` for a chunk of payouts in one transaction (what the executor
+   * does): the vendors locked in one order, one conditional UPDATE, the
+   * accounts and available earnings read once, the PAYOUT postings written in
+   * one go. Same rules, same outcome per payout as `claim`.
+   */
+  async claimMany(tx: Tx, payoutIds: readonly string[], owner: string): Promise<ClaimOutcome[]> {
+    const seen = (await this.repo.byIds(tx, payoutIds)).filter((p) => p.status === 'APPROVED' || p.status === 'SENDING');
+    if (seen.length === 0) return [];
+    await this.repo.lockVendors(tx, seen);
+    const now = this.clock.now();
+    const out: ClaimOutcome[] = [];
+    for (const p of seen.filter((x) => x.status === 'SENDING')) {
+      const taken = await this.repo.takeOverSending(tx, p.id, owner, now, this.leaseUntil(now));
+      if (taken) out.push({ kind: 'claimed', payout: taken, resumed: true });
+    }
+    const approved = seen.filter((x) => x.status === 'APPROVED').map((x) => x.id);
+    if (approved.length === 0) return this.withSources(tx, out);
+    const claimed = await this.repo.claimManyApproved(tx, approved, owner, now, this.leaseUntil(now));
+    if (claimed.length === 0) return this.withSources(tx, out);
+    await this.repo.markBatchesExecuting(tx, [...new Set(claimed.map((p) => p.batchId))]);
+    const accounts = await this.repo.accountsOf(tx, claimed.map((p) => p.organizationId));
+    const postings = [];
+    const byCurrency = new Map<string, ExecPayoutRow[]>();
+    for (const p of claimed) byCurrency.set(p.currency, [...(byCurrency.get(p.currency) ?? []), p]);
+    for (const [currency, ps] of byCurrency) {
+      const balances = await this.earnings.balancesOfMany(tx, ps.map((p) => p.organizationId), currency);
+      const available = new Map(balances.map((b) => [b.organizationId, b.available]));
+      for (const p of ps) {
+        const account = accounts.get(p.organizationId);
+        if (!account || account.accountId !== p.accountId || !canReceiveTransfers(account)) {
+          const why = !account
+            ? 'the organization has no connected account'
+            : account.accountId !== p.accountId
+              ? `the organization's connected account is now ${account.accountId}, not ${p.accountId}`
+              : `the connected account ${p.accountId} cannot receive transfers (${account.disabledReason ?? `transfers capability ${account.transfersCapability ?? 'not requested'}`})`;
+          out.push(await this.failBeforeSending(tx, p, PayoutFailureCode.ACCOUNT_CANNOT_RECEIVE_TRANSFERS, `${why}; finish onboarding, then the next batch pays this amount`, now));
+          continue;
+        }
+        const avail = available.get(p.organizationId) ?? 0n;
+        if (avail < p.amountMinor) {
+          out.push(
+            await this.failBeforeSending(
+              tx,
+              p,
+              PayoutFailureCode.AMOUNT_ABOVE_AVAILABLE,
+              `the payout of ${p.amountMinor} ${p.currency} is above the vendor's available earnings (${avail}) since the batch was made; the next batch pays what is available`,
+              now,
+            ),
+          );
+          continue;
+        }
+        postings.push(payoutPosting(facts(p), now));
+        out.push({ kind: 'claimed', payout: p, resumed: false });
+      }
+    }
+    await this.ledger.postMany(tx, postings);
+    return this.withSources(tx, out);
+  }
+
+  private async withSources(tx: Tx, out: ClaimOutcome[]): Promise<ClaimOutcome[]> {
+    const ids = out.flatMap((o) => (o.kind === 'claimed' ? [o.payout.id] : []));
+    if (ids.length === 0) return out;
+    const sources = await this.repo.sourceCharges(tx, ids);
+    return out.map((o) => (o.kind === 'claimed' ? { ...o, sourceCharge: sources.get(o.payout.id) ?? null } : o));
+  }
+
+  /** `record` for several transfers in one transaction; the outcome per payout id. */
+  async recordMany(tx: Tx, items: readonly { payoutId: string; transferId: string; createdAt: Date }[]): Promise<Map<string, RecordOutcome>> {
+    const recorded = await this.repo.recordTransfers(tx, items, this.clock.now());
+    const out = new Map<string, RecordOutcome>();
+    for (const i of items) {
+      out.set(i.payoutId, recorded.has(i.payoutId) ? 'recorded' : await this.record(tx, i.payoutId, i.transferId, i.createdAt, 'executor'));
+    }
+    return out;
   }
 
   private async failBeforeSending(tx: Tx, p: ExecPayoutRow, code: string, message: string, now: Date): Promise<ClaimOutcome> {
