@@ -68,7 +68,9 @@ type Step = 'sent' | 'failed' | 'deferred' | 'skipped';
 
 /** What one run shares between its workers: balances per currency (one request each), counters. */
 class RunState {
-  readonly balances = new Map<string, Promise<bigint>>();
+  /** One balance read per currency per run, and what is left of it after the sends so far. */
+  readonly balanceReads = new Map<string, Promise<void>>();
+  readonly remaining = new Map<string, bigint>();
   requests = 0;
   rateLimited = 0;
   done = 0;
@@ -202,16 +204,15 @@ export class PayoutExecutionService {
     }
 
     if (!source) {
-      let available: bigint;
+      let left: bigint | null;
       try {
-        available = await this.balance(state, p.currency);
+        left = await this.reserve(state, p.currency, p.amountMinor);
       } catch (err) {
         return this.giveBack(p, err);
       }
-      if (available < p.amountMinor) {
-        return this.giveBack(p, new TransferRefusedError(`platform balance ${available} ${p.currency} is below ${p.amountMinor}`, 'balance_insufficient', true));
+      if (left === null) {
+        return this.giveBack(p, new TransferRefusedError(`the platform balance in ${p.currency} is below ${p.amountMinor} (checked before sending)`, 'balance_insufficient', true));
       }
-      this.spend(state, p.currency, p.amountMinor);
     }
 
     let transfer: TransferResult;
@@ -229,7 +230,7 @@ export class PayoutExecutionService {
         }),
       );
     } catch (err) {
-      if (!source) this.spend(state, p.currency, -p.amountMinor);
+      if (!source) this.unreserve(state, p.currency, p.amountMinor);
       if (err instanceof TransferRefusedError && !err.retryLater) {
         const failed = await this.db.transaction((tx) => this.transitions.fail(tx, p, err.code, `the processor refused the transfer: ${err.message}`));
         this.log.warn({ payoutId: p.id, code: err.code }, 'transfer refused: payout FAILED, the amount is owed again');
@@ -272,20 +273,31 @@ export class PayoutExecutionService {
     return 'deferred';
   }
 
-  private balance(state: RunState, currency: string): Promise<bigint> {
-    let b = state.balances.get(currency);
-    if (!b) {
-      b = this.request(state, () => this.port.retrieveBalance()).then((bal) => bal.available.find((x) => x.currency === currency)?.amountMinor ?? 0n);
-      state.balances.set(currency, b);
-      // A failed read is not cached: the next payout asks again.
-      b.catch(() => state.balances.delete(currency));
+  /**
+   * Takes `amount` out of this run's view of the platform balance (read once
+   * per currency per run): the balance left, or null when it is too low. The
+   * check and the deduction happen with no await between them, so concurrent
+   * sends cannot both take the same money.
+   */
+  private async reserve(state: RunState, currency: string, amount: bigint): Promise<bigint | null> {
+    let load = state.balanceReads.get(currency);
+    if (!load) {
+      load = this.request(state, () => this.port.retrieveBalance()).then((bal) => {
+        state.remaining.set(currency, bal.available.find((x) => x.currency === currency)?.amountMinor ?? 0n);
+      });
+      state.balanceReads.set(currency, load);
+      // A failed read is not kept: the next payout asks again.
+      load.catch(() => state.balanceReads.delete(currency));
     }
-    return b;
+    await load;
+    const left = state.remaining.get(currency) ?? 0n;
+    if (left < amount) return null;
+    state.remaining.set(currency, left - amount);
+    return left - amount;
   }
 
-  private spend(state: RunState, currency: string, amount: bigint): void {
-    const b = state.balances.get(currency);
-    if (b) state.balances.set(currency, b.then((v) => v - amount));
+  private unreserve(state: RunState, currency: string, amount: bigint): void {
+    state.remaining.set(currency, (state.remaining.get(currency) ?? 0n) + amount);
   }
 
   /** One processor request: paced, and retried after 429s unless the processor says not to. */
