@@ -109,20 +109,6 @@ export class PayoutExecutionRepository {
     return rows.map((r) => r.id);
   }
 
-  /** APPROVED → SENDING under this process's lease; null when the payout is no longer APPROVED (another process claimed it). */
-  async claimApproved(em: EntityManager, id: string, owner: string, now: Date, leaseUntil: Date): Promise<ExecPayoutRow | null> {
-    const result = await em.query(
-      `UPDATE payouts
-          SET status = 'SENDING', lease_owner = $2, lease_until = $4, sending_since = $3, attempts = attempts + 1,
-              next_attempt_at = NULL, updated_at = $3
-        WHERE id = $1 AND status = 'APPROVED' AND (next_attempt_at IS NULL OR next_attempt_at <= $3)
-        RETURNING ${COLUMNS}`,
-      [id, owner, now, leaseUntil],
-    );
-    const [row] = returned<Raw>(result);
-    return row ? toRow(row) : null;
-  }
-
   /** Takes over a SENDING payout whose lease ran out; null when it is not (anymore) SENDING or its lease is still running. */
   async takeOverSending(em: EntityManager, id: string, owner: string, now: Date, leaseUntil: Date): Promise<ExecPayoutRow | null> {
     const result = await em.query(

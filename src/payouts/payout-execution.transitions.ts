@@ -2,7 +2,7 @@
  * The database side of executing a payout: each method is one transaction's
  * work, called with the caller's Tx.
  *
- * - claim: under the vendor's advisory lock (organization + currency), an
+ * - claimMany: under the vendors' advisory locks (organization + currency), an
  *   APPROVED payout becomes SENDING under this process's lease (the status
  *   guard makes the claim happen once), the account is checked again (it can
  *   still receive transfers, it is the account the batch named) and the
@@ -22,7 +22,6 @@ import { LedgerService } from '../ledger/ledger.service';
 import { Clock } from '../platform/clock/clock';
 import { AppConfig } from '../platform/config/app-config';
 import type { Tx } from '../platform/database/transaction';
-import { PayoutAccountsRepository } from './payout-accounts.repository';
 import { ExecPayoutRow, PayoutExecutionRepository } from './payout-execution.repository';
 import { canReceiveTransfers } from './payout-onboarding.service';
 import { PayoutFacts, payoutFailedPosting, payoutPosting } from './payout-postings';
@@ -56,7 +55,6 @@ export class PayoutExecutionTransitions {
 
   constructor(
     private readonly repo: PayoutExecutionRepository,
-    private readonly accounts: PayoutAccountsRepository,
     private readonly earnings: EarningsBalanceService,
     private readonly ledger: LedgerService,
     private readonly clock: Clock,
@@ -67,47 +65,10 @@ export class PayoutExecutionTransitions {
     return new Date(now.getTime() + this.config.payoutLeaseSeconds * 1000);
   }
 
-  async claim(tx: Tx, payoutId: string, owner: string): Promise<ClaimOutcome> {
-    const seen = await this.repo.byId(tx, payoutId);
-    if (!seen || (seen.status !== 'APPROVED' && seen.status !== 'SENDING')) return { kind: 'skipped' };
-    await this.repo.lockVendor(tx, seen.organizationId, seen.currency);
-    const now = this.clock.now();
-    if (seen.status === 'SENDING') {
-      const taken = await this.repo.takeOverSending(tx, payoutId, owner, now, this.leaseUntil(now));
-      return taken ? { kind: 'claimed', payout: taken, resumed: true } : { kind: 'skipped' };
-    }
-    const p = await this.repo.claimApproved(tx, payoutId, owner, now, this.leaseUntil(now));
-    if (!p) return { kind: 'skipped' };
-    await this.repo.markBatchExecuting(tx, p.batchId);
-
-    const account = await this.accounts.byOrganization(tx, p.organizationId);
-    if (!account || account.accountId !== p.accountId || !canReceiveTransfers(account)) {
-      const why = !account
-        ? 'the organization has no connected account'
-        : account.accountId !== p.accountId
-          ? `the organization's connected account is now ${account.accountId}, not ${p.accountId}`
-          : `the connected account ${p.accountId} cannot receive transfers (${account.disabledReason ?? `transfers capability ${account.transfersCapability ?? 'not requested'}`})`;
-      return this.failBeforeSending(tx, p, PayoutFailureCode.ACCOUNT_CANNOT_RECEIVE_TRANSFERS, `${why}; finish onboarding, then the next batch pays this amount`, now);
-    }
-    const balance = await this.earnings.availableFor(tx, p.organizationId, p.currency);
-    if (balance.available < p.amountMinor) {
-      return this.failBeforeSending(
-        tx,
-        p,
-        PayoutFailureCode.AMOUNT_ABOVE_AVAILABLE,
-        `the payout of ${p.amountMinor} ${p.currency} is above the vendor's available earnings (${balance.available}) since the batch was made; the next batch pays what is available`,
-        now,
-      );
-    }
-    await this.ledger.post(tx, payoutPosting(facts(p), now));
-    return { kind: 'claimed', payout: p, resumed: false };
-  }
-
   /**
-   * `claim` for a chunk of payouts in one transaction (what the executor
-   * does): the vendors locked in one order, one conditional UPDATE, the
-   * accounts and available earnings read once, the PAYOUT postings written in
-   * one go. Same rules, same outcome per payout as `claim`.
+   * The claim of a chunk of payouts, in one transaction: the vendors locked
+   * in one order, one conditional UPDATE, the accounts and available earnings
+   * read once, the PAYOUT postings written in one go; each payout's outcome.
    */
   async claimMany(tx: Tx, payoutIds: readonly string[], owner: string): Promise<ClaimOutcome[]> {
     const seen = (await this.repo.byIds(tx, payoutIds)).filter((p) => p.status === 'APPROVED' || p.status === 'SENDING');
