@@ -79,6 +79,7 @@ const ALLOWED: Record<string, { reads: Partial<Record<Kind, number>>; why: strin
   'src/payments/payments.repository.ts': { reads: { 'SQL now()': 2 }, why: REAL_TIME.row },
   'src/payments/sandbox/sandbox.repository.ts': { reads: { 'SQL now()': 1 }, why: REAL_TIME.row },
   'src/payments/sandbox/sandbox-payments.adapter.ts': { reads: { 'Date.now()': 1 }, why: "the simulated processor's own object timestamps (a real processor's are real time too)" },
+  'src/payments/stripe/stripe-payments.adapter.ts': { reads: { 'Date.now()': 1 }, why: "a Retry-After HTTP date from the processor is a real-time instant (how long to wait before the next request)" },
   'src/payments/webhooks/stripe-webhook.routes.ts': { reads: { 'Date.now()': 1 }, why: REAL_TIME.webhook },
   'src/payments/webhooks/webhook-inbox.repository.ts': { reads: { 'SQL now()': 4 }, why: REAL_TIME.webhook },
   'src/payouts/payout-accounts.repository.ts': { reads: { 'SQL now()': 5 }, why: `connected account sync bookkeeping: ${REAL_TIME.row}` },
