@@ -11,7 +11,10 @@ import { EarningsBalanceService } from '../src/earnings/earnings-balance.service
 import { PAYMENTS_PORT, PaymentsPort } from '../src/payments/payments.port';
 import { SandboxPaymentsAdapter } from '../src/payments/sandbox/sandbox-payments.adapter';
 import { Clock } from '../src/platform/clock/clock';
+import { Database } from '../src/platform/database/transaction';
+import { PayoutExecutionRepository } from '../src/payouts/payout-execution.repository';
 import { PayoutExecutionService, transferGroupOf } from '../src/payouts/payout-execution.service';
+import { ClaimOutcome, PayoutExecutionTransitions } from '../src/payouts/payout-execution.transitions';
 import { PayoutTransferHandlers } from '../src/payouts/payout-transfer.handlers';
 import { startTestApp, TestApp } from './support/app';
 import { FakeStripe } from './support/fake-stripe';
@@ -297,6 +300,45 @@ describe('payout execution — Stripe adapter against the fake Stripe', () => {
     const forged = { ...transfer, id: 'tr_forged', amount: 1, metadata: { payout_id: b2.payouts[0].id, idempotency_key: b2.payouts[0].idempotencyKey } };
     await t.dataSource.transaction((tx) => handlers.transferCreated(tx, fake.event('transfer.created', forged) as never));
     expect((await payoutsOf(t.dataSource, b2.batchId))[0].status).toBe('SENDING');
+  });
+});
+
+describe('payout execution — two claims of the same payouts at the same moment', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(async () => t?.close());
+
+  it('both read the payouts as APPROVED, then wait on the vendor locks: only the first claims, the second claims nothing', async () => {
+    const b = await seedApprovedBatch(t.dataSource, { vendors: 3, mode: 'sandbox' });
+    const ids = b.payouts.map((p) => p.id);
+    const repo = t.app.get(PayoutExecutionRepository);
+    const transitions = t.app.get(PayoutExecutionTransitions);
+    const db = t.app.get(Database);
+    // A third transaction holds the vendors' locks, so both claims read first and then queue behind it.
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const blocker = db.transaction(async (tx) => {
+      await repo.lockVendors(tx, b.payouts.map((p) => ({ organizationId: p.organizationId, currency: 'USD' })));
+      await held;
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    const claims = [db.transaction((tx) => transitions.claimMany(tx, ids, 'process-a')), db.transaction((tx) => transitions.claimMany(tx, ids, 'process-b'))];
+    for (let i = 0; i < 100; i++) {
+      const [w] = await t.dataSource.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
+      if (w.n >= 2) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    release();
+    await blocker;
+    const outcomes: ClaimOutcome[][] = await Promise.all(claims);
+    const claimed = outcomes.flat().filter((o) => o.kind === 'claimed');
+    expect(claimed).toHaveLength(3);
+    expect(new Set(outcomes.map((o) => o.length))).toEqual(new Set([0, 3]));
+    const rows = await payoutsOf(t.dataSource, b.batchId);
+    expect(rows.every((r) => r.status === 'SENDING' && r.attempts === 1)).toBe(true);
   });
 });
 
