@@ -37,7 +37,7 @@ const { DATABASE_SCHEMA } = require('../src/database-schema') as typeof import('
 const { PayoutExecutionService } = require('../src/payouts/payout-execution.service') as typeof import('../src/payouts/payout-execution.service');
 const { FakeStripe } = require('../test/support/fake-stripe') as typeof import('../test/support/fake-stripe');
 const { seedApprovedBatch, payoutsOf, ledgerChecks } = require('../test/support/payout-fixtures') as typeof import('../test/support/payout-fixtures');
-const { envInt, fmt, freshDatabase, logger } = require('./support/harness') as typeof import('./support/harness');
+const { envInt, fmt, freshDatabase, loadAverage, logger } = require('./support/harness') as typeof import('./support/harness');
 /* eslint-enable @typescript-eslint/no-require-imports */
 import { DataSource } from 'typeorm';
 
@@ -80,10 +80,12 @@ async function main(): Promise<void> {
 
     fake.reset();
     fake.limitRate(LIMIT);
+    log(`load average before the run: ${loadAverage()} (the run needs the executor, PostgreSQL and the fake server on this machine's CPUs)`);
     const executor = app.get(PayoutExecutionService);
     t0 = performance.now();
     const run = await executor.run({ batchId: batch.batchId });
     const wallS = (performance.now() - t0) / 1000;
+    log(`load average after the run: ${loadAverage()}`);
     const requests = fake.requests.length;
     const r429 = fake.requests.filter((r) => r.status === 429).length;
     log(`run: ${JSON.stringify({ ...run, completedBatches: run.completedBatches.length })}`);
