@@ -377,6 +377,18 @@ describe('payout execution — sandbox', () => {
     expect(batch.status).toBe('COMPLETED');
   });
 
+  it('a payout still held when the rest of its batch is done is CANCELLED and never sent; the batch is COMPLETED', async () => {
+    const b = await seedApprovedBatch(t.dataSource, { vendors: 2, mode: 'sandbox' });
+    await topUpSandbox(t.dataSource, 'USD', b.payouts[0].amountMinor);
+    await t.dataSource.query(`UPDATE payouts SET status = 'HELD', hold_reason = 'KYC review', held_by = $2, held_at = now() WHERE id = $1`, [b.payouts[1].id, b.creatorId]);
+    expect(await exec.run({ batchId: b.batchId })).toMatchObject({ sent: 1 });
+    const rows = await payoutsOf(t.dataSource, b.batchId);
+    expect(rows.find((r) => r.id === b.payouts[1].id)).toMatchObject({ status: 'CANCELLED', transfer_id: null });
+    expect((await ledgerChecks(t.dataSource, b.batchId)).postings.find((x) => x.id === b.payouts[1].id)).toMatchObject({ payout_postings: 0 });
+    const [batch] = await t.dataSource.query(`SELECT status FROM payout_batches WHERE id = $1`, [b.batchId]);
+    expect(batch.status).toBe('COMPLETED');
+  });
+
   it('sandbox balance short: balance_insufficient → retried later, sent after a top-up', async () => {
     const b = await seedApprovedBatch(t.dataSource, { vendors: 1, mode: 'sandbox' });
     expect((await exec.run({ batchId: b.batchId })).deferred).toBe(1);
