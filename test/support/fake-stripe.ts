@@ -114,8 +114,6 @@ export class FakeStripe {
   private readonly scripted429: { shouldRetry: boolean | null; retryAfterSeconds: number | null; match: RegExp | null }[] = [];
   private rateWindow: { perSecond: number; arrivals: number[] } | null = null;
   private readonly balance = new Map<string, number>();
-  /** Transfer ids in creation order. */
-  private readonly transferOrder: string[] = [];
   private readonly failures: { kind: FailureKind; match: RegExp | null }[] = [];
   private seq = 0;
 
@@ -294,15 +292,16 @@ export class FakeStripe {
   /** Transfers created, by their metadata payout_id. */
   transfersPerPayout(): Map<string, number> {
     const out = new Map<string, number>();
-    for (const id of this.transferOrder) {
-      const p = this.objects.get(id)?.metadata?.payout_id as string | undefined;
+    for (const t of this.transfers()) {
+      const p = t.metadata?.payout_id as string | undefined;
       if (p) out.set(p, (out.get(p) ?? 0) + 1);
     }
     return out;
   }
 
   transfers(): StripeObject[] {
-    return this.transferOrder.map((id) => this.objects.get(id)!);
+    // Objects are kept in creation order (a Map iterates in insertion order).
+    return this.ofType('transfer');
   }
 
   private takeRateLimit(target: string): { shouldRetry: boolean | null; retryAfterSeconds: number | null } | null {
@@ -374,14 +373,13 @@ export class FakeStripe {
       source_transaction: form.source_transaction ?? null,
       transfer_group: form.transfer_group ?? null,
     });
-    this.transferOrder.push(id);
     return transfer;
   }
 
   private listTransfers(query: Record<string, string>): unknown {
     const limit = query.limit === undefined ? 10 : Number(query.limit);
     if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw err(400, 'invalid_request_error', 'Invalid limit', { param: 'limit' });
-    let all = [...this.transferOrder].reverse().map((id) => this.objects.get(id)!);
+    let all = this.transfers().reverse();
     if (query.transfer_group !== undefined) all = all.filter((t) => t.transfer_group === query.transfer_group);
     if (query.destination !== undefined) all = all.filter((t) => t.destination === query.destination);
     let start = 0;
@@ -554,8 +552,6 @@ export class FakeStripe {
         return this.createTransfer(r.form);
       case 'GET transfers':
         return this.listTransfers(r.query);
-      case 'GET transfers/:id':
-        return this.get(id, 'transfer');
       case 'GET balance':
         return this.balanceObject();
       default:
