@@ -17,6 +17,7 @@
 import { InvoiceSettlementService } from '../src/billing/collection/invoice-settlement.service';
 import { periodOf, previousPeriod } from '../src/billing/billing-period';
 import { PoolCloseService } from '../src/earnings/pool/pool-close.service';
+import { PoolSubscriptionService } from '../src/billing/pool/pool-subscription.service';
 import { LicenseAgreementService } from '../src/licensing/license-agreement.service';
 import { UsageRecorder } from '../src/metering/usage/usage-recorder.service';
 import { preauthorizeBarrier } from './support/race';
@@ -296,6 +297,7 @@ describe('pool plans (e2e)', () => {
   });
 
   it("last month: a late payment of the month before joins this distribution; usage through the ingestion API; cancellation ends at the period's end", async () => {
+    setNow(null); // today: last month's usage reports are recent events again
     // d2 pays its written-off invoice late: reinstated.
     expect(await settle(invoices.d2)).toBe('settled');
     expect((await t.dataSource.query(`SELECT status FROM pool_subscriptions WHERE distiller_organization_id = $1`, [d2.organizationId]))[0].status).toBe('ACTIVE');
@@ -318,7 +320,6 @@ describe('pool plans (e2e)', () => {
     const foreignCancel = await t.gql(`mutation($s: ID!) { cancelPoolSubscription(subscriptionId: $s) { status } }`, { s: d3sub }, d1.token);
     expect(foreignCancel.errors?.[0].extensions.code).toBe('NOT_FOUND');
 
-    setNow(null);
     const closed = (await gql(CLOSE, { p: m1.period }, admin)).closePoolPeriod;
     // PRO_RATA: d1's and d2's fees of last month plus d2's late payment: 30,000 → fee 6,000, net 24,000, T1 and T2 10,000 tokens each.
     const prd = closed.distributions.find((x: any) => x.planId === pr);
@@ -386,5 +387,29 @@ describe('pool plans (e2e)', () => {
     // 100 are left, whichever agreement asks.
     expect((await admit(ids[4], 100n)).admitted).toBe(true);
     expect(await admit(ids[1], 1n)).toMatchObject({ admitted: false, refusal: 'QUOTA', poolAllowance: 1000n });
+  });
+
+  it('BILL: tokens beyond the shared allowance are billed as a POOL_OVERAGE line on the next period\'s invoice', async () => {
+    setNow(new Date(m2.start.getTime() + 3_600_000));
+    const plan = (await gql(CREATE_PLAN, { i: { name: 'Metered', currency: 'CHF', monthlyFeeMinor: '1000', tokenAllowance: '1000', overage: 'BILL', overagePerMillionMinor: '2500', distribution: 'PRO_RATA', minimumTokensToEarn: '0', platformFeeBps: 0 } }, admin)).createPoolPlan.plan.id;
+    const sub = (await gql(SUBSCRIBE, { p: plan, o: d2.organizationId }, d2)).subscribeToPool;
+    const ids: string[] = [];
+    for (const i of [0, 1]) {
+      const o = await publishOk(t, v[i], teachers[i].modelId, { name: 'chf pool', pricing: { currency: 'CHF', poolEligible: true } });
+      ids.push((await gql(ACCEPT, { i: { offerId: o.id, organizationId: d2.organizationId, acceptedTermsHash: o.termsHash, viaPool: true } }, d2)).acceptLicenseOffer.id);
+    }
+    // 3,000 + 2,001 tokens over two agreements in the month: 4,001 beyond the shared 1,000.
+    await seedM2(ids[0], 3000);
+    await seedM2(ids[1], 2001);
+    setNow(new Date(m1.start.getTime() + 3_600_000));
+    await t.app.get(PoolSubscriptionService).renew(m1.period);
+    setNow(null);
+    const [row] = await t.dataSource.query(`SELECT invoice_id, overage_tokens::text, overage_minor::text FROM pool_subscription_periods WHERE subscription_id = $1 AND period = $2`, [sub.id, m1.period]);
+    expect(row).toMatchObject({ overage_tokens: '4001', overage_minor: '10' }); // 4,001 × 2,500 / 1,000,000 = 10.0025 → 10
+    const lines = await t.dataSource.query(`SELECT kind, quantity::text, unit_price_minor::text, amount_minor::text, usage_period FROM invoice_lines WHERE invoice_id = $1 ORDER BY position`, [row.invoice_id]);
+    expect(lines).toEqual([
+      { kind: 'POOL_FEE', quantity: null, unit_price_minor: null, amount_minor: '1000', usage_period: m1.period },
+      { kind: 'POOL_OVERAGE', quantity: '4001', unit_price_minor: '2500', amount_minor: '10', usage_period: m2.period },
+    ]);
   });
 });
