@@ -21,6 +21,7 @@ import { PayoutOnboarding1795800950000 } from './1795800950000-PayoutOnboarding'
 import { PayoutBatches1795801000000 } from './1795801000000-PayoutBatches';
 import { PayoutVendorHolds1795801010000 } from './1795801010000-PayoutVendorHolds';
 import { PayoutReversalsReconciliation1795801200000 } from './1795801200000-PayoutReversalsReconciliation';
+import { PoolPlans1795801300000 } from './1795801300000-PoolPlans';
 import { SandboxClock1795801400000 } from './1795801400000-SandboxClock';
 import { BusinessTimeMetering1795801410000 } from './1795801410000-BusinessTimeMetering';
 
@@ -32,4 +33,5 @@ export const MIGRATIONS: Function[] = [Identity1795800000000, CatalogLicensing17
   UsageEventOrder1795800940000, PayoutOnboarding1795800950000,
   PayoutBatches1795801000000,
   PayoutVendorHolds1795801010000, PayoutReversalsReconciliation1795801200000,
+  PoolPlans1795801300000,
   SandboxClock1795801400000, BusinessTimeMetering1795801410000];

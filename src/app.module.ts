@@ -10,6 +10,7 @@ import { PaymentsModule } from './payments/payments.module';
 import { PayoutsModule } from './payouts/payouts.module';
 import { BillingModule } from './billing/billing.module';
 import { CollectionModule } from './billing/collection/collection.module';
+import { PoolModule } from './billing/pool/pool.module';
 import { EarningsModule } from './earnings/earnings.module';
 import { StatementsModule } from './earnings/statements/statements.module';
 import { UsageProofsModule } from './earnings/usage-proofs/usage-proofs.module';
@@ -23,7 +24,7 @@ export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: AppModule,
-      imports: [PlatformModule.forRoot(config, DATABASE_SCHEMA), AuditModule, IdentityModule, CatalogModule, LicensingModule, MeteringModule, ProvenanceModule, LedgerModule, PaymentsModule, PayoutsModule, BillingModule, CollectionModule, EarningsModule, StatementsModule, UsageProofsModule, SandboxClockModule],
+      imports: [PlatformModule.forRoot(config, DATABASE_SCHEMA), AuditModule, IdentityModule, CatalogModule, LicensingModule, MeteringModule, ProvenanceModule, LedgerModule, PaymentsModule, PayoutsModule, BillingModule, CollectionModule, PoolModule, EarningsModule, StatementsModule, UsageProofsModule, SandboxClockModule],
     };
   }
 }

@@ -75,6 +75,7 @@ const ALLOWED: Record<string, { reads: Partial<Record<Kind, number>>; why: strin
   },
   'src/billing/collection/payment-attempt.repository.ts': { reads: { 'SQL now()': 6 }, why: `an attempt's claim (${REAL_TIME.lease}) and completed_at (${REAL_TIME.row})` },
   'src/billing/collection/refund.repository.ts': { reads: { 'SQL now()': 2 }, why: `a refund's completed_at: ${REAL_TIME.row} (its ledger posting is dated by the Clock)` },
+  'src/billing/pool/pool.repository.ts': { reads: { 'SQL now()': 5 }, why: `a subscription's updated_at: ${REAL_TIME.row} (started_at, ended_at and periods take the Clock's time)` },
   'src/billing/vendor-fee.repository.ts': { reads: { 'SQL now()': 2 }, why: `set_at of a fee override: ${REAL_TIME.row}` },
   'src/payments/payments.repository.ts': { reads: { 'SQL now()': 2 }, why: REAL_TIME.row },
   'src/payments/sandbox/sandbox.repository.ts': { reads: { 'SQL now()': 1 }, why: REAL_TIME.row },
@@ -96,6 +97,10 @@ const ALLOWED: Record<string, { reads: Partial<Record<Kind, number>>; why: strin
     why: 'received_at and the two-day window of minute rollups (row stamps); the original pre-authorisation, replaced by BusinessTimeMetering',
   },
   'migrations/1795800600000-Billing.ts': { reads: { 'SQL now()': 1 }, why: `the updated_at trigger: ${REAL_TIME.row}` },
+  'migrations/1795801300000-PoolPlans.ts': {
+    reads: { 'clock_timestamp()': 2 },
+    why: `the pool allowance's pre-authorisation: the fallback when no Clock time is passed, and reservations (${REAL_TIME.lease})`,
+  },
   'migrations/1795801410000-BusinessTimeMetering.ts': {
     reads: { 'clock_timestamp()': 3 },
     why: `pre-authorisation: the fallback when no business time is given, and reservations (${REAL_TIME.lease}); down() restores the original`,

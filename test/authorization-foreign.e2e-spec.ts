@@ -120,6 +120,12 @@ interface Fixture {
   aPayout: string;
   /** A SENT payout to A, with its transfer (seeded) */
   aSentPayout: string;
+  /** The platform's ACTIVE pool plan (seeded: only platform admins create plans) */
+  poolPlan: string;
+  /** A RETIRED pool plan (public; subscribing answers PoolPlanNotAvailableError) */
+  retiredPoolPlan: string;
+  /** A's (distiller) pool subscription */
+  aPoolSubscription: string;
 }
 
 function termsInput(): Record<string, unknown> {
@@ -331,8 +337,24 @@ async function buildFixture(t: TestApp): Promise<Fixture> {
   );
   const aSentPayout = (await sentPayout(t, { vendor: a, admin: a, amountMinor: 1000n })).payoutId;
 
+  // Pool plans are the platform's (seeded); A subscribes to one.
+  const [{ id: poolPlan }] = await t.dataSource.query(
+    `INSERT INTO pool_plans (name, version, currency, monthly_fee_minor, token_allowance, overage, distribution, minimum_tokens_to_earn, platform_fee_bps)
+     VALUES ('Pool', 1, 'EUR', 1000, 1000000, 'REFUSE', 'PRO_RATA', 0, 2000) RETURNING id`,
+  );
+  const [{ id: retiredPoolPlan }] = await t.dataSource.query(
+    `INSERT INTO pool_plans (name, version, currency, monthly_fee_minor, token_allowance, overage, distribution, minimum_tokens_to_earn, platform_fee_bps, status, retired_at)
+     VALUES ('Old pool', 1, 'EUR', 1000, 1000000, 'REFUSE', 'PRO_RATA', 0, 2000, 'RETIRED', now()) RETURNING id`,
+  );
+  const aPoolSubscription = (
+    await must(t.gql(`mutation($p: ID!, $o: ID!) { subscribeToPool(planId: $p, organizationId: $o) { ... on PoolSubscription { id } } }`, { p: poolPlan, o: a.organizationId }, a.token), 'subscribeToPool')
+  ).subscribeToPool.id;
+
   return {
     aSentPayout,
+    poolPlan,
+    retiredPoolPlan,
+    aPoolSubscription,
     aUsageEvent,
     aPayoutBatch,
     aPayout,
@@ -456,6 +478,15 @@ const Q = {
     confirmSandboxPaymentSetup(organizationId: $organizationId, setupIntentId: $setupIntentId, paymentMethod: $paymentMethod) { defaultPaymentMethodId } }`,
   simulateSandboxDispute: `mutation($paymentIntentId: ID!) { simulateSandboxDispute(paymentIntentId: $paymentIntentId) { id } }`,
   closeSandboxDispute: `mutation($disputeId: ID!) { closeSandboxDispute(disputeId: $disputeId, outcome: LOST) { id } }`,
+  retirePoolPlan: `mutation($planId: ID!) { retirePoolPlan(planId: $planId) { id status } }`,
+  subscribeToPool: `mutation($planId: ID!, $organizationId: ID!) { subscribeToPool(planId: $planId, organizationId: $organizationId) {
+    __typename ... on PoolSubscription { id } ... on BusinessError { code } } }`,
+  cancelPoolSubscription: `mutation($subscriptionId: ID!) { cancelPoolSubscription(subscriptionId: $subscriptionId) { id status } }`,
+  poolSubscription: `query($id: ID!) { poolSubscription(id: $id) { id status } }`,
+  poolSubscriptions: `query($organizationId: ID!) { poolSubscriptions(organizationId: $organizationId) { id } }`,
+  leavePool: `mutation($modelId: ID!) { leavePool(modelId: $modelId) { modelId fromPeriod } }`,
+  releasePoolEarnings: `mutation($planId: ID!, $modelId: ID!) { releasePoolEarnings(planId: $planId, period: "2026-01", modelId: $modelId) }`,
+  poolStatement: `query($planId: ID!, $organizationId: ID) { poolStatement(planId: $planId, period: "2026-01", organizationId: $organizationId) { complete } }`,
 };
 
 function transition(op: string): string {
@@ -563,6 +594,25 @@ const CASES: Case[] = [
   { op: 'simulateSandboxDispute', probe: 'paymentIntentId', what: "B's sandbox payment", vars: (f) => ({ paymentIntentId: f.bPaymentIntent }), expect: 'FORBIDDEN' },
   { op: 'closeSandboxDispute', probe: 'disputeId', what: "the dispute on B's payment", vars: (f) => ({ disputeId: f.bDispute }), expect: 'FORBIDDEN' },
   { op: 'reverseTransfer', probe: 'payoutId', what: "A's SENT payout", vars: (f) => ({ payoutId: f.aSentPayout, amountMinor: '100', reason: 'intruder' }), expect: 'FORBIDDEN' },
+  { op: 'retirePoolPlan', probe: 'planId', what: 'the ACTIVE pool plan', vars: (f) => ({ planId: f.poolPlan }), expect: 'FORBIDDEN' },
+  { op: 'releasePoolEarnings', probe: 'planId', what: 'the pool plan', vars: (f) => ({ planId: f.poolPlan, modelId: f.aListedModel }), expect: 'FORBIDDEN' },
+  { op: 'releasePoolEarnings', probe: 'modelId', what: "A's LISTED model", vars: (f) => ({ planId: f.poolPlan, modelId: f.aListedModel }), expect: 'FORBIDDEN' },
+
+  // ---- Pool: plans are public; subscriptions and statements are their organizations'.
+  { op: 'subscribeToPool', probe: 'organizationId', what: "A's organization", vars: (f) => ({ planId: f.poolPlan, organizationId: f.a.organizationId }), expect: 'NOT_FOUND' },
+  {
+    op: 'subscribeToPool',
+    probe: 'planId',
+    what: 'a RETIRED plan (public), for C itself',
+    vars: (f) => ({ planId: f.retiredPoolPlan, organizationId: f.c.organizationId }),
+    expect: (d) => expect(d.subscribeToPool).toEqual({ __typename: 'PoolPlanNotAvailableError', code: 'POOL_PLAN_NOT_AVAILABLE' }),
+  },
+  { op: 'cancelPoolSubscription', probe: 'subscriptionId', what: "A's subscription", vars: (f) => ({ subscriptionId: f.aPoolSubscription }), expect: 'NOT_FOUND' },
+  { op: 'poolSubscription', probe: 'id', what: "A's subscription", vars: (f) => ({ id: f.aPoolSubscription }), expect: 'NOT_FOUND' },
+  { op: 'poolSubscriptions', probe: 'organizationId', what: "A's organization", vars: (f) => ({ organizationId: f.a.organizationId }), expect: 'NOT_FOUND' },
+  { op: 'leavePool', probe: 'modelId', what: "A's LISTED model", vars: (f) => ({ modelId: f.aListedModel }), expect: 'NOT_FOUND' },
+  { op: 'poolStatement', probe: 'organizationId', what: "A's organization", vars: (f) => ({ planId: f.poolPlan, organizationId: f.a.organizationId }), expect: 'NOT_FOUND' },
+  { op: 'poolStatement', probe: 'planId', what: 'the pool plan, for C itself', vars: (f) => ({ planId: f.poolPlan, organizationId: f.c.organizationId }), expect: 'NOT_FOUND' },
 
   // ---- Query.agreement
   { op: 'agreement', probe: 'id', what: "A's agreement (A distiller, B vendor)", vars: (f) => ({ id: f.aAgreement }), expect: 'NOT_FOUND' },
@@ -1211,6 +1261,9 @@ describe('authorization: foreign organizations', () => {
         f.aPayoutBatch,
         f.aPayout,
         f.aSentPayout,
+        f.poolPlan,
+        f.retiredPoolPlan,
+        f.aPoolSubscription,
         ...[f.aDraftOffer, f.aOffer, f.aRetiredOffer, f.aUnlistedOffer, f.aNeverPublicOffer, f.aLateOffer, f.bOffer].map((o) => o.id),
       ]);
       const notForeign = CASES.filter((c) => !theirs.has(valueAt(c.vars(f), c.probe) as string)).map((c) => `${c.op}(${c.probe}): ${c.what}`);

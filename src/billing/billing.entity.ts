@@ -11,6 +11,8 @@ export enum InvoiceKind {
   UPFRONT = 'UPFRONT',
   /** A distiller's usage (and true-ups, adjustments) of one period in one currency. */
   PERIOD = 'PERIOD',
+  /** One period of a pool-plan subscription (the fee, prorated by days for the first; overage of the previous period). */
+  POOL = 'POOL',
 }
 
 export enum InvoiceStatus {
@@ -30,6 +32,10 @@ export enum InvoiceLineKind {
   ADJUSTMENT_OUTPUT = 'ADJUSTMENT_OUTPUT',
   /** A share of a student model's reported outside revenue owed to an ancestor (negative: a correction's credit). */
   ROYALTY = 'ROYALTY',
+  /** A pool-plan subscription's fee for a period (no agreement, model or vendor: the pool's distribution decides who earns). */
+  POOL_FEE = 'POOL_FEE',
+  /** Tokens beyond a BILL pool plan's shared allowance in the previous period, at the plan's overage price. */
+  POOL_OVERAGE = 'POOL_OVERAGE',
 }
 
 /** A calendar month in UTC ('YYYY-MM'); CLOSED once every distiller's invoices for it are written. */
@@ -97,6 +103,10 @@ export class InvoiceEntity {
   @Column({ type: 'uuid', name: 'agreement_id', nullable: true })
   agreementId: string | null;
 
+  /** POOL invoices: the subscription whose period it is. */
+  @Column({ type: 'uuid', name: 'pool_subscription_id', nullable: true })
+  poolSubscriptionId: string | null;
+
   @Column({ type: 'text', default: InvoiceStatus.DRAFT })
   status: InvoiceStatus;
 
@@ -144,14 +154,15 @@ export class InvoiceLineEntity {
   @Column({ type: 'text' })
   kind: InvoiceLineKind;
 
-  @Column({ type: 'uuid', name: 'agreement_id' })
-  agreementId: string;
+  /** Null on pool lines (POOL_FEE, POOL_OVERAGE). */
+  @Column({ type: 'uuid', name: 'agreement_id', nullable: true })
+  agreementId: string | null;
 
-  @Column({ type: 'uuid', name: 'vendor_organization_id' })
-  vendorOrganizationId: string;
+  @Column({ type: 'uuid', name: 'vendor_organization_id', nullable: true })
+  vendorOrganizationId: string | null;
 
-  @Column({ type: 'uuid', name: 'model_id' })
-  modelId: string;
+  @Column({ type: 'uuid', name: 'model_id', nullable: true })
+  modelId: string | null;
 
   /** The period the tokens belong to (for adjustments: the earlier period); null for the upfront fee. */
   @Column({ type: 'text', name: 'usage_period', nullable: true })

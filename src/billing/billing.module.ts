@@ -44,6 +44,6 @@ import { VendorFeeService } from './vendor-fee.service';
     RevenueService,
     RevenueResolver,
   ],
-  exports: [VendorFeeService, PeriodCloseService, InvoiceQueryService, InvoiceRepository, BillingRepository],
+  exports: [VendorFeeService, PeriodCloseService, InvoiceQueryService, InvoiceRepository, BillingRepository, InvoiceWriter],
 })
 export class BillingModule {}

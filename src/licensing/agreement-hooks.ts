@@ -10,6 +10,12 @@ export type AgreementAcceptedListener = (tx: Tx, agreement: LicenseAgreementEnti
 /** Whether an agreement's upfront fee has been paid (billing answers; without billing, never). */
 export type UpfrontPaidQuery = (tx: Tx, agreementId: string) => Promise<boolean>;
 
+/**
+ * The distiller's live pool-plan subscription in a currency, locked FOR SHARE
+ * until the caller's transaction ends (billing answers; without billing, none).
+ */
+export type PoolSubscriptionQuery = (tx: Tx, distillerOrganizationId: string, currency: string) => Promise<{ id: string; status: 'ACTIVE' | 'SUSPENDED' } | null>;
+
 /** One committed status change (see AgreementTransitions). */
 export interface AgreementStatusChange {
   id: string;
@@ -36,6 +42,17 @@ export class AgreementHooks {
   private readonly accepted: AgreementAcceptedListener[] = [];
   private readonly statusChanged: AgreementStatusChangedListener[] = [];
   private upfrontPaidQuery: UpfrontPaidQuery | null = null;
+  private poolSubscriptionQuery: PoolSubscriptionQuery | null = null;
+
+  answerPoolSubscription(query: PoolSubscriptionQuery): void {
+    if (this.poolSubscriptionQuery) throw new Error('a pool-subscription query is already registered');
+    this.poolSubscriptionQuery = query;
+  }
+
+  /** The distiller's live pool subscription in the currency (locked FOR SHARE), or null. */
+  async poolSubscription(tx: Tx, distillerOrganizationId: string, currency: string): Promise<{ id: string; status: 'ACTIVE' | 'SUSPENDED' } | null> {
+    return this.poolSubscriptionQuery ? this.poolSubscriptionQuery(tx, distillerOrganizationId, currency) : null;
+  }
 
   answerUpfrontPaid(query: UpfrontPaidQuery): void {
     if (this.upfrontPaidQuery) throw new Error('an upfront-paid query is already registered');

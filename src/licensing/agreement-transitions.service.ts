@@ -22,6 +22,8 @@ export interface MoveScope {
   id?: string;
   offerId?: string;
   distillerOrganizationId?: string;
+  /** The pool agreements of one pool-plan subscription. */
+  poolSubscriptionId?: string;
   /** 'in-term': ends_at is null or in the future; 'ended': ends_at has passed. */
   term?: 'in-term' | 'ended';
 }

@@ -66,6 +66,10 @@ export class LicenseAgreementEntity {
   @Column({ type: 'timestamptz', name: 'ends_at', nullable: true })
   endsAt: Date | null;
 
+  /** A pool agreement: accepted under this pool-plan subscription (no per-token charge; the plan's allowance applies). */
+  @Column({ type: 'uuid', name: 'pool_subscription_id', nullable: true })
+  poolSubscriptionId: string | null;
+
   @Column({ type: 'timestamptz', name: 'created_at', default: () => 'now()' })
   createdAt: Date;
 }

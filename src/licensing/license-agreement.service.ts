@@ -53,6 +53,7 @@ export type AcceptOutcome =
   | { kind: 'not-available'; offerId: string; reason: 'OFFER_RETIRED' | 'MODEL_NOT_LISTED'; currentOfferId: string | null }
   | { kind: 'territory'; country: string | null }
   | { kind: 'self-dealing' }
+  | { kind: 'pool-not-allowed'; reason: 'NOT_POOL_ELIGIBLE' | 'LEFT_POOL' | 'NO_SUBSCRIPTION' | 'SUBSCRIPTION_SUSPENDED'; currency: string }
   | { kind: 'exists'; view: AgreementView };
 
 /** An agreement as metering sees it (the limits come from the accepted terms snapshot). */
@@ -67,6 +68,8 @@ export interface AgreementMeteringView {
   endsAt: Date | null;
   tokensPerPeriod: bigint | null;
   tokensPerMinute: bigint | null;
+  /** A pool agreement: its subscription (the plan's allowance is shared by all of the subscription's pool agreements). */
+  poolSubscriptionId: string | null;
 }
 
 /** An agreement as provenance sees it: who, on which model, in what state, under which exact terms. */
@@ -123,7 +126,7 @@ export class LicenseAgreementService implements AgreementDirectory {
     });
   }
 
-  async accept(principal: Principal, input: { offerId: string; organizationId: string; acceptedTermsHash: string }): Promise<AcceptOutcome> {
+  async accept(principal: Principal, input: { offerId: string; organizationId: string; acceptedTermsHash: string; viaPool?: boolean }): Promise<AcceptOutcome> {
     const distillerId = input.organizationId;
     try {
       return await this.db.transaction((tx) => this.acceptTx(tx, principal, input));
@@ -142,7 +145,7 @@ export class LicenseAgreementService implements AgreementDirectory {
   private async acceptTx(
     tx: Tx,
     principal: Principal,
-    input: { offerId: string; organizationId: string; acceptedTermsHash: string },
+    input: { offerId: string; organizationId: string; acceptedTermsHash: string; viaPool?: boolean },
   ): Promise<AcceptOutcome> {
     const distillerId = input.organizationId;
     await this.access.requireOrganization(tx, principal, distillerId, 'write');
@@ -151,7 +154,8 @@ export class LicenseAgreementService implements AgreementDirectory {
     if (!offer) throw new NotFoundError('LicenseOffer', input.offerId);
     const model = await this.catalog.findModelRef(tx, offer.modelId, { lock: true });
     if (!model) throw new NotFoundError('LicenseOffer', input.offerId);
-    if (offer.organizationId === distillerId) return { kind: 'self-dealing' };
+    // A vendor may use its own model under a pool subscription (the pool's gaming flags hold what that earns).
+    if (offer.organizationId === distillerId && !input.viaPool) return { kind: 'self-dealing' };
     // An offer that was never public (publicAt, kept by the database) does not exist for outsiders.
     if (offer.publicAt === null && !(await this.access.isMember(tx, principal, offer.organizationId))) {
       throw new NotFoundError('LicenseOffer', input.offerId);
@@ -177,6 +181,17 @@ export class LicenseAgreementService implements AgreementDirectory {
       if (!country || excluded.includes(country)) return { kind: 'territory', country };
     }
 
+    let poolSubscriptionId: string | null = null;
+    if (input.viaPool) {
+      const pricing = offer.pricing as unknown as CanonicalPricing;
+      if (!offer.poolEligible) return { kind: 'pool-not-allowed', reason: 'NOT_POOL_ELIGIBLE', currency: pricing.currency };
+      if (await this.licensing.hasLeftPool(tx, offer.modelId)) return { kind: 'pool-not-allowed', reason: 'LEFT_POOL', currency: pricing.currency };
+      const sub = await this.hooks.poolSubscription(tx, distillerId, pricing.currency);
+      if (!sub) return { kind: 'pool-not-allowed', reason: 'NO_SUBSCRIPTION', currency: pricing.currency };
+      if (sub.status !== 'ACTIVE') return { kind: 'pool-not-allowed', reason: 'SUBSCRIPTION_SUSPENDED', currency: pricing.currency };
+      poolSubscriptionId = sub.id;
+    }
+
     await this.transitions.expire(tx, { offerId: offer.id, distillerOrganizationId: distillerId });
     const live = await tx.findOne(LicenseAgreementEntity, {
       where: { offerId: offer.id, distillerOrganizationId: distillerId, status: In(LIVE) },
@@ -185,7 +200,7 @@ export class LicenseAgreementService implements AgreementDirectory {
 
     const now = this.clock.now();
     const pricing = offer.pricing as unknown as CanonicalPricing;
-    const status = BigInt(pricing.upfrontFeeMinor) > 0n ? AgreementStatus.PENDING_PAYMENT : AgreementStatus.ACTIVE;
+    const status = poolSubscriptionId === null && BigInt(pricing.upfrontFeeMinor) > 0n ? AgreementStatus.PENDING_PAYMENT : AgreementStatus.ACTIVE;
     assertTransition(null, status, AgreementCause.ACCEPT);
     const agreement = await tx.save(
       tx.create(LicenseAgreementEntity, {
@@ -203,6 +218,7 @@ export class LicenseAgreementService implements AgreementDirectory {
         statusChangedAt: now,
         startsAt: now,
         endsAt: terms.termDays ? new Date(now.getTime() + terms.termDays * DAY_MS) : null,
+        poolSubscriptionId,
       }),
     );
     await this.audit.record(tx, principal, {
@@ -217,6 +233,7 @@ export class LicenseAgreementService implements AgreementDirectory {
         termsHash: offer.termsHash,
         status,
         endsAt: agreement.endsAt?.toISOString() ?? null,
+        ...(poolSubscriptionId ? { poolSubscriptionId } : {}),
       },
     });
     // e.g. billing's upfront-fee invoice: committed with the agreement or not at all.
@@ -338,6 +355,7 @@ export class LicenseAgreementService implements AgreementDirectory {
         endsAt: r.ends_at,
         tokensPerPeriod: r.tokens_per_period === null ? null : BigInt(r.tokens_per_period),
         tokensPerMinute: r.tokens_per_minute === null ? null : BigInt(r.tokens_per_minute),
+        poolSubscriptionId: r.pool_subscription_id ?? null,
       });
     }
     return out;

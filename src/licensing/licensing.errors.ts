@@ -83,6 +83,31 @@ export class SelfDealingError implements BusinessError {
   message = 'An organization cannot accept an offer on its own model';
 }
 
+@ObjectType({
+  implements: () => [BusinessError],
+  description: 'A pool agreement was asked for (viaPool) but the offer is not in the pool, or the distiller has no ACTIVE pool subscription in its currency.',
+})
+export class PoolAgreementNotAllowedError implements BusinessError {
+  @Field(() => String)
+  code = 'POOL_AGREEMENT_NOT_ALLOWED';
+
+  @Field(() => String)
+  message: string;
+
+  @Field(() => String, { description: 'NOT_POOL_ELIGIBLE, LEFT_POOL, NO_SUBSCRIPTION or SUBSCRIPTION_SUSPENDED' })
+  reason: string;
+
+  constructor(reason: 'NOT_POOL_ELIGIBLE' | 'LEFT_POOL' | 'NO_SUBSCRIPTION' | 'SUBSCRIPTION_SUSPENDED', currency: string) {
+    this.reason = reason;
+    this.message = {
+      NOT_POOL_ELIGIBLE: 'This offer is not pool-eligible: accept it as a licence instead',
+      LEFT_POOL: "The offer's model has left the pool",
+      NO_SUBSCRIPTION: `The organization has no pool subscription in ${currency}: subscribeToPool first`,
+      SUBSCRIPTION_SUSPENDED: `The organization's pool subscription in ${currency} is suspended for non-payment`,
+    }[reason];
+  }
+}
+
 @ObjectType({ implements: () => [BusinessError] })
 export class AgreementAlreadyExistsError implements BusinessError {
   @Field(() => String)
@@ -130,6 +155,7 @@ export const AcceptLicenseOfferResult = createUnionType({
       TerritoryNotAllowedError,
       SelfDealingError,
       AgreementAlreadyExistsError,
+      PoolAgreementNotAllowedError,
     ] as const,
 });
 

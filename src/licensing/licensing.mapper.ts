@@ -13,6 +13,7 @@ import {
   InvalidAgreementTransitionError,
   OfferNotAvailableError,
   SelfDealingError,
+  PoolAgreementNotAllowedError,
   TermsChangedError,
   TerritoryNotAllowedError,
 } from './licensing.errors';
@@ -107,6 +108,7 @@ export function toAgreementOutput(a: LicenseAgreementEntity, offer: OfferSummary
     statusChangedAt: a.statusChangedAt,
     startsAt: a.startsAt,
     endsAt: a.endsAt,
+    poolSubscriptionId: a.poolSubscriptionId ?? null,
   });
 }
 
@@ -126,6 +128,8 @@ export function toAcceptResult(o: AcceptOutcome, now: Date): typeof AcceptLicens
       return new TerritoryNotAllowedError(o.country);
     case 'self-dealing':
       return new SelfDealingError();
+    case 'pool-not-allowed':
+      return new PoolAgreementNotAllowedError(o.reason, o.currency);
     default:
       return assertUnreachable(o);
   }

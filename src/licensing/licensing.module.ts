@@ -36,6 +36,6 @@ import { TeacherModelOffersResolver } from './model-offers.resolver';
     AgreementPartiesResolver,
     AgreementExpiryJob,
   ],
-  exports: [LicenseOfferService, LicenseAgreementService, AgreementHooks, AgreementPaymentStatusService, AGREEMENT_DIRECTORY],
+  exports: [LicenseOfferService, LicenseAgreementService, AgreementHooks, AgreementPaymentStatusService, AgreementTransitions, AGREEMENT_DIRECTORY],
 })
 export class LicensingModule {}

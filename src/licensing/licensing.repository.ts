@@ -25,6 +25,8 @@ export interface StatusMoveSql {
   id?: string;
   offerId?: string;
   distillerOrganizationId?: string;
+  /** The pool agreements of one pool-plan subscription. */
+  poolSubscriptionId?: string;
   /** 'in-term': ends_at is null or in the future; 'ended': ends_at has passed. */
   term?: 'in-term' | 'ended';
   /** Written to status_reason; undefined leaves it as it is. */
@@ -53,6 +55,7 @@ export interface MeteringViewRow {
   ends_at: Date | null;
   tokens_per_period: string | null;
   tokens_per_minute: string | null;
+  pool_subscription_id: string | null;
 }
 
 export interface LineageViewRow {
@@ -79,6 +82,7 @@ export class LicensingRepository {
     if (m.id !== undefined) conds.push(`id = $${params.push(m.id)}`);
     if (m.offerId !== undefined) conds.push(`offer_id = $${params.push(m.offerId)}`);
     if (m.distillerOrganizationId !== undefined) conds.push(`distiller_organization_id = $${params.push(m.distillerOrganizationId)}`);
+    if (m.poolSubscriptionId !== undefined) conds.push(`pool_subscription_id = $${params.push(m.poolSubscriptionId)}`);
     if (m.term === 'in-term') conds.push('(ends_at IS NULL OR ends_at > $4::timestamptz)');
     if (m.term === 'ended') conds.push('ends_at <= $4::timestamptz');
     const reason = m.reason === undefined ? '' : `, status_reason = $${params.push(m.reason)}`;
@@ -96,12 +100,18 @@ export class LicensingRepository {
     return rows;
   }
 
+  /** Whether the model has left the pool (pool_exits: from a period on; new pool agreements are refused at once). */
+  async hasLeftPool(em: EntityManager, modelId: string): Promise<boolean> {
+    const [r]: unknown[] = await em.query(`SELECT 1 FROM pool_exits WHERE model_id = $1`, [modelId]);
+    return r !== undefined;
+  }
+
   /** What metering needs about agreements, in one round trip (a pre-authorisation hot path). */
   async meteringViews(em: EntityManager, ids: readonly string[]): Promise<MeteringViewRow[]> {
     return em.query(
       `SELECT id, model_id, vendor_organization_id, distiller_organization_id, status, status_changed_at,
               starts_at, ends_at, terms_snapshot #>> '{limits,tokensPerPeriod}' AS tokens_per_period,
-              terms_snapshot #>> '{limits,tokensPerMinute}' AS tokens_per_minute
+              terms_snapshot #>> '{limits,tokensPerMinute}' AS tokens_per_minute, pool_subscription_id
          FROM license_agreements WHERE id = ANY($1::uuid[])`,
       [ids],
     );

@@ -65,9 +65,10 @@ export class PeriodCloseRepository {
     const rows: { id: string }[] = await em.query(
       `SELECT DISTINCT a.distiller_organization_id AS id
          FROM license_agreements a
-        WHERE EXISTS (SELECT 1 FROM usage_period_totals t WHERE t.agreement_id = a.id AND t.period_start < $1)
+        WHERE a.pool_subscription_id IS NULL -- pool agreements are paid by the subscription
+          AND (EXISTS (SELECT 1 FROM usage_period_totals t WHERE t.agreement_id = a.id AND t.period_start < $1)
            OR (a.starts_at < $1 AND a.status <> 'PENDING_PAYMENT'
-               AND (a.pricing_snapshot ->> 'minimumCommitmentMinor')::numeric > 0)
+               AND (a.pricing_snapshot ->> 'minimumCommitmentMinor')::numeric > 0))
         ORDER BY 1`,
       [p.end.toISOString()],
     );
@@ -108,7 +109,7 @@ export class PeriodCloseRepository {
          FROM license_agreements a
          JOIN models m ON m.id = a.model_id
          LEFT JOIN usage_period_totals t ON t.agreement_id = a.id AND t.period_start = $2
-        WHERE a.distiller_organization_id = ANY($1::uuid[])
+        WHERE a.distiller_organization_id = ANY($1::uuid[]) AND a.pool_subscription_id IS NULL
         ORDER BY a.distiller_organization_id, a.accepted_at, a.id`,
       [distillers, p.start.toISOString()],
     );

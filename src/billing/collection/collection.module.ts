@@ -6,6 +6,7 @@ import { Module } from '@nestjs/common';
 import { LedgerModule } from '../../ledger/ledger.module';
 import { PaymentsModule } from '../../payments/payments.module';
 import { BillingModule } from '../billing.module';
+import { PoolModule } from '../pool/pool.module';
 import { BalancesService } from './balances.service';
 import { CollectionJob } from './collection.job';
 import { CollectionRepository } from './collection.repository';
@@ -27,7 +28,7 @@ import { RefundService } from './refund.service';
  * webhook handlers for payment events, and organizations' balances.
  */
 @Module({
-  imports: [LedgerModule, PaymentsModule, BillingModule, EarningsAllocationModule, EarningsModule],
+  imports: [LedgerModule, PaymentsModule, BillingModule, EarningsAllocationModule, EarningsModule, PoolModule],
   providers: [
     InvoiceAllocationService,
     InvoiceAllocationFieldResolver,

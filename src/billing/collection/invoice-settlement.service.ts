@@ -30,6 +30,7 @@ import { CollectionRepository } from './collection.repository';
 import { AllocatedPayment, PaymentAllocationService, PaymentToAllocate } from '../../earnings/allocation/payment-allocation.service';
 import { PaymentAttemptRepository } from './payment-attempt.repository';
 import { Clock } from '../../platform/clock/clock';
+import { PoolSubscriptionService } from '../pool/pool-subscription.service';
 
 export const INVOICE_PAID = 'INVOICE_PAID';
 export const PROCESSING_FEE = 'PROCESSING_FEE';
@@ -67,6 +68,7 @@ export class InvoiceSettlementService {
     private readonly attempts: PaymentAttemptRepository,
     private readonly earnings: PaymentAllocationService,
     private readonly clock: Clock,
+    private readonly pool: PoolSubscriptionService,
   ) {}
 
   /** A successful payment of the invoice's amount due. */
@@ -81,7 +83,7 @@ export class InvoiceSettlementService {
       return 'not-collectable';
     }
     const total = inv.totalMinor;
-    const allocation = await this.allocate(tx, inv);
+    const allocation = inv.kind === InvoiceKind.POOL ? this.poolAllocation(inv) : await this.allocate(tx, inv);
     await this.ledger.post(tx, {
       reference: `invoice:${inv.id}:paid`,
       kind: INVOICE_PAID,
@@ -142,12 +144,13 @@ export class InvoiceSettlementService {
     await this.collections.setNextAttempt(tx, inv.id, null);
     await this.invoices.markUncollectible(tx, inv.id);
     const suspended = await this.agreements.suspendForNonPayment(tx, inv.distillerOrganizationId, inv.number);
+    const suspendedSubscriptions = await this.pool.suspendForNonPayment(tx, inv.distillerOrganizationId);
     await this.audit.record(tx, null, {
       action: 'billing.invoice.uncollectible',
       targetType: 'Invoice',
       targetId: inv.id,
       organizationId: inv.distillerOrganizationId,
-      data: { number: inv.number, failures: c.failures, code: failure.code, suspendedAgreementIds: suspended },
+      data: { number: inv.number, failures: c.failures, code: failure.code, suspendedAgreementIds: suspended, suspendedPoolSubscriptionIds: suspendedSubscriptions },
     });
     this.log.warn({ invoiceId: inv.id, number: inv.number, failures: c.failures, suspended: suspended.length }, 'invoice uncollectible: agreements suspended');
     return { kind: 'uncollectible', suspendedAgreementIds: suspended };
@@ -183,6 +186,19 @@ export class InvoiceSettlementService {
   async linkAttempt(tx: Tx, attemptId: string | null | undefined, paymentIntentId: string): Promise<void> {
     if (!isUuid(attemptId)) return;
     await this.attempts.link(tx, attemptId, paymentIntentId);
+  }
+
+  /**
+   * A pool subscription's payment is not any vendor's yet: it moves from
+   * platform:billed to the pool of its period, which the pool distribution of
+   * the plan shares out (fee, teachers, royalties) when the period closes.
+   */
+  private poolAllocation(inv: InvoiceRow): AllocatedPayment {
+    const account = Accounts.pool(inv.period!);
+    return {
+      lines: [{ account, currency: inv.currency, amountMinor: -inv.totalMinor, memo: `${inv.number} pool subscription` }],
+      accounts: [{ account, vendorOrganizationId: null, amount: inv.totalMinor, feeBps: null }],
+    };
   }
 
   /**
@@ -251,6 +267,7 @@ export class InvoiceSettlementService {
   private async reinstateIfSettledUp(tx: Tx, inv: InvoiceRow): Promise<void> {
     if ((await this.invoices.countUncollectible(tx, inv.distillerOrganizationId)) === 0) {
       await this.agreements.reinstateAfterPayment(tx, inv.distillerOrganizationId, inv.number);
+      await this.pool.reinstateAfterPayment(tx, inv.distillerOrganizationId);
     }
   }
 }

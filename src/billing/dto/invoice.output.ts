@@ -14,14 +14,14 @@ export class InvoiceLineOutput {
   @Field(() => String)
   description: string;
 
-  @Field(() => ID)
-  agreementId: string;
+  @Field(() => ID, { nullable: true, description: 'Null on pool lines (POOL_FEE, POOL_OVERAGE)' })
+  agreementId: string | null;
 
-  @Field(() => ID)
-  modelId: string;
+  @Field(() => ID, { nullable: true, description: 'Null on pool lines' })
+  modelId: string | null;
 
-  @Field(() => ID, { description: 'The vendor organization that earns this line' })
-  vendorOrganizationId: string;
+  @Field(() => ID, { nullable: true, description: 'The vendor organization that earns this line; null on pool lines (the pool distribution decides)' })
+  vendorOrganizationId: string | null;
 
   @Field(() => String, { nullable: true, description: 'YYYY-MM the tokens belong to (for adjustments: the earlier period); null for the upfront fee' })
   usagePeriod: string | null;

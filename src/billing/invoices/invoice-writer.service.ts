@@ -26,6 +26,8 @@ export interface InvoiceDraft {
   kind: InvoiceKind;
   period: string | null;
   agreementId: string | null;
+  /** POOL invoices: the subscription. */
+  poolSubscriptionId?: string | null;
   /** due_at = issued_at + this many days. */
   dueInDays: number;
   lines: LineDraft[];
@@ -33,8 +35,8 @@ export interface InvoiceDraft {
 
 export type IssuedInvoice = IssuedRow;
 
-const keyOf = (d: { distillerOrganizationId: string; currency: string; kind: string; period: string | null; agreementId: string | null }) =>
-  `${d.distillerOrganizationId}|${d.currency}|${d.kind}|${d.period ?? ''}|${d.agreementId ?? ''}`;
+const keyOf = (d: { distillerOrganizationId: string; currency: string; kind: string; period: string | null; agreementId: string | null; poolSubscriptionId?: string | null }) =>
+  `${d.distillerOrganizationId}|${d.currency}|${d.kind}|${d.period ?? ''}|${d.agreementId ?? ''}|${d.poolSubscriptionId ?? ''}`;
 
 @Injectable()
 export class InvoiceWriter {
@@ -102,7 +104,7 @@ export class InvoiceWriter {
     return {
       reference: `invoice:${inv.id}:issued`,
       kind: INVOICE_ISSUED,
-      description: `Invoice ${inv.number} issued (${inv.kind === InvoiceKind.PERIOD ? `period ${inv.period}` : 'upfront fee'})`,
+      description: `Invoice ${inv.number} issued (${inv.kind === InvoiceKind.PERIOD ? `period ${inv.period}` : inv.kind === InvoiceKind.POOL ? `pool subscription, period ${inv.period}` : 'upfront fee'})`,
       occurredAt: inv.issuedAt,
       lines: [
         { account: Accounts.distillerReceivable(inv.distillerOrganizationId), currency: inv.currency, amountMinor: inv.totalMinor, memo: inv.number },

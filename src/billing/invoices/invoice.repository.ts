@@ -31,6 +31,7 @@ export interface InsertedInvoice {
   kind: string;
   period: string | null;
   agreementId: string | null;
+  poolSubscriptionId: string | null;
 }
 
 export interface NewInvoice {
@@ -39,15 +40,18 @@ export interface NewInvoice {
   kind: InvoiceKind;
   period: string | null;
   agreementId: string | null;
+  /** POOL invoices only. */
+  poolSubscriptionId?: string | null;
   totalMinor: bigint;
 }
 
 /** A line as the writer drafts it, before it has an invoice and a position. */
 export interface LineDraft {
   kind: InvoiceLineKind;
-  agreementId: string;
-  vendorOrganizationId: string;
-  modelId: string;
+  /** Null on pool lines only. */
+  agreementId: string | null;
+  vendorOrganizationId: string | null;
+  modelId: string | null;
   usagePeriod: string | null;
   quantity: bigint | null;
   unitPrice: bigint | null;
@@ -171,17 +175,17 @@ export class InvoiceRepository {
    * UPFRONT invoice per agreement) is skipped: only created ones are returned.
    */
   async insertDrafts(em: EntityManager, drafts: readonly NewInvoice[], now: Date): Promise<InsertedInvoice[]> {
-    const rows: Array<{ id: string; distiller_organization_id: string; currency: string; kind: string; period: string | null; agreement_id: string | null }> =
+    const rows: Array<{ id: string; distiller_organization_id: string; currency: string; kind: string; period: string | null; agreement_id: string | null; pool_subscription_id: string | null }> =
       await em.query(
-        `INSERT INTO invoices (number, distiller_organization_id, currency, kind, period, agreement_id, total_minor)
+        `INSERT INTO invoices (number, distiller_organization_id, currency, kind, period, agreement_id, total_minor, pool_subscription_id)
          SELECT 'BM-' || to_char($7::timestamptz AT TIME ZONE 'UTC', 'YYYYMM') || '-' || lpad(d.n::text, greatest(6, length(d.n::text)), '0'),
-                d.distiller, d.currency, d.kind, d.period, d.agreement, d.total
+                d.distiller, d.currency, d.kind, d.period, d.agreement, d.total, d.pool
            FROM (SELECT u.*, nextval('invoice_number_seq') AS n
-                   FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::uuid[], $6::bigint[])
-                        WITH ORDINALITY AS u(distiller, currency, kind, period, agreement, total, ord)
+                   FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::uuid[], $6::bigint[], $8::uuid[])
+                        WITH ORDINALITY AS u(distiller, currency, kind, period, agreement, total, pool, ord)
                   ORDER BY u.ord) d
          ON CONFLICT DO NOTHING
-         RETURNING id, distiller_organization_id, currency, kind, period, agreement_id`,
+         RETURNING id, distiller_organization_id, currency, kind, period, agreement_id, pool_subscription_id`,
         [
           drafts.map((d) => d.distillerOrganizationId),
           drafts.map((d) => d.currency),
@@ -190,6 +194,7 @@ export class InvoiceRepository {
           drafts.map((d) => d.agreementId),
           drafts.map((d) => d.totalMinor.toString()),
           now.toISOString(),
+          drafts.map((d) => d.poolSubscriptionId ?? null),
         ],
       );
     return rows.map((r) => ({
@@ -199,6 +204,7 @@ export class InvoiceRepository {
       kind: r.kind,
       period: r.period,
       agreementId: r.agreement_id,
+      poolSubscriptionId: r.pool_subscription_id,
     }));
   }
 
@@ -323,6 +329,7 @@ function toInvoiceRow(r: Record<string, unknown>): InvoiceRow {
     kind: r.kind as InvoiceKind,
     period: (r.period as string | null) ?? null,
     agreementId: (r.agreement_id as string | null) ?? null,
+    poolSubscriptionId: (r.pool_subscription_id as string | null) ?? null,
     status: r.status as InvoiceStatus,
     totalMinor: BigInt(r.total_minor as string),
     amountPaidMinor: BigInt(r.amount_paid_minor as string),

@@ -34,6 +34,7 @@ export class UpfrontInvoiceService implements OnModuleInit {
   }
 
   async onAccepted(tx: Tx, agreement: LicenseAgreementEntity, actor: Principal | null): Promise<IssuedInvoice | null> {
+    if (agreement.poolSubscriptionId) return null; // a pool agreement: the subscription pays
     const pricing = agreement.pricingSnapshot as unknown as CanonicalPricing;
     const fee = BigInt(pricing.upfrontFeeMinor);
     if (fee <= 0n) return null;

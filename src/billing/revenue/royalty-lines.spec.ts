@@ -79,7 +79,7 @@ describe('what the close still bills per entry', () => {
     expect(lines[1].description).toContain('the rest later');
     // W has nothing on this invoice: its credit waits.
     const sums = new Map<string, bigint>();
-    for (const l of [{ vendorOrganizationId: 'V', amount: 200n }, ...lines]) sums.set(l.vendorOrganizationId, (sums.get(l.vendorOrganizationId) ?? 0n) + l.amount);
+    for (const l of [{ vendorOrganizationId: 'V', amount: 200n }, ...lines]) sums.set(l.vendorOrganizationId!, (sums.get(l.vendorOrganizationId!) ?? 0n) + l.amount);
     expect([...sums.values()].every((s) => s >= 0n)).toBe(true);
     expect(lines[0]).toMatchObject({ quantity: null, unitPrice: null, usagePeriod: '2026-11', royalty: { reportId: 'r2', studentModelId: 's', policy: 'LAP', shareBps: 500 } });
     expect(lines[0].description).toBe('Royalty LAP 5.00% on Student revenue 2026-11');

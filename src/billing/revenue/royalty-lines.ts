@@ -158,7 +158,7 @@ export function royaltyLinesFor(existing: readonly Pick<LineDraft, 'vendorOrgani
   const lines: LineDraft[] = [];
   const room = new Map<string, bigint>();
   const add = (vendor: string, amount: bigint) => room.set(vendor, (room.get(vendor) ?? 0n) + amount);
-  for (const l of existing) add(l.vendorOrganizationId, l.amount);
+  for (const l of existing) if (l.vendorOrganizationId !== null) add(l.vendorOrganizationId, l.amount);
   for (const d of deltas) {
     if (d.deltaMinor <= 0n) continue;
     lines.push(lineOf(d, d.deltaMinor));

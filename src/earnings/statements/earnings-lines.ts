@@ -85,6 +85,8 @@ const SOURCE_OF_KIND: Record<string, EarningsSource> = {
   DISPUTE_WON: EarningsSource.DISPUTE_RELEASED,
   DISPUTE_LOST: EarningsSource.DISPUTE_LOST,
   PROCESSING_FEE: EarningsSource.PROCESSING,
+  POOL_DISTRIBUTED: EarningsSource.POOL,
+  POOL_EARNINGS_RELEASED: EarningsSource.POOL,
 };
 
 const SOURCE_ORDER: EarningsSource[] = [

@@ -44,6 +44,8 @@ export enum EarningsSource {
   DISPUTE_LOST = 'DISPUTE_LOST',
   /** Payment-processing costs charged to the vendor. */
   PROCESSING = 'PROCESSING',
+  /** A pool plan's distribution: the vendor's teachers' pool earnings (their royalty flows included), held ones, and releases after review. */
+  POOL = 'POOL',
   /** Any other movement of the vendor's payable / held accounts (e.g. payouts), named by its ledger kind. */
   OTHER = 'OTHER',
 }

@@ -1,6 +1,6 @@
 import { ArgsType, Field, ID, InputType } from '@nestjs/graphql';
 import { Transform } from 'class-transformer';
-import { IsEnum, IsNotEmpty, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { IsBoolean, IsEnum, IsNotEmpty, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import { IsUuid } from '../../platform/validation/uuid';
 import { PageArgs } from '../../platform/graphql/pagination';
 import { AgreementRole, AgreementStatus } from './licensing.enums';
@@ -21,6 +21,15 @@ export class AcceptLicenseOfferInput {
   @Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim().toLowerCase() : value))
   @Matches(/^[0-9a-f]{64}$/, { message: 'acceptedTermsHash must be a SHA-256 hex digest (64 hex characters)' })
   acceptedTermsHash: string;
+
+  @Field(() => Boolean, {
+    nullable: true,
+    defaultValue: false,
+    description: "true: a pool agreement under the organization's ACTIVE pool subscription in the offer's currency (the offer must be pool-eligible): no upfront fee, no per-token charge; the plan's shared allowance applies",
+  })
+  @IsOptional()
+  @IsBoolean()
+  viaPool?: boolean;
 }
 
 @InputType()

@@ -61,6 +61,9 @@ export class LicenseAgreementOutput {
 
   @Field(() => Date, { nullable: true, description: 'startsAt + termDays; null = no end' })
   endsAt: Date | null;
+
+  @Field(() => ID, { nullable: true, description: 'A pool agreement: the pool-plan subscription it was accepted under (no per-token charge)' })
+  poolSubscriptionId: string | null;
 }
 
 @ObjectType('LicenseAgreementConnection', { description: 'Newest first' })

@@ -91,6 +91,7 @@ export class AdmissionLeases implements OnModuleDestroy {
       quota: view.tokensPerPeriod,
       perMinute: view.tokensPerMinute,
       ttlMs: requestTtlMs,
+      poolSubscriptionId: view.poolSubscriptionId,
     });
     if (!pre.admitted) return { admitted: false, pre };
     return { admitted: true, reservationId: pre.reservationId, done: NOOP, via: 'request' };
@@ -143,6 +144,7 @@ export class AdmissionLeases implements OnModuleDestroy {
       perMinute: view.tokensPerMinute,
       // Covers the last request admitted under it for as long as a request's own reservation would.
       ttlMs: windowMs + requestTtlMs,
+      poolSubscriptionId: view.poolSubscriptionId,
     });
     if (!pre.admitted || !pre.reservationId) {
       this.noBlockUntil.set(view.id, Date.now() + windowMs);

@@ -197,14 +197,14 @@ export class GatewayService {
     // The period end and the minute window were judged in business time (metering_preauthorize's p_now).
     const now = this.clock.now().getTime();
     if (pre.refusal === 'QUOTA') {
-      const quota = view.tokensPerPeriod!;
+      const quota = pre.poolAllowance ?? view.tokensPerPeriod!;
       const remaining = quota - pre.periodUsed - pre.reserved;
       const retryAfter = Math.max(1, Math.ceil((pre.periodEnd.getTime() - now) / 1000));
       return new RestError(
         429,
         'rate_limit_error',
         'insufficient_quota',
-        `The agreement's period quota is exhausted for this request: it may use up to ${estimate} tokens and ${remaining > 0n ? remaining : 0n} of ${quota} remain (including requests in flight) until ${pre.periodEnd.toISOString()}`,
+        `${pre.poolAllowance != null ? "The pool subscription's shared allowance" : "The agreement's period quota"} is exhausted for this request: it may use up to ${estimate} tokens and ${remaining > 0n ? remaining : 0n} of ${quota} remain (including requests in flight) until ${pre.periodEnd.toISOString()}`,
         null,
         { 'retry-after': String(retryAfter), 'x-ratelimit-limit-tokens': quota.toString(), 'x-ratelimit-remaining-tokens': String(remaining > 0n ? remaining : 0n) },
       );

@@ -46,6 +46,8 @@ export interface Preauthorization {
   windowUsed: bigint;
   periodEnd: Date;
   reservationId: string | null;
+  /** Pool agreements on a REFUSE plan: the plan's allowance, shared by the subscription's pool agreements (periodUsed and reserved are theirs). */
+  poolAllowance?: bigint | null;
 }
 
 @Injectable()
@@ -79,7 +81,7 @@ export class UsageRecorder {
    */
   async preauthorize(
     em: EntityManager,
-    a: { agreementId: string; estimate: bigint; quota: bigint | null; perMinute: bigint | null; ttlMs: number },
+    a: { agreementId: string; estimate: bigint; quota: bigint | null; perMinute: bigint | null; ttlMs: number; poolSubscriptionId?: string | null },
   ): Promise<Preauthorization> {
     // The period quota and the minute window are judged in business time, as the events are dated.
     return this.usage.preauthorize(em, { ...a, now: this.clock.now() });

@@ -84,19 +84,16 @@ export class UsageRepository {
 
   async preauthorize(
     em: EntityManager,
-    a: { agreementId: string; estimate: bigint; quota: bigint | null; perMinute: bigint | null; ttlMs: number; now: Date },
+    a: { agreementId: string; estimate: bigint; quota: bigint | null; perMinute: bigint | null; ttlMs: number; now: Date; poolSubscriptionId?: string | null },
   ): Promise<PreauthorizationRow> {
+    const args = [a.agreementId, a.estimate.toString(), a.quota === null ? null : a.quota.toString(), a.perMinute === null ? null : a.perMinute.toString(), a.ttlMs, a.now.toISOString()];
+    // A pool agreement: first the plan's allowance shared by the subscription's pool agreements (metering_pool_preauthorize).
     const [r]: Array<{
       admitted: boolean; refusal: Refusal | null; period_used: string; reserved: string; window_used: string;
-      period_end: Date; reservation_id: string | null;
-    }> = await em.query(`SELECT * FROM metering_preauthorize($1, $2, $3, $4, $5, $6)`, [
-      a.agreementId,
-      a.estimate.toString(),
-      a.quota === null ? null : a.quota.toString(),
-      a.perMinute === null ? null : a.perMinute.toString(),
-      a.ttlMs,
-      a.now.toISOString(),
-    ]);
+      period_end: Date; reservation_id: string | null; pool_allowance?: string | null;
+    }> = a.poolSubscriptionId
+      ? await em.query(`SELECT * FROM metering_pool_preauthorize($1, $2, $3, $4, $5, $6, $7)`, [...args, a.poolSubscriptionId])
+      : await em.query(`SELECT * FROM metering_preauthorize($1, $2, $3, $4, $5, $6)`, args);
     return {
       admitted: r.admitted,
       refusal: r.refusal,
@@ -105,6 +102,7 @@ export class UsageRepository {
       windowUsed: BigInt(r.window_used),
       periodEnd: r.period_end,
       reservationId: r.reservation_id,
+      poolAllowance: r.pool_allowance === undefined || r.pool_allowance === null ? null : BigInt(r.pool_allowance),
     };
   }
 

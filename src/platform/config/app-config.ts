@@ -441,6 +441,17 @@ export class AppConfig {
   earningsHoldbackDays = 7;
 
   /**
+   * Pool gaming flag: a teacher whose pool tokens in a period come from one
+   * subscriber for more than this share (basis points) is flagged and its pool
+   * earnings of the period are held for admin review. 10000 turns the flag off.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(10_000)
+  poolFlagSubscriberShareBps = 8000;
+
+  /**
    * The smallest payout per currency, in minor units, comma-separated
    * `CUR:amount` pairs. A vendor whose available earnings are below its
    * currency's minimum waits for the next batch; a currency that is not
@@ -614,6 +625,7 @@ const ENV_MAP: Record<string, keyof AppConfig> = {
   PLATFORM_FEE_BPS: 'platformFeeBps',
   COLLECTION_RETRY_HOURS: 'collectionRetryHours',
   EARNINGS_HOLDBACK_DAYS: 'earningsHoldbackDays',
+  POOL_FLAG_SUBSCRIBER_SHARE_BPS: 'poolFlagSubscriberShareBps',
   PAYOUT_MINIMUMS: 'payoutMinimums',
   PAYOUT_APPROVAL_LIMITS: 'payoutApprovalLimits',
   PAYOUT_CONCURRENCY: 'payoutConcurrency',

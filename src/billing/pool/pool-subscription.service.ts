@@ -1,0 +1,300 @@
+/**
+ * Pool subscriptions (distillers). Subscribing invoices the current period at
+ * once — the monthly fee prorated by the days left in the month, the day of
+ * subscribing included, split by the allocation rule — through the existing
+ * invoices (kind POOL) and collection; every later period is invoiced at
+ * renewal (the first days of the month, with the previous period's overage
+ * on BILL plans). A written-off invoice suspends the subscription like the
+ * distiller's agreements (and a payment reinstates it); cancelling ends it at
+ * the end of the current period; a retired plan renews nobody.
+ *
+ * One live subscription per distiller and currency (a partial unique index);
+ * renewals take one advisory lock and skip periods already invoiced (the
+ * primary key of pool_subscription_periods), so a repeated or concurrent
+ * renewal invoices nothing twice.
+ */
+import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { AuditService } from '../../audit/audit.service';
+import { AccessService } from '../../identity/access.service';
+import { AgreementHooks } from '../../licensing/agreement-hooks';
+import { AgreementCause } from '../../licensing/agreement-status.table';
+import { AgreementTransitions } from '../../licensing/agreement-transitions.service';
+import { AgreementStatus } from '../../licensing/license-agreement.entity';
+import { Principal } from '../../platform/auth/principal';
+import { Clock } from '../../platform/clock/clock';
+import { isUniqueViolation } from '../../platform/database/pg-errors';
+import { Database, Tx } from '../../platform/database/transaction';
+import { NotFoundError } from '../../platform/errors/app-error';
+import { assertUuid } from '../../platform/errors/validation';
+import { allocate } from '../../platform/money/allocation';
+import { Money } from '../../platform/money/money';
+import { rateTokens } from '../../platform/money/rating';
+import { coveredDays, parsePeriod, PeriodRange, periodOf, previousPeriod } from '../billing-period';
+import { InvoiceKind, InvoiceLineKind } from '../billing.entity';
+import { IssuedInvoice, InvoiceWriter, LineDraft } from '../invoices/invoice-writer.service';
+import { PoolRepository, SubscriptionPeriodRow } from './pool.repository';
+import { PoolOverage, PoolPlanRow, PoolPlanStatus, PoolSubscriptionRow, PoolSubscriptionStatus } from './pool.types';
+
+/** A pool invoice is due at once (access starts before it is paid; an unpaid one ends in suspension). */
+export const POOL_INVOICE_DUE_DAYS = 0;
+
+export type SubscribeOutcome =
+  | { kind: 'subscribed'; subscription: PoolSubscriptionRow; invoice: IssuedInvoice }
+  | { kind: 'exists'; subscription: PoolSubscriptionRow }
+  | { kind: 'plan-not-available'; plan: PoolPlanRow };
+
+export type CancelOutcome = { kind: 'cancelled'; subscription: PoolSubscriptionRow; endsAt: Date } | { kind: 'already-ended'; subscription: PoolSubscriptionRow };
+
+export interface RenewalSummary {
+  period: string;
+  invoiced: number;
+  ended: number;
+}
+
+@Injectable()
+export class PoolSubscriptionService implements OnModuleInit {
+  private readonly log = new Logger('Pool');
+
+  constructor(
+    private readonly db: Database,
+    private readonly repo: PoolRepository,
+    private readonly writer: InvoiceWriter,
+    private readonly audit: AuditService,
+    private readonly access: AccessService,
+    private readonly clock: Clock,
+    private readonly hooks: AgreementHooks,
+    private readonly transitions: AgreementTransitions,
+  ) {}
+
+  onModuleInit(): void {
+    this.hooks.answerPoolSubscription(async (tx, distiller, currency) => {
+      const s = await this.repo.liveSubscription(tx, distiller, currency, 'share');
+      return s ? { id: s.id, status: s.status === PoolSubscriptionStatus.ACTIVE ? 'ACTIVE' : 'SUSPENDED' } : null;
+    });
+  }
+
+  async subscribe(actor: Principal, planId: string, organizationId: string): Promise<SubscribeOutcome> {
+    assertUuid('planId', planId);
+    assertUuid('organizationId', organizationId);
+    try {
+      return await this.db.transaction((tx) => this.subscribeTx(tx, actor, planId, organizationId));
+    } catch (e) {
+      if (isUniqueViolation(e, 'UQ_pool_subscriptions_live')) {
+        const plan = await this.repo.plan(this.db.reader, planId);
+        const live = plan ? await this.repo.liveSubscription(this.db.reader, organizationId, plan.currency, null) : null;
+        if (live) return { kind: 'exists', subscription: live };
+      }
+      throw e;
+    }
+  }
+
+  private async subscribeTx(tx: Tx, actor: Principal, planId: string, organizationId: string): Promise<SubscribeOutcome> {
+    await this.access.requireOrganization(tx, actor, organizationId, 'write');
+    // FOR SHARE: a concurrent retire or new version waits for this subscription, or this sees its result.
+    const plan = await this.repo.plan(tx, planId, { lock: 'share' });
+    if (!plan) throw new NotFoundError('PoolPlan', planId);
+    if (plan.status !== PoolPlanStatus.ACTIVE) return { kind: 'plan-not-available', plan };
+    const live = await this.repo.liveSubscription(tx, organizationId, plan.currency, 'update');
+    if (live) return { kind: 'exists', subscription: live };
+    const now = this.clock.now();
+    const subscription = await this.repo.insertSubscription(tx, {
+      planId: plan.id,
+      distillerOrganizationId: organizationId,
+      currency: plan.currency,
+      startedAt: now,
+      createdByUserId: actor.kind === 'user' ? actor.userId : null,
+    });
+    const p = periodOf(now);
+    const days = coveredDays(p, now, null);
+    const fee = days === p.days ? plan.monthlyFeeMinor : allocate(plan.monthlyFeeMinor, [BigInt(days), BigInt(p.days - days)])[0];
+    const invoice = await this.invoicePeriod(tx, subscription, plan, p, { fee, days, overageTokens: 0n, overagePrice: null });
+    await this.audit.record(tx, actor, {
+      action: 'billing.pool_subscription.created',
+      targetType: 'PoolSubscription',
+      targetId: subscription.id,
+      organizationId,
+      data: { planId: plan.id, plan: `${plan.name} v${plan.version}`, currency: plan.currency, period: p.period, days, feeMinor: fee.toString(), invoiceNumber: invoice.number },
+    });
+    return { kind: 'subscribed', subscription, invoice };
+  }
+
+  /** Ends the subscription at the end of the current period (its pool agreements end with it). */
+  async cancel(actor: Principal, subscriptionId: string): Promise<CancelOutcome> {
+    assertUuid('subscriptionId', subscriptionId);
+    return this.db.transaction(async (tx) => {
+      const s = await this.repo.subscription(tx, subscriptionId, true);
+      if (!s) throw new NotFoundError('PoolSubscription', subscriptionId);
+      await this.access.requireOrganization(tx, actor, s.distillerOrganizationId, 'write', { entity: 'PoolSubscription', id: subscriptionId });
+      if (s.status === PoolSubscriptionStatus.ENDED) return { kind: 'already-ended', subscription: s };
+      const endsAt = periodOf(this.clock.now()).end;
+      if (!s.cancelAtPeriodEnd) {
+        await this.repo.setCancelAtPeriodEnd(tx, s.id);
+        await this.audit.record(tx, actor, {
+          action: 'billing.pool_subscription.cancelled',
+          targetType: 'PoolSubscription',
+          targetId: s.id,
+          organizationId: s.distillerOrganizationId,
+          data: { endsAt: endsAt.toISOString() },
+        });
+      }
+      return { kind: 'cancelled', subscription: { ...s, cancelAtPeriodEnd: true }, endsAt };
+    });
+  }
+
+  async get(principal: Principal, subscriptionId: string): Promise<{ subscription: PoolSubscriptionRow; periods: SubscriptionPeriodRow[] }> {
+    assertUuid('subscriptionId', subscriptionId);
+    const s = await this.repo.subscription(this.db.reader, subscriptionId);
+    if (!s) throw new NotFoundError('PoolSubscription', subscriptionId);
+    if (!principal.isAdmin) await this.access.requireOrganization(this.db.reader, principal, s.distillerOrganizationId, 'read', { entity: 'PoolSubscription', id: subscriptionId });
+    return { subscription: s, periods: await this.repo.periodsOf(this.db.reader, s.id) };
+  }
+
+  async listFor(principal: Principal, organizationId: string): Promise<PoolSubscriptionRow[]> {
+    assertUuid('organizationId', organizationId);
+    if (!principal.isAdmin) await this.access.requireOrganization(this.db.reader, principal, organizationId, 'read');
+    return this.repo.subscriptionsOf(this.db.reader, organizationId);
+  }
+
+  periodsOf(subscriptionId: string): Promise<SubscriptionPeriodRow[]> {
+    return this.repo.periodsOf(this.db.reader, subscriptionId);
+  }
+
+  /**
+   * Renews every live subscription into `periodText` (normally the current
+   * month, run on its first days): ends those cancelled or on a retired plan
+   * (their pool agreements are terminated), moves the others to the newest
+   * version of their plan and invoices the period's fee plus, on BILL plans,
+   * the previous period's tokens beyond the allowance. Idempotent.
+   */
+  async renew(periodText: string): Promise<RenewalSummary> {
+    const p = parsePeriod(periodText);
+    return this.db.transaction(async (tx) => {
+      await this.repo.lockRenewals(tx);
+      const due = await this.repo.toRenew(tx, p.period, p.start);
+      let invoiced = 0;
+      let ended = 0;
+      for (const s of due) {
+        const current = (await this.repo.plan(tx, s.planId))!;
+        const newest = current.status === PoolPlanStatus.SUPERSEDED ? await this.repo.activeVersion(tx, current.name, current.currency) : current;
+        if (s.cancelAtPeriodEnd || !newest || newest.status !== PoolPlanStatus.ACTIVE) {
+          await this.endSubscription(tx, s, p.start, s.cancelAtPeriodEnd ? 'cancelled' : 'plan retired');
+          ended++;
+          continue;
+        }
+        // Overage of the previous period, at the price of the plan it was used under.
+        let overageTokens = 0n;
+        if (current.overage === PoolOverage.BILL) {
+          const used = await this.repo.pooledTokens(tx, s.id, previousPeriod(p).start);
+          overageTokens = used > current.tokenAllowance ? used - current.tokenAllowance : 0n;
+        }
+        if (newest.id !== s.planId) await this.repo.renewTo(tx, s.id, newest.id);
+        await this.invoicePeriod(tx, { ...s, planId: newest.id }, newest, p, {
+          fee: newest.monthlyFeeMinor,
+          days: p.days,
+          overageTokens,
+          overagePrice: overageTokens > 0n ? current.overagePerMillionMinor : null,
+        });
+        invoiced++;
+      }
+      if (invoiced + ended > 0) this.log.log({ period: p.period, invoiced, ended }, 'pool subscriptions renewed');
+      return { period: p.period, invoiced, ended };
+    });
+  }
+
+  /** Billing: an invoice of the distiller was written off. */
+  suspendForNonPayment(tx: Tx, distillerOrganizationId: string): Promise<string[]> {
+    return this.repo.suspendForNonPayment(tx, distillerOrganizationId);
+  }
+
+  /** Billing: the distiller has nothing uncollectible left. */
+  reinstateAfterPayment(tx: Tx, distillerOrganizationId: string): Promise<string[]> {
+    return this.repo.reinstateAfterPayment(tx, distillerOrganizationId);
+  }
+
+  private async endSubscription(tx: Tx, s: PoolSubscriptionRow, at: Date, why: string): Promise<void> {
+    await this.repo.end(tx, s.id, at);
+    await this.transitions.move(tx, {
+      cause: AgreementCause.TERMINATE,
+      to: AgreementStatus.TERMINATED,
+      scope: { poolSubscriptionId: s.id },
+      reason: `Pool subscription ended (${why})`,
+      actor: null,
+      auditData: (m) => ({ poolSubscriptionId: s.id, from: m.from, to: m.to }),
+    });
+    await this.audit.record(tx, null, { action: 'billing.pool_subscription.ended', targetType: 'PoolSubscription', targetId: s.id, organizationId: s.distillerOrganizationId, data: { why, at: at.toISOString() } });
+  }
+
+  private async invoicePeriod(
+    tx: Tx,
+    s: PoolSubscriptionRow,
+    plan: PoolPlanRow,
+    p: PeriodRange,
+    c: { fee: bigint; days: number; overageTokens: bigint; overagePrice: bigint | null },
+  ): Promise<IssuedInvoice> {
+    const fmt = (m: bigint) => Money.of(m, plan.currency).format();
+    const lines: LineDraft[] = [
+      {
+        kind: InvoiceLineKind.POOL_FEE,
+        agreementId: null,
+        vendorOrganizationId: null,
+        modelId: null,
+        usagePeriod: p.period,
+        quantity: null,
+        unitPrice: null,
+        amount: c.fee,
+        overage: 0n,
+        description: `Pool plan "${plan.name}" v${plan.version}, ${p.period}${c.days < p.days ? ` (${c.days} of ${p.days} days)` : ''}: ${fmt(c.fee)}`,
+      },
+    ];
+    let overageMinor = 0n;
+    if (c.overageTokens > 0n && c.overagePrice !== null) {
+      overageMinor = rateTokens(c.overageTokens, c.overagePrice);
+      const prev = previousPeriod(p).period;
+      lines.push({
+        kind: InvoiceLineKind.POOL_OVERAGE,
+        agreementId: null,
+        vendorOrganizationId: null,
+        modelId: null,
+        usagePeriod: prev,
+        quantity: c.overageTokens,
+        unitPrice: c.overagePrice,
+        amount: overageMinor,
+        overage: c.overageTokens,
+        description: `Pool tokens beyond the allowance in ${prev}: ${c.overageTokens} at ${fmt(c.overagePrice)} per million`,
+      });
+    }
+    await this.repo.ensureBillingPeriod(tx, p);
+    const [invoice] = await this.writer.issue(tx, [
+      {
+        distillerOrganizationId: s.distillerOrganizationId,
+        currency: plan.currency,
+        kind: InvoiceKind.POOL,
+        period: p.period,
+        agreementId: null,
+        poolSubscriptionId: s.id,
+        dueInDays: POOL_INVOICE_DUE_DAYS,
+        lines,
+      },
+    ]);
+    if (!invoice) throw new Error(`pool subscription ${s.id}: period ${p.period} is already invoiced`);
+    await this.repo.insertPeriod(tx, {
+      subscriptionId: s.id,
+      period: p.period,
+      planId: plan.id,
+      invoiceId: invoice.id,
+      feeMinor: c.fee,
+      daysCovered: c.days,
+      daysInPeriod: p.days,
+      overageTokens: c.overageTokens,
+      overageMinor,
+    });
+    await this.audit.record(tx, null, {
+      action: 'billing.invoice.issued',
+      targetType: 'Invoice',
+      targetId: invoice.id,
+      organizationId: s.distillerOrganizationId,
+      data: { number: invoice.number, kind: invoice.kind, poolSubscriptionId: s.id, period: p.period, currency: invoice.currency, totalMinor: invoice.totalMinor.toString() },
+    });
+    return invoice;
+  }
+}

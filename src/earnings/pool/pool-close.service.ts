@@ -1,0 +1,284 @@
+/**
+ * Closing a pool plan's period: the distribution (pool-distribution.ts)
+ * written to the ledger and recorded for statements.
+ *
+ * - Inputs from the rollups only (usage_period_totals of the plan's pool
+ *   agreements) and from what was actually paid: the POOL invoices of the
+ *   plan that are PAID and not distributed yet, for this period or an earlier
+ *   one (a late payment joins the next distribution; an unpaid subscription's
+ *   usage earns nobody anything).
+ * - One ledger transaction per plan and period (POOL_DISTRIBUTED, reference
+ *   `pool:<plan>:<period>:distributed`): the pool of each contribution's
+ *   period (`pool:<YYYY-MM>`) debited, the platform fee credited to
+ *   platform:fees, each teacher's amount credited to its vendor's payable and
+ *   run down the model's royalty stack (the same cascade as any revenue,
+ *   fee 0 — the plan's fee is already taken), or, when a gaming flag holds
+ *   it, credited to the vendor's held account until an admin releases it.
+ * - Gaming flags: one subscriber supplying more than
+ *   POOL_FLAG_SUBSCRIBER_SHARE_BPS of a teacher's pool tokens
+ *   (CONCENTRATED_SUBSCRIBER), or a subscriber that owns the teacher
+ *   (SELF_DEALING).
+ * - Idempotent and safe under concurrent closes: each plan's close takes a
+ *   transaction advisory lock on the plan and writes nothing when the
+ *   (plan, period) distribution exists; the primary key and the ledger
+ *   reference are the backstops.
+ * - Nothing eligible used at all: no fee, no posting; the money stays in the
+ *   pool, undistributed, for the next period (carried).
+ */
+import { Injectable, Logger } from '@nestjs/common';
+import { AuditService } from '../../audit/audit.service';
+import { Accounts } from '../../ledger/accounts';
+import { LedgerService, PostingLine } from '../../ledger/ledger.service';
+import { Principal } from '../../platform/auth/principal';
+import { Clock } from '../../platform/clock/clock';
+import { AppConfig } from '../../platform/config/app-config';
+import { Database, Tx } from '../../platform/database/transaction';
+import { BadInputError, ConflictError, NotFoundError } from '../../platform/errors/app-error';
+import { assertUuid } from '../../platform/errors/validation';
+import { BPS_WHOLE } from '../../platform/money/allocation';
+import { RoyaltyLineages } from '../../provenance/lineage/royalty-lineages';
+import { allocatePayment } from '../allocation/payment-allocation';
+import { distributePool, PoolDistribution } from './pool-distribution';
+import { DistributionRow, PoolDistributionRepository, PoolUsageRow } from './pool-distribution.repository';
+
+export const POOL_DISTRIBUTED = 'POOL_DISTRIBUTED';
+export const POOL_EARNINGS_RELEASED = 'POOL_EARNINGS_RELEASED';
+
+export enum PoolFlag {
+  CONCENTRATED_SUBSCRIBER = 'CONCENTRATED_SUBSCRIBER',
+  SELF_DEALING = 'SELF_DEALING',
+}
+
+export type PoolCloseOutcome =
+  | { kind: 'closed'; distributions: Array<{ distribution: DistributionRow; createdNow: boolean }> }
+  | { kind: 'not-ended'; period: string; currentPeriod: string };
+
+const PERIOD = /^(\d{4})-(0[1-9]|1[0-2])$/;
+
+function rangeOf(period: unknown): { period: string; start: Date; end: Date } {
+  const m = typeof period === 'string' ? PERIOD.exec(period) : null;
+  if (!m || Number(m[1]) < 2000) throw new BadInputError([{ field: 'period', message: 'period must be a month as YYYY-MM (UTC), e.g. 2026-10' }]);
+  const start = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, 1));
+  return { period: period as string, start, end: new Date(Date.UTC(start.getUTCFullYear(), start.getUTCMonth() + 1, 1)) };
+}
+
+/**
+ * The gaming flags of a distribution (pure): per earning teacher,
+ * CONCENTRATED_SUBSCRIBER when one paying subscriber supplied more than
+ * `maxSubscriberShareBps` of its pool tokens (10000: never), SELF_DEALING
+ * when a paying subscriber is the teacher's own vendor organization.
+ */
+export function poolFlags(d: PoolDistribution, usage: readonly PoolUsageRow[], maxSubscriberShareBps: number): Map<string, string[]> {
+  const paying = new Set(d.subscribers.map((s) => s.subscriberId));
+  const maxOf = new Map<string, bigint>();
+  const self = new Set<string>();
+  for (const u of usage) {
+    if (!paying.has(u.distillerOrganizationId) || u.tokens === 0n) continue;
+    if ((maxOf.get(u.modelId) ?? 0n) < u.tokens) maxOf.set(u.modelId, u.tokens);
+    if (u.distillerOrganizationId === u.vendorOrganizationId) self.add(u.modelId);
+  }
+  const limit = BigInt(maxSubscriberShareBps);
+  const out = new Map<string, string[]>();
+  for (const t of d.teachers) {
+    if (!t.eligible || t.amountMinor === 0n) continue;
+    const f: string[] = [];
+    if (limit < BPS_WHOLE && (maxOf.get(t.teacherId) ?? 0n) * BPS_WHOLE > t.tokens * limit) f.push(PoolFlag.CONCENTRATED_SUBSCRIBER);
+    if (self.has(t.teacherId)) f.push(PoolFlag.SELF_DEALING);
+    if (f.length > 0) out.set(t.teacherId, f);
+  }
+  return out;
+}
+
+const monthOf = (t: Date) => `${t.getUTCFullYear()}-${String(t.getUTCMonth() + 1).padStart(2, '0')}`;
+
+@Injectable()
+export class PoolCloseService {
+  private readonly log = new Logger('Pool');
+
+  constructor(
+    private readonly db: Database,
+    private readonly repo: PoolDistributionRepository,
+    private readonly ledger: LedgerService,
+    private readonly lineages: RoyaltyLineages,
+    private readonly audit: AuditService,
+    private readonly clock: Clock,
+    private readonly config: AppConfig,
+  ) {}
+
+  /** Distributes `period` for every plan with subscriptions in it (or money waiting). `actor` null = the job. */
+  async close(actor: Principal | null, periodText: string): Promise<PoolCloseOutcome> {
+    const p = rangeOf(periodText);
+    const now = this.clock.now();
+    if (p.end.getTime() > now.getTime()) return { kind: 'not-ended', period: p.period, currentPeriod: monthOf(now) };
+    const out: Array<{ distribution: DistributionRow; createdNow: boolean }> = [];
+    for (const planId of await this.repo.planIdsFor(this.db.reader, p.period)) out.push(await this.closePlan(actor, planId, p));
+    return { kind: 'closed', distributions: out };
+  }
+
+  async closePlan(actor: Principal | null, planId: string, p: { period: string; start: Date }): Promise<{ distribution: DistributionRow; createdNow: boolean }> {
+    return this.db.transaction(async (tx) => {
+      await this.repo.lockPlan(tx, planId);
+      const existing = await this.repo.existing(tx, planId, p.period);
+      if (existing) return { distribution: existing, createdNow: false };
+      const plan = await this.repo.plan(tx, planId);
+      if (!plan) throw new NotFoundError('PoolPlan', planId);
+      const contributions = await this.repo.contributions(tx, planId, p.period);
+      const usage = await this.repo.usage(tx, planId, p.period, p.start);
+      const d = distributePool({
+        mode: plan.distribution,
+        platformFeeBps: plan.platformFeeBps,
+        minimumTokensToEarn: plan.minimumTokensToEarn,
+        contributions: contributions.map((c) => ({ subscriberId: c.distillerOrganizationId, amountMinor: c.amountMinor })),
+        usage: usage.map((u) => ({ subscriberId: u.distillerOrganizationId, teacherId: u.modelId, tokens: u.tokens })),
+      });
+      const vendorOf = new Map(usage.map((u) => [u.modelId, u.vendorOrganizationId]));
+      const flags = poolFlags(d, usage, this.config.poolFlagSubscriberShareBps);
+      const reference = d.distributedMinor > 0n ? `pool:${plan.id}:${p.period}:distributed` : null;
+      const row: Omit<DistributionRow, 'closedAt'> = {
+        planId: plan.id,
+        period: p.period,
+        currency: plan.currency,
+        distribution: plan.distribution,
+        grossMinor: d.grossMinor,
+        feeMinor: d.feeMinor,
+        distributedMinor: d.distributedMinor,
+        carriedMinor: d.carriedMinor,
+        remainderMinor: d.remainderMinor,
+        totalEligibleTokens: d.totalEligibleTokens,
+        minimumTokensToEarn: plan.minimumTokensToEarn,
+        platformFeeBps: plan.platformFeeBps,
+        ledgerReference: reference,
+      };
+      const closedAt = this.clock.now();
+      await this.repo.insertDistribution(tx, row, closedAt);
+      await this.repo.insertLines(
+        tx,
+        plan.id,
+        p.period,
+        d.teachers.map((t) => {
+          const f = flags.get(t.teacherId) ?? [];
+          return { modelId: t.teacherId, vendorOrganizationId: vendorOf.get(t.teacherId)!, tokens: t.tokens, eligible: t.eligible, amountMinor: t.amountMinor, flags: f, held: f.length > 0 && t.amountMinor > 0n };
+        }),
+      );
+      await this.repo.insertSubscribers(
+        tx,
+        plan.id,
+        p.period,
+        d.subscribers.map((s) => ({ distillerOrganizationId: s.subscriberId, paidMinor: s.paidMinor, netMinor: s.netMinor, eligibleTokens: s.eligibleTokens, toRemainder: s.toRemainder })),
+      );
+      if (reference) {
+        const lines = await this.postingLines(tx, plan.currency, `${plan.name} v${plan.version} ${p.period}`, contributions, d, vendorOf, flags);
+        await this.ledger.post(tx, {
+          reference,
+          kind: POOL_DISTRIBUTED,
+          occurredAt: closedAt,
+          description: `Pool plan "${plan.name}" v${plan.version} (${plan.distribution}): distribution of ${p.period}`,
+          lines,
+          metadata: { planId: plan.id, period: p.period },
+        });
+        await this.repo.markDistributed(tx, plan.id, p.period, contributions);
+      }
+      await this.audit.record(tx, actor, {
+        action: 'earnings.pool.distributed',
+        targetType: 'PoolPlan',
+        targetId: plan.id,
+        data: {
+          period: p.period, distribution: plan.distribution, grossMinor: d.grossMinor.toString(), feeMinor: d.feeMinor.toString(),
+          distributedMinor: d.distributedMinor.toString(), carriedMinor: d.carriedMinor.toString(), teachers: d.teachers.length,
+          flagged: [...flags.keys()], by: actor ? 'admin' : 'job',
+        },
+      });
+      this.log.log({ planId: plan.id, period: p.period, gross: d.grossMinor.toString(), teachers: d.teachers.length }, 'pool distributed');
+      return { distribution: { ...row, closedAt }, createdNow: true };
+    });
+  }
+
+  /**
+   * Platform admins: releases a held teacher's pool earnings (after review):
+   * held → the vendor's payable, down the model's royalty stack. Idempotent.
+   */
+  async release(actor: Principal, planId: string, period: string, modelId: string): Promise<void> {
+    assertUuid('planId', planId);
+    assertUuid('modelId', modelId);
+    rangeOf(period);
+    await this.db.transaction(async (tx) => {
+      await this.repo.lockPlan(tx, planId);
+      const line = await this.repo.line(tx, planId, period, modelId);
+      const plan = await this.repo.plan(tx, planId);
+      if (!line || !plan) throw new NotFoundError('PoolDistributionLine', `${planId}/${period}/${modelId}`);
+      if (!line.held) throw new ConflictError('These pool earnings are not held');
+      if (line.releasedAt) return;
+      const c = plan.currency;
+      const memo = `pool ${plan.name} v${plan.version} ${period} released`;
+      const lines: PostingLine[] = [
+        { account: Accounts.vendorHeld(line.vendorOrganizationId), currency: c, amountMinor: line.amountMinor, memo },
+        ...(await this.cascadeLines(tx, c, memo, [{ modelId, vendor: line.vendorOrganizationId, amount: line.amountMinor }])),
+      ];
+      await this.ledger.post(tx, {
+        reference: `pool:${planId}:${period}:${modelId}:released`,
+        kind: POOL_EARNINGS_RELEASED,
+        description: `Held pool earnings of model ${line.modelName} (${period}) released after review`,
+        lines,
+        metadata: { planId, period, modelId },
+      });
+      const now = this.clock.now();
+      await this.repo.markReleased(tx, planId, period, modelId, now);
+      await this.audit.record(tx, actor, {
+        action: 'earnings.pool.released',
+        targetType: 'PoolPlan',
+        targetId: planId,
+        organizationId: line.vendorOrganizationId,
+        data: { period, modelId, amountMinor: line.amountMinor.toString(), flags: line.flags },
+      });
+    });
+  }
+
+  private async postingLines(
+    tx: Tx,
+    c: string,
+    label: string,
+    contributions: readonly { period: string; amountMinor: bigint }[],
+    d: PoolDistribution,
+    vendorOf: Map<string, string>,
+    flags: Map<string, string[]>,
+  ): Promise<PostingLine[]> {
+    const byPeriod = new Map<string, bigint>();
+    for (const x of contributions) byPeriod.set(x.period, (byPeriod.get(x.period) ?? 0n) + x.amountMinor);
+    const lines: PostingLine[] = [];
+    for (const [period, amount] of [...byPeriod].sort()) if (amount !== 0n) lines.push({ account: Accounts.pool(period), currency: c, amountMinor: amount, memo: `pool ${label}` });
+    if (d.feeMinor !== 0n) lines.push({ account: Accounts.platformFees, currency: c, amountMinor: -d.feeMinor, memo: `pool ${label} platform fee` });
+    const paid: Array<{ modelId: string; vendor: string; amount: bigint }> = [];
+    for (const t of d.teachers) {
+      if (t.amountMinor === 0n) continue;
+      const vendor = vendorOf.get(t.teacherId)!;
+      if (flags.has(t.teacherId)) {
+        lines.push({ account: Accounts.vendorHeld(vendor), currency: c, amountMinor: -t.amountMinor, memo: `pool ${label} held for review (${flags.get(t.teacherId)!.join(', ')}), model ${t.teacherId}` });
+      } else {
+        paid.push({ modelId: t.teacherId, vendor, amount: t.amountMinor });
+      }
+    }
+    lines.push(...(await this.cascadeLines(tx, c, `pool ${label}`, paid)));
+    return lines;
+  }
+
+  /** Each teacher's amount credited to its vendor and run down its royalty stack (no fee: the plan's is taken). */
+  private async cascadeLines(tx: Tx, c: string, memo: string, teachers: readonly { modelId: string; vendor: string; amount: bigint }[]): Promise<PostingLine[]> {
+    if (teachers.length === 0) return [];
+    const lineages = await this.lineages.lineagesOf(tx, teachers.map((t) => t.modelId));
+    const byVendor = new Map<string, { vendorOrganizationId: string; feeBps: number; groups: Array<{ modelId: string; basis: 'REVENUE'; grossMinor: bigint; lineage: ReturnType<typeof lineages.get> | null }> }>();
+    for (const t of teachers) {
+      let v = byVendor.get(t.vendor);
+      if (!v) byVendor.set(t.vendor, (v = { vendorOrganizationId: t.vendor, feeBps: 0, groups: [] }));
+      v.groups.push({ modelId: t.modelId, basis: 'REVENUE', grossMinor: t.amount, lineage: lineages.get(t.modelId) ?? null });
+    }
+    const a = allocatePayment([...byVendor.values()].map((v) => ({ ...v, groups: v.groups.map((g) => ({ ...g, lineage: g.lineage ?? null })) })));
+    const lines: PostingLine[] = [];
+    for (const s of a.shares) if (s.amount !== 0n) lines.push({ account: Accounts.vendorPayable(s.vendorOrganizationId), currency: c, amountMinor: -s.amount, memo: `${memo} share of model ${s.modelId}` });
+    for (const f of a.royalties) {
+      const why = `${memo} royalty ${f.policy} ${f.shareBps} bps, agreement ${f.agreementId}, model ${f.payerModelId} to ${f.modelId}`;
+      lines.push({ account: Accounts.vendorPayable(f.payerOrganizationId), currency: c, amountMinor: f.amount, memo: why });
+      lines.push({ account: Accounts.vendorPayable(f.organizationId), currency: c, amountMinor: -f.amount, memo: why });
+    }
+    return lines;
+  }
+}

@@ -1,0 +1,214 @@
+/**
+ * The distribution of a pool plan's period (pure; exact in integer minor
+ * units). Input: what each subscriber paid for the period (only paid
+ * subscriptions reach here) and the period's usage per (subscriber, teacher)
+ * from the rollups. Output: the platform fee, what each teacher earns, what
+ * is carried to the next distribution, and why.
+ *
+ * Rules:
+ * 1. The platform fee is split off the gross first (`splitBps`, the one
+ *    allocation rule); the rest is the net pool.
+ * 2. A teacher whose pool tokens in the period (all subscribers) are below
+ *    `minimumTokensToEarn` earns nothing, and its tokens leave every
+ *    denominator (it is "below threshold").
+ * 3. PRO_RATA: the net pool is split by each eligible teacher's share of all
+ *    eligible pool tokens — one application of the allocation rule.
+ * 4. USER_CENTRIC: each subscriber's part of the net (the net split over
+ *    subscribers by what they paid) goes only to the eligible teachers that
+ *    subscriber used, by that subscriber's own tokens. A subscriber who used
+ *    no eligible teacher adds its part to a remainder that is split pro rata
+ *    (rule 3) over all eligible tokens. Each teacher's ideal amount is the sum
+ *    of these exact rationals; the integer amounts come from ONE application
+ *    of the allocation rule over the teachers (weights are the ideals scaled
+ *    by a power of ten large enough that the rounding of the weights can never
+ *    move a result across an integer the exact ideal is not on), so the
+ *    amounts sum to the net and each is within one unit of its ideal.
+ * 5. No eligible tokens at all: nothing is distributed and no fee is taken;
+ *    the whole gross is carried to the next distribution.
+ *
+ * Results never depend on input order: subscribers and teachers are put in
+ * id order before anything is rounded (ties of the allocation rule go to the
+ * smaller id).
+ */
+import { allocate, splitBps } from '../../platform/money/allocation';
+
+export type PoolDistributionMode = 'PRO_RATA' | 'USER_CENTRIC';
+
+export interface PoolContribution {
+  subscriberId: string;
+  /** Paid for the period (≥ 0); several contributions of one subscriber add up. */
+  amountMinor: bigint;
+}
+
+export interface PoolUsage {
+  subscriberId: string;
+  teacherId: string;
+  /** Tokens (input + output) from the rollups, ≥ 0. */
+  tokens: bigint;
+}
+
+export interface PoolDistributionInput {
+  mode: PoolDistributionMode;
+  platformFeeBps: number;
+  minimumTokensToEarn: bigint;
+  contributions: readonly PoolContribution[];
+  usage: readonly PoolUsage[];
+}
+
+export interface TeacherResult {
+  teacherId: string;
+  tokens: bigint;
+  /** False: below minimumTokensToEarn (earns nothing, not in any denominator). */
+  eligible: boolean;
+  amountMinor: bigint;
+}
+
+export interface SubscriberResult {
+  subscriberId: string;
+  paidMinor: bigint;
+  /** This subscriber's part of the net pool (the net split by what subscribers paid). */
+  netMinor: bigint;
+  /** Tokens on eligible teachers. */
+  eligibleTokens: bigint;
+  /** USER_CENTRIC: true when its part went to the pro-rata remainder (it used no eligible teacher). */
+  toRemainder: boolean;
+}
+
+export interface PoolDistribution {
+  mode: PoolDistributionMode;
+  grossMinor: bigint;
+  feeMinor: bigint;
+  /** gross − fee when something is distributed; 0 otherwise. */
+  netMinor: bigint;
+  /** What the teachers receive (= netMinor). */
+  distributedMinor: bigint;
+  /** Not distributed (no eligible tokens at all): the whole gross, for the next distribution. */
+  carriedMinor: bigint;
+  totalEligibleTokens: bigint;
+  /** USER_CENTRIC: the net of subscribers without eligible use, split pro rata. */
+  remainderMinor: bigint;
+  /** In teacher id order. */
+  teachers: TeacherResult[];
+  /** In subscriber id order. */
+  subscribers: SubscriberResult[];
+}
+
+const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+const digits = (n: bigint): number => (n <= 0n ? 1 : n.toString().length);
+
+export function distributePool(input: PoolDistributionInput): PoolDistribution {
+  const { mode, platformFeeBps, minimumTokensToEarn } = input;
+  if (minimumTokensToEarn < 0n) throw new RangeError('minimumTokensToEarn must be ≥ 0');
+
+  const paid = new Map<string, bigint>();
+  for (const c of input.contributions) {
+    if (c.amountMinor < 0n) throw new RangeError('a contribution must be ≥ 0');
+    paid.set(c.subscriberId, (paid.get(c.subscriberId) ?? 0n) + c.amountMinor);
+  }
+  // Usage per (subscriber, teacher), summed; subscribers without a payment are ignored (not paid for this pool).
+  const pair = new Map<string, Map<string, bigint>>();
+  const teacherTokens = new Map<string, bigint>();
+  for (const u of input.usage) {
+    if (u.tokens < 0n) throw new RangeError('tokens must be ≥ 0');
+    if (!paid.has(u.subscriberId) || u.tokens === 0n) continue;
+    let m = pair.get(u.subscriberId);
+    if (!m) pair.set(u.subscriberId, (m = new Map()));
+    m.set(u.teacherId, (m.get(u.teacherId) ?? 0n) + u.tokens);
+    teacherTokens.set(u.teacherId, (teacherTokens.get(u.teacherId) ?? 0n) + u.tokens);
+  }
+
+  const teacherIds = [...teacherTokens.keys()].sort(cmp);
+  const eligible = new Set(teacherIds.filter((t) => teacherTokens.get(t)! >= minimumTokensToEarn));
+  const eligibleIds = teacherIds.filter((t) => eligible.has(t));
+  const totalEligible = eligibleIds.reduce((s, t) => s + teacherTokens.get(t)!, 0n);
+  const subscriberIds = [...paid.keys()].sort(cmp);
+  const gross = subscriberIds.reduce((s, id) => s + paid.get(id)!, 0n);
+  const eligibleTokensOf = (s: string): bigint => {
+    let sum = 0n;
+    for (const [t, n] of pair.get(s) ?? []) if (eligible.has(t)) sum += n;
+    return sum;
+  };
+
+  if (totalEligible === 0n || gross === 0n) {
+    return {
+      mode,
+      grossMinor: gross,
+      feeMinor: 0n,
+      netMinor: 0n,
+      distributedMinor: 0n,
+      carriedMinor: gross,
+      totalEligibleTokens: totalEligible,
+      remainderMinor: 0n,
+      teachers: teacherIds.map((t) => ({ teacherId: t, tokens: teacherTokens.get(t)!, eligible: eligible.has(t), amountMinor: 0n })),
+      subscribers: subscriberIds.map((s) => ({ subscriberId: s, paidMinor: paid.get(s)!, netMinor: 0n, eligibleTokens: eligibleTokensOf(s), toRemainder: false })),
+    };
+  }
+
+  const [fee, net] = splitBps(gross, platformFeeBps);
+  const subscriberNets = allocate(net, subscriberIds.map((s) => paid.get(s)!));
+  const subscribers: SubscriberResult[] = subscriberIds.map((s, i) => {
+    const eligibleTokens = eligibleTokensOf(s);
+    return { subscriberId: s, paidMinor: paid.get(s)!, netMinor: subscriberNets[i], eligibleTokens, toRemainder: mode === 'USER_CENTRIC' && eligibleTokens === 0n };
+  });
+
+  let weights: bigint[];
+  let remainder = 0n;
+  if (mode === 'PRO_RATA') {
+    weights = eligibleIds.map((t) => teacherTokens.get(t)!);
+  } else {
+    // Scale so that the floors of the scaled ideals are within 1/(4·totalEligible) of a unit in total (see header).
+    const pairs = [...pair.values()].reduce((s, m) => s + m.size, 0) + eligibleIds.length;
+    const scale = 10n ** BigInt(digits(BigInt(pairs)) + 2 * digits(totalEligible) + digits(net) + 2);
+    const w = new Map<string, bigint>(eligibleIds.map((t) => [t, 0n]));
+    for (const s of subscribers) {
+      if (s.netMinor === 0n) continue;
+      if (s.eligibleTokens === 0n) {
+        remainder += s.netMinor;
+        continue;
+      }
+      for (const [t, n] of pair.get(s.subscriberId)!) {
+        if (eligible.has(t)) w.set(t, w.get(t)! + (s.netMinor * n * scale) / s.eligibleTokens);
+      }
+    }
+    if (remainder > 0n) for (const t of eligibleIds) w.set(t, w.get(t)! + (remainder * teacherTokens.get(t)! * scale) / totalEligible);
+    weights = eligibleIds.map((t) => w.get(t)!);
+  }
+  const amounts = weights.some((x) => x > 0n) ? allocate(net, weights) : eligibleIds.map(() => 0n);
+  const amountOf = new Map(eligibleIds.map((t, i) => [t, amounts[i]]));
+  return {
+    mode,
+    grossMinor: gross,
+    feeMinor: fee,
+    netMinor: net,
+    distributedMinor: net,
+    carriedMinor: 0n,
+    totalEligibleTokens: totalEligible,
+    remainderMinor: remainder,
+    teachers: teacherIds.map((t) => ({ teacherId: t, tokens: teacherTokens.get(t)!, eligible: eligible.has(t), amountMinor: amountOf.get(t) ?? 0n })),
+    subscribers,
+  };
+}
+
+/**
+ * USER_CENTRIC explanation for one subscriber: where its part of the net went,
+ * split over the eligible teachers it used by its own tokens (the allocation
+ * rule over this subscriber alone; sums to its part). Teachers' amounts are
+ * rounded once over all subscribers, so a row can differ from the exact
+ * contribution to that teacher's total by less than one unit. Empty when its
+ * part went to the pro-rata remainder.
+ */
+export function subscriberBreakdown(
+  d: PoolDistribution,
+  usage: readonly PoolUsage[],
+  subscriberId: string,
+): Array<{ teacherId: string; tokens: bigint; amountMinor: bigint }> {
+  const s = d.subscribers.find((x) => x.subscriberId === subscriberId);
+  if (!s || s.toRemainder || s.netMinor === 0n || d.distributedMinor === 0n) return [];
+  const eligible = new Set(d.teachers.filter((t) => t.eligible).map((t) => t.teacherId));
+  const tokens = new Map<string, bigint>();
+  for (const u of usage) if (u.subscriberId === subscriberId && eligible.has(u.teacherId) && u.tokens > 0n) tokens.set(u.teacherId, (tokens.get(u.teacherId) ?? 0n) + u.tokens);
+  const ids = [...tokens.keys()].sort(cmp);
+  if (ids.length === 0) return [];
+  const parts = allocate(s.netMinor, ids.map((t) => tokens.get(t)!));
+  return ids.map((t, i) => ({ teacherId: t, tokens: tokens.get(t)!, amountMinor: parts[i] }));
+}
