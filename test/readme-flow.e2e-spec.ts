@@ -25,6 +25,7 @@ const TOKEN_OF: Record<Exclude<Actor, 'none'>, string> = {
   vendor: 'VENDOR_TOKEN',
   distiller: 'DISTILLER_TOKEN',
   admin: 'ADMIN_TOKEN',
+  admin2: 'SECOND_ADMIN_TOKEN',
 };
 const TOKEN_OF_VALUES = new Set(Object.values(TOKEN_OF));
 

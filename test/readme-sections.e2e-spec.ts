@@ -15,6 +15,8 @@
 import { GraphQLSchemaHost } from '@nestjs/graphql';
 import { nextPeriod, periodOf } from '../src/billing/billing-period';
 import { Clock } from '../src/platform/clock/clock';
+import { AppConfig } from '../src/platform/config/app-config';
+import { PayoutExecutionService } from '../src/payouts/payout-execution.service';
 import { createHash, randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -62,7 +64,8 @@ describe('README sections (e2e)', () => {
   const known = new Map<string, string>();
   const env: Record<string, string> = {};
   const work = mkdtempSync(join(tmpdir(), 'beiming-readme-'));
-  const tokenOf = (a: Actor) => ({ none: undefined, vendor: vendor.token, distiller: distiller.token, admin: admin.token })[a];
+  let secondAdmin: TestUser;
+  const tokenOf = (a: Actor) => ({ none: undefined, vendor: vendor.token, distiller: distiller.token, admin: admin.token, admin2: secondAdmin?.token })[a];
 
   const STEPS: Step[] = [
     { op: 'ConnectUpstream', as: 'vendor' },
@@ -121,14 +124,45 @@ describe('README sections (e2e)', () => {
     { op: 'curl /v1/statements/<VENDOR_ORG_ID>/earnings/<LAST_MONTH>.json?currency=USD', as: 'vendor', out: /^VALID beiming\.earnings-statement\/v1 /m },
     // The month of the README's usage report closes (the clock moved to the next month for the close).
     { op: 'UsageProof', as: 'distiller', before: () => closeThisMonth() },
-    { op: 'StartOnboarding', as: 'vendor' },
+    { op: 'StartOnboarding', as: 'vendor', capture: { ONBOARDING_URL: 'startPayoutOnboarding.url' } },
     {
       op: 'GrantAdmin',
       as: 'admin',
       before: async () => {
-        known.set('SECOND_ADMIN_EMAIL', (await signUp(t, { country: 'US' })).email);
+        secondAdmin = await signUp(t, { country: 'US' });
+        known.set('SECOND_ADMIN_EMAIL', secondAdmin.email);
       },
     },
+    {
+      op: 'curl ?',
+      as: 'none',
+      out: /^303$/m,
+      // The link names the service's configured public address; this run listens elsewhere.
+      before: async () => {
+        known.set('ONBOARDING_URL', known.get('ONBOARDING_URL')!.replace(/^https?:\/\/[^/]+/, `http://${base}`));
+      },
+    },
+    {
+      op: 'AdvanceClock',
+      as: 'admin',
+      typename: { advanceSandboxClock: 'SandboxClockAdvance' },
+      before: async () => {
+        const to = new Date(t.app.get(Clock).now().getTime() + (t.app.get(AppConfig).earningsHoldbackDays + 1) * 86_400_000);
+        known.set('HOLDBACK_PASSED', to.toISOString());
+        known.set('BUSINESS_DATE', to.toISOString().slice(0, 10));
+      },
+    },
+    { op: 'CreateBatch', as: 'admin', capture: { BATCH_ID: 'createPayoutBatch.id', SNAPSHOT_HASH: 'createPayoutBatch.snapshotHash' } },
+    { op: 'ApproveBatch', as: 'admin2' },
+    {
+      op: 'VendorPayouts',
+      as: 'vendor',
+      // The job sends approved batches at once where jobs run; here the executor runs once.
+      before: async () => {
+        await t.app.get(PayoutExecutionService).run();
+      },
+    },
+    { op: 'Reconcile', as: 'admin' },
   ];
 
   async function closeThisMonth(): Promise<void> {

@@ -242,7 +242,7 @@ export function unionRootFields(schema: GraphQLSchema, query: string): string[] 
 }
 
 
-export type ReadmeActor = 'none' | 'vendor' | 'distiller' | 'admin';
+export type ReadmeActor = 'none' | 'vendor' | 'distiller' | 'admin' | 'admin2';
 
 /** One README operation as a test story step. */
 export interface ReadmeStep {
