@@ -200,9 +200,12 @@ describe('the payouts story (sandbox, e2e)', () => {
     expect(approved.data!.approvePayoutBatch).toMatchObject({ id: batch.id, status: 'APPROVED', approvedBy: { userId: approver.userId } });
 
     // The executor sends it.
-    const run = await t.app.get(PayoutExecutionService).run({ batchId: batch.id });
+    const executor = t.app.get(PayoutExecutionService);
+    const run = await executor.run({ batchId: batch.id });
     expect(run).toMatchObject({ sent: expected.size, failed: 0, deferred: 0 });
     await inbox.drain();
+    // Another run finds nothing to send.
+    expect((await executor.run({ batchId: batch.id })).picked).toBe(0);
 
     const after = (await t.gql(GET, { id: batch.id }, approver.token)).data!.payoutBatch;
     expect(after.status).toBe('COMPLETED');
