@@ -366,7 +366,7 @@ describe('ledger', () => {
         `DELETE FROM ledger_transactions WHERE id = '${transactionId}'`,
         `UPDATE ledger_accounts SET currency = 'EUR' WHERE code = 'platform:billed'`,
         `DELETE FROM ledger_accounts WHERE code = 'platform:billed'`,
-        `TRUNCATE ledger_entries`,
+        `TRUNCATE ledger_entries CASCADE`,
         `TRUNCATE ledger_transactions CASCADE`,
         `TRUNCATE ledger_accounts CASCADE`,
       ]) {
