@@ -10,10 +10,10 @@
  * it. At the processor, part of the transfer is reversed (from the dashboard:
  * only the event tells us), the connected account's requirements change, and
  * a payout of the connected account fails. Four events —
- * account.updated (Connect), transfer.created (platform), transfer.reversed
- * (platform), payout.failed (Connect) — are delivered in all 24 orders, each
- * one a second time at a later position chosen by a seeded generator. The
- * second copy is the same payload under another event id (the same fact
+ * account.updated (Connect; its payload a stale snapshot of the account),
+ * transfer.created (platform), transfer.reversed (platform), payout.failed
+ * (Connect) — are delivered in all 24 orders, each one a second time at a
+ * later position chosen by a seeded generator. The second copy is the same payload under another event id (the same fact
  * announced again): an exact redelivery is already dropped by the inbox's
  * unique event id, so only a new id reaches the handlers' own guards. The
  * inbox is processed after every delivery (the 24 permutations advance in
@@ -155,9 +155,11 @@ describe('payout webhooks in every order, duplicated: the same final state (Stri
       // A partial reversal at the processor (the dashboard): only transfer.reversed tells us.
       await port.reverseTransfer({ transferId: transfer.id, amountMinor: REVERSED, idempotencyKey: `dashboard-${payout.id}`, metadata: { reason: 'dashboard' } });
       const reversed = fake.event('transfer.reversed', fake.objects.get(transfer.id)!, { id: `evt_order_${index}_reversed` });
-      // The connected account now has requirements due and its payouts paused (transfers still active).
-      const account = fake.updateAccount(payout.accountId, { payouts_enabled: false, currently_due: ['external_account'], past_due: ['individual.verification.document'] });
-      const updated = fake.connectEvent('account.updated', account, payout.accountId, { id: `evt_order_${index}_account` });
+      // The connected account got requirements due and its payouts paused (transfers still active) — the event's snapshot —
+      // then the vendor sent the document: the processor's state is newer than any payload delivered below.
+      const snapshot = fake.updateAccount(payout.accountId, { payouts_enabled: false, currently_due: ['external_account'], past_due: ['individual.verification.document'] });
+      fake.updateAccount(payout.accountId, { past_due: [] });
+      const updated = fake.connectEvent('account.updated', snapshot, payout.accountId, { id: `evt_order_${index}_account` });
       // A payout of the connected account to its bank failed.
       const failedPayoutId = `po_order_${index}_${payout.id.slice(0, 8)}`;
       const poCreated = Math.floor(Date.now() / 1000) - 3600;
