@@ -13,9 +13,10 @@
  * account.updated (Connect; its payload a stale snapshot of the account),
  * transfer.created (platform), transfer.reversed (platform), payout.failed
  * (Connect) — are delivered in all 24 orders, each one a second time at a
- * later position chosen by a seeded generator. The second copy is the same payload under another event id (the same fact
- * announced again): an exact redelivery is already dropped by the inbox's
- * unique event id, so only a new id reaches the handlers' own guards. The
+ * later position chosen by a seeded generator. The second copy is the same
+ * payload under another event id (the same fact announced again): an exact
+ * redelivery is already dropped by the inbox's unique event id, so only a new
+ * id reaches the handlers' own guards. The
  * inbox is processed after every delivery (the 24 permutations advance in
  * lock step: delivery k of every permutation, then the inbox). Then the
  * reversal sweep runs once (a reversal announced before its transfer was
