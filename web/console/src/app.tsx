@@ -10,6 +10,7 @@ import { EarningsPage } from './pages/earnings';
 import { InvoicePage, InvoicesPage } from './pages/invoices';
 import { ModelPage, ModelsPage } from './pages/models';
 import { PayoutAccountPage } from './pages/payout-account';
+import { PayoutBatchesPage, PayoutBatchPage, ReconciliationPage, VendorPayoutsPage } from './pages/payouts';
 import { StudentModelPage, StudentModelsPage } from './pages/student-models';
 import { UsagePage } from './pages/usage';
 import { AnomalyFlagsPage, AuditLogPage, CertificationQueuePage } from './pages/admin';
@@ -29,11 +30,10 @@ export interface MeData {
 
 /**
  * The payout screens (a vendor's payouts, the admins' payout review: batches,
- * approval, holds, execution, reconciliation) are not part of this console
- * yet: set this when their pages are added to the route table below (and an
- * "Payout review" entry to the admin navigation).
+ * approval, holds, execution, reconciliation) are registered in the route
+ * table below; their navigation entries appear when the API serves payouts.
  */
-const PAYOUT_SCREENS = false;
+const PAYOUT_SCREENS = true;
 
 const ME = `query Me { me { id email isAdmin memberships { role organization { id name country } } } }`;
 
@@ -106,6 +106,12 @@ function SignedIn({ onSignOut }: { onSignOut: () => void }) {
   const adminNav: NavItem[] = [
     { to: '/admin/flags', label: 'Anomaly flags' },
     { to: '/admin/certification', label: 'Certification queue' },
+    ...(PAYOUT_SCREENS && hasQuery('payoutBatches')
+      ? [
+          { to: '/admin/payouts', label: 'Payout review' },
+          { to: '/admin/reconciliation', label: 'Reconciliation' },
+        ]
+      : []),
     { to: '/admin/audit', label: 'Audit log' },
   ];
   const navList = (title: string, items: NavItem[], prefix: string) => (
@@ -190,7 +196,10 @@ function route(path: string): ReactNode {
     ['/o/:org/invoices/:id', (p) => <InvoicePage orgId={p.org} invoiceId={p.id} />],
     ['/o/:org/student-models', (p) => <StudentModelsPage orgId={p.org} />],
     ['/o/:org/student-models/:id', (p) => <StudentModelPage orgId={p.org} modelId={p.id} />],
-    // Payout screens (vendor payouts, admin payout review) go here once the API serves payout batches.
+    ['/o/:org/payouts', (p) => <VendorPayoutsPage orgId={p.org} />],
+    ['/admin/payouts', () => <PayoutBatchesPage />],
+    ['/admin/payouts/:id', (p) => <PayoutBatchPage batchId={p.id} />],
+    ['/admin/reconciliation', () => <ReconciliationPage />],
     ['/admin/flags', () => <AnomalyFlagsPage />],
     ['/admin/certification', () => <CertificationQueuePage />],
     ['/admin/audit', () => <AuditLogPage />],

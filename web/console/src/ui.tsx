@@ -5,15 +5,17 @@ import type { CombinedError } from 'urql';
 export interface ApiProblem {
   message: string;
   code: string;
+  /** A machine-readable reason some refusals carry (extensions.reason, e.g. FOUR_EYES). */
+  reason?: string;
 }
 
 /** Every error of a result, as the API stated it: message and extensions.code (or a business error's code). */
 export function problems(error: CombinedError | undefined | null): ApiProblem[] {
   if (!error) return [];
-  const out: ApiProblem[] = error.graphQLErrors.map((e) => ({
-    message: e.message,
-    code: String((e.extensions as { code?: unknown } | undefined)?.code ?? 'ERROR'),
-  }));
+  const out: ApiProblem[] = error.graphQLErrors.map((e) => {
+    const ext = e.extensions as { code?: unknown; reason?: unknown } | undefined;
+    return { message: e.message, code: String(ext?.code ?? 'ERROR'), ...(typeof ext?.reason === 'string' ? { reason: ext.reason } : {}) };
+  });
   if (error.networkError) out.push({ message: error.networkError.message, code: 'NETWORK_ERROR' });
   return out;
 }
@@ -30,6 +32,12 @@ export function ApiError({ error, problem }: { error?: CombinedError | null; pro
         {list.map((p, i) => (
           <li key={i}>
             {p.message} <code className="code">{p.code}</code>
+            {p.reason ? (
+              <>
+                {' '}
+                <code className="code">{p.reason}</code>
+              </>
+            ) : null}
           </li>
         ))}
       </ul>
