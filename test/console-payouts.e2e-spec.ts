@@ -291,17 +291,22 @@ describe('the console payout screens in a browser', () => {
     const transfer = api.unmatched.find((i: any) => i.category === 'transfer' && i.status === 'DIFFERENCE');
     expect(transfer).toBeDefined();
     expect(api.differenceCount).toBeGreaterThan(0);
-    await s.page.getByRole('status').filter({ hasText: `${day}: ${api.differenceCount} differences` }).waitFor();
+    await s.page.getByRole('status').filter({ hasText: `${day}: ${api.differenceCount} difference` }).waitFor();
     // Every unmatched item is listed; the differences highlighted.
     expect(await table.locator('tbody tr').count()).toBe(api.unmatched.length);
     expect(await table.locator('tbody tr.unmatched-difference').count()).toBe(api.unmatched.filter((i: any) => i.status === 'DIFFERENCE').length);
     const planted = table.locator('tbody tr.unmatched-difference').filter({ hasText: transfer.reference });
     expect(await planted.textContent()).toContain('DIFFERENCE');
     expect(await planted.textContent()).toContain(transfer.amount.formatted);
-    checks.push(await checkScreen(browser, s, 'admin-reconciliation'));
-    // Run again: a second stored run of the day is listed.
+    // The stored run is listed; run again: a second one is listed too.
+    const runs = s.page.getByRole('table', { name: 'Stored runs, newest first' });
+    await runs.locator('tbody tr').first().waitFor({ timeout: 30_000 });
+    expect(await runs.locator('tbody tr').count()).toBe(1);
     await s.page.getByRole('button', { name: 'Run again now' }).click();
-    await s.page.getByRole('table', { name: 'Stored runs, newest first' }).locator('tbody tr').nth(1).waitFor({ timeout: 30_000 });
+    await runs.locator('tbody tr').nth(1).waitFor({ timeout: 30_000 });
+    const stored = (await t.gql(`query($d: String!) { reconciliationRuns(date: $d) { id trigger } }`, { d: day }, approver.token)).data!.reconciliationRuns;
+    expect(stored.map((x: any) => x.trigger)).toEqual(['ADMIN', 'ADMIN']);
+    checks.push(await checkScreen(browser, s, 'admin-reconciliation'));
     expect(s.problems).toEqual([]);
     await s.context.close();
   });

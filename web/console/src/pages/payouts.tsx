@@ -424,16 +424,20 @@ export function ReconciliationPage() {
   const [input, setInput] = useState(today);
   const [date, setDate] = useState(today);
   const [{ data, fetching, error }, refetch] = useQuery({ query: RECONCILIATION, variables: { date }, requestPolicy: 'cache-and-network' });
-  const [runs, refetchRuns] = useQuery({ query: RUNS, variables: { date }, requestPolicy: 'cache-and-network' });
-  const [ran, run] = useMutation(RUN);
   const r = data?.reconciliation;
+  // The runs are read once the day's reconciliation is there (asking for it stores the first run).
+  const [runs, refetchRuns] = useQuery({ query: RUNS, variables: { date }, pause: !r, requestPolicy: 'network-only' });
+  const [ran, run] = useMutation(RUN);
   const again = async () => {
     const res = await run({ date });
     if (res.data) {
       refetch({ requestPolicy: 'network-only' });
-      refetchRuns({ requestPolicy: 'network-only' });
     }
   };
+  const runId = r?.id;
+  useEffect(() => {
+    if (runId) refetchRuns({ requestPolicy: 'network-only' });
+  }, [runId, refetchRuns]);
   const unmatched = r ? [...r.unmatched].sort((a: any, b: any) => (a.status === b.status ? 0 : a.status === 'DIFFERENCE' ? -1 : 1)) : [];
   return (
     <Page title="Reconciliation">
@@ -460,7 +464,7 @@ export function ReconciliationPage() {
           <p role="status" className={r.differenceCount === 0 ? 'ok' : 'bad'}>
             {r.differenceCount === 0
               ? `${r.date} reconciles: ${r.matchedCount} items matched, ${r.timingCount} timing items.`
-              : `${r.date}: ${r.differenceCount} differences, ${r.timingCount} timing items, ${r.matchedCount} matched.`}{' '}
+              : `${r.date}: ${r.differenceCount} ${r.differenceCount === 1 ? 'difference' : 'differences'}, ${r.timingCount} timing items, ${r.matchedCount} matched.`}{' '}
             Ran {when(r.ranAt)} ({r.trigger.toLowerCase()}, {r.mode.toLowerCase()}).
           </p>
           <h2>Unmatched items</h2>
