@@ -170,7 +170,7 @@ describe('the console payout screens in a browser', () => {
     });
     await a.page.reload();
     await approveButton.waitFor({ timeout: 30_000 });
-    await a.page.waitForFunction(() => !(document.querySelector('#approve-hint')?.textContent ?? 'another platform admin').includes('another platform admin'));
+    await a.page.locator('#approve-hint').filter({ hasText: 'Approves the batch exactly as shown' }).waitFor({ timeout: 30_000 });
     expect(await approveButton.isDisabled()).toBe(false);
     await approveButton.click();
     const refusal = a.page.getByRole('alert').filter({ hasText: 'FOUR_EYES' });
