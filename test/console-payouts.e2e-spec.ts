@@ -11,8 +11,9 @@
  * - the second admin sees the vendors with amounts, the account state now, the
  *   ledger lines behind each amount and the skipped vendors with reasons,
  *   holds and releases the payout with a reason, then approves the batch;
+ *   the executor sends it and the open page shows the payout SENT;
  * - a batch in another currency is rejected with a reason;
- * - the vendor sees its payout (amount, lines covered) beside its account;
+ * - the vendor sees its payout SENT (amount, lines covered) beside its account;
  * - the reconciliation of a day with a planted difference (a transfer the
  *   ledger has and the processor not) shows it highlighted;
  * - each new screen is photographed (not blank) and passes axe-core.
@@ -22,7 +23,9 @@ import { createServer, type AddressInfo } from 'node:net';
 import type { Browser } from 'playwright-core';
 import { Accounts } from '../src/ledger/accounts';
 import { LedgerService, PostingLine } from '../src/ledger/ledger.service';
+import { sandboxId } from '../src/payments/sandbox/sandbox-store';
 import { WebhookInboxService } from '../src/payments/webhooks/webhook-inbox.service';
+import { PayoutExecutionService } from '../src/payouts/payout-execution.service';
 import { Database } from '../src/platform/database/transaction';
 import { startTestApp, TestApp } from './support/app';
 import { checkScreen, launchChromium, logIn, openSession, ScreenCheck } from './support/console';
@@ -111,6 +114,10 @@ describe('the console payout screens in a browser', () => {
     await earn(vendor.organizationId, 3_000n, old, 'GBP');
     await earn(small.organizationId, 900n, old, 'USD');
     await earn(unboarded.organizationId, 5_000n, old, 'USD');
+    // The charges behind those earnings, at the sandbox processor: the platform's available balance the transfers draw on.
+    const txn = sandboxId('balance_transaction', `console-payouts-funds:${randomUUID()}`);
+    const funds = { id: txn, object: 'balance_transaction', created: Math.floor(old.getTime() / 1000), amount: 100_000, currency: 'usd', fee: 0, net: 100_000, fee_details: [], source: `ch_sandbox_${randomUUID().replace(/-/g, '').slice(0, 24)}`, status: 'available', type: 'charge', reporting_category: 'charge' };
+    await t.dataSource.query(`INSERT INTO sandbox_payment_objects (id, kind, idempotency_key, request_hash, response, data) VALUES ($1, 'balance_transaction', NULL, NULL, NULL, $2::jsonb)`, [txn, JSON.stringify(funds)]);
     // A transfer the ledger has and the processor not, two days ago: a planted reconciliation difference.
     await sentPayout(t, { vendor: planted, admin: creator, amountMinor: 3_100n, currency: 'EUR', at: plantedDay, processor: false });
   }, 180_000);
@@ -229,6 +236,20 @@ describe('the console payout screens in a browser', () => {
     await b.page.getByRole('table', { name: 'Payouts by status' }).waitFor();
     expect(await b.page.getByRole('status').filter({ hasText: /^Sent .* of 65\.00/ }).count()).toBe(1);
     checks.push(await checkScreen(browser, b, 'admin-payout-batch-approved'));
+
+    // The executor sends it (as its job does when an approved batch appears); the open page follows by itself.
+    await t.app.get(PayoutExecutionService).run({ batchId });
+    await t.app.get(WebhookInboxService).drain();
+    const sent = (await t.gql(BATCH, { id: batchId }, approver.token)).data!.payoutBatch;
+    expect(sent.status).toBe('COMPLETED');
+    expect(sent.payouts.edges.map((e: any) => e.node.status)).toEqual(['SENT']);
+    await b.page.getByRole('status').filter({ hasText: 'Sent 65.00 USD of 65.00 USD' }).waitFor({ timeout: 30_000 });
+    await b.page.locator('dd').filter({ hasText: 'COMPLETED' }).waitFor({ timeout: 30_000 });
+    const sentRow = payouts.getByRole('row').filter({ hasText: 'Teacher Labs' });
+    expect(await sentRow.textContent()).toContain('SENT');
+    expect(await sentRow.textContent()).toMatch(/tr_sandbox_/);
+    expect(await b.page.getByRole('table', { name: 'Payouts by status' }).getByRole('row').filter({ hasText: 'SENT' }).textContent()).toContain('65.00');
+    checks.push(await checkScreen(browser, b, 'admin-payout-batch-sent'));
     expect(b.problems).toEqual([]);
     await b.context.close();
   });
@@ -265,7 +286,8 @@ describe('the console payout screens in a browser', () => {
     ).data!.payouts.edges.map((e: any) => e.node);
     const mine = api.find((x: any) => x.batchId === batchId);
     expect(mine.amount.formatted).toContain('65.00');
-    const row = table.getByRole('row').filter({ hasText: mine.amount.formatted }).filter({ hasText: mine.status });
+    expect(mine.status).toBe('SENT');
+    const row = table.getByRole('row').filter({ hasText: mine.amount.formatted }).filter({ hasText: 'SENT' });
     await row.waitFor();
     expect(await row.textContent()).toContain('2 lines');
     await s.page.getByRole('complementary').getByText('Can receive transfers').waitFor();
@@ -312,6 +334,6 @@ describe('the console payout screens in a browser', () => {
   });
 
   it('each payout screen is sound: not blank, no serious or critical axe-core violation', () => {
-    expectSound(['admin-payout-batches', 'admin-payout-batch-review', 'admin-payout-batch-approved', 'vendor-payouts', 'admin-reconciliation']);
+    expectSound(['admin-payout-batches', 'admin-payout-batch-review', 'admin-payout-batch-approved', 'admin-payout-batch-sent', 'vendor-payouts', 'admin-reconciliation']);
   });
 });
