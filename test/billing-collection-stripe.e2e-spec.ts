@@ -99,7 +99,8 @@ describe('collection through Stripe (e2e, local Stripe-compatible server)', () =
     expect(intentsFor()).toHaveLength(1); // the charge did happen at Stripe
 
     // The sweep finds it due again later.
-    await t.dataSource.query(`UPDATE invoice_collections SET next_attempt_at = now() WHERE invoice_id = $1`, [invoice.id]);
+    // A second back: collection compares with the platform clock in whole milliseconds, PostgreSQL's now() has microseconds.
+    await t.dataSource.query(`UPDATE invoice_collections SET next_attempt_at = now() - interval '1 second' WHERE invoice_id = $1`, [invoice.id]);
     const sweep = await collection().collectDue();
     expect(sweep.paid).toBe(1);
     const keys = new Set(fake.requestsTo('POST', '/v1/payment_intents').map((r) => r.idempotencyKey));
