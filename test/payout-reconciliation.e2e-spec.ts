@@ -15,9 +15,8 @@ import { Clock } from '../src/platform/clock/clock';
 import { MetricsService } from '../src/platform/metrics/metrics.service';
 import { ReconciliationService } from '../src/payouts/reconciliation/reconciliation.service';
 import { startTestApp, TestApp } from './support/app';
-import { invoicesOf, pricedOffer } from './support/billing';
+import { paidUpfrontInvoice } from './support/billing';
 import { useLedgerInvariant } from './support/ledger-invariant';
-import { acceptAgreement } from './support/metering';
 import { REVERSE, sentPayout } from './support/payout-sent-fixtures';
 import { errorCode } from './support/payouts';
 import { waitFor } from './support/race';
@@ -52,22 +51,9 @@ describe('reconciliation with the processor (sandbox, e2e)', () => {
   afterAll(() => t.close());
 
   async function paidInvoice(fee: string): Promise<{ invoiceId: string; paymentIntentId: string }> {
-    const distiller = await signUp(t, { country: 'FR' });
-    const o = await pricedOffer(t, vendor, { currency: 'USD', inputPerMillionMinor: '100', outputPerMillionMinor: '300', upfrontFeeMinor: fee });
-    await acceptAgreement(t, distiller, o.offer);
-    const [invoice] = await invoicesOf(t, distiller.token, distiller.organizationId, { kind: 'UPFRONT' });
-    const s = await t.gql(`mutation($o: ID!) { createPaymentSetup(organizationId: $o) { setupIntentId } }`, { o: distiller.organizationId }, distiller.token);
-    await t.gql(
-      `mutation($o: ID!, $s: ID!) { confirmSandboxPaymentSetup(organizationId: $o, setupIntentId: $s, paymentMethod: "pm_sandbox_visa") { organizationId } }`,
-      { o: distiller.organizationId, s: s.data!.createPaymentSetup.setupIntentId },
-      distiller.token,
-    );
-    await inbox.drain();
-    const paid = await t.gql(`mutation($id: ID!) { payInvoice(id: $id) { outcome } }`, { id: invoice.id }, distiller.token);
-    expect(paid.data!.payInvoice.outcome).toBe('PAID');
-    await inbox.drain();
-    const p = await t.gql(`query($id: ID!) { invoice(id: $id) { payment { paymentIntentId } } }`, { id: invoice.id }, distiller.token);
-    return { invoiceId: invoice.id, paymentIntentId: p.data!.invoice.payment.paymentIntentId };
+    const invoiceId = await paidUpfrontInvoice(t, inbox, vendor, fee);
+    const p = await t.gql(`query($id: ID!) { invoice(id: $id) { payment { paymentIntentId } } }`, { id: invoiceId }, admin.token);
+    return { invoiceId, paymentIntentId: p.data!.invoice.payment.paymentIntentId };
   }
 
   const run = async (date: string, token = admin.token) => {

@@ -19,9 +19,8 @@ import { Database } from '../src/platform/database/transaction';
 import { PayoutReversalsRepository } from '../src/payouts/payout-reversals.repository';
 import { PayoutReversalsService } from '../src/payouts/payout-reversals.service';
 import { startTestApp, TestApp } from './support/app';
-import { invoicesOf, pricedOffer } from './support/billing';
+import { paidUpfrontInvoice } from './support/billing';
 import { useLedgerInvariant } from './support/ledger-invariant';
-import { acceptAgreement } from './support/metering';
 import { REVERSE, sentPayout } from './support/payout-sent-fixtures';
 import { errorCode } from './support/payouts';
 import { waitFor } from './support/race';
@@ -338,23 +337,7 @@ describe('payout transfer reversals (sandbox, e2e)', () => {
     const earnings = t.app.get(EarningsBalanceService);
     const db = t.app.get(Database);
     const v = await signUp(t, { country: 'US' });
-    const pay = async (fee: string) => {
-      const distiller = await signUp(t, { country: 'FR' });
-      const o = await pricedOffer(t, v, { currency: 'USD', inputPerMillionMinor: '100', outputPerMillionMinor: '300', upfrontFeeMinor: fee });
-      await acceptAgreement(t, distiller, o.offer);
-      const [invoice] = await invoicesOf(t, distiller.token, distiller.organizationId, { kind: 'UPFRONT' });
-      const s = await t.gql(`mutation($o: ID!) { createPaymentSetup(organizationId: $o) { setupIntentId } }`, { o: distiller.organizationId }, distiller.token);
-      await t.gql(
-        `mutation($o: ID!, $s: ID!) { confirmSandboxPaymentSetup(organizationId: $o, setupIntentId: $s, paymentMethod: "pm_sandbox_visa") { organizationId } }`,
-        { o: distiller.organizationId, s: s.data!.createPaymentSetup.setupIntentId },
-        distiller.token,
-      );
-      await inbox.drain();
-      const paid = await t.gql(`mutation($id: ID!) { payInvoice(id: $id) { outcome } }`, { id: invoice.id }, distiller.token);
-      expect(paid.data!.payInvoice.outcome).toBe('PAID');
-      await inbox.drain();
-      return invoice.id as string;
-    };
+    const pay = (fee: string) => paidUpfrontInvoice(t, inbox, v, fee);
     const first = await pay('10000'); // 85 % → 8500 payable
     const available = await earnings.availableFor(db.reader, v.organizationId, 'USD');
     expect(available.available).toBe(8500n);

@@ -8,7 +8,7 @@ import { periodOf, previousPeriod, PeriodRange } from '../../src/billing/billing
 import type { TestApp } from './app';
 import { createModel, publishOk } from './licensing';
 import { acceptAgreement, createApiKey, reportUsage } from './metering';
-import type { TestUser } from './users';
+import { signUp, TestUser } from './users';
 
 const INVOICE_HEAD = `id number organizationId kind status currency period agreementId lineCount issuedAt dueAt paidAt
   total { amountMinor currency formatted } amountDue { amountMinor } amountPaid { amountMinor }`;
@@ -131,4 +131,27 @@ export async function issuedPosting(t: TestApp, invoiceId: string): Promise<{ ki
   );
   if (rows.length === 0) return null;
   return { kind: rows[0].kind, entries: rows.map((r) => [r.code, r.currency, r.amount]) };
+}
+
+/**
+ * A new distiller accepts a USD offer of `vendor` with an upfront fee and pays
+ * the invoice with the sandbox test card (inbox drained after the card is
+ * saved and after the payment). Returns the paid invoice's id.
+ */
+export async function paidUpfrontInvoice(t: TestApp, inbox: { drain(): Promise<unknown> }, vendor: TestUser, fee: string): Promise<string> {
+  const distiller = await signUp(t, { country: 'FR' });
+  const o = await pricedOffer(t, vendor, { currency: 'USD', inputPerMillionMinor: '100', outputPerMillionMinor: '300', upfrontFeeMinor: fee });
+  await acceptAgreement(t, distiller, o.offer);
+  const [invoice] = await invoicesOf(t, distiller.token, distiller.organizationId, { kind: 'UPFRONT' });
+  const s = await t.gql(`mutation($o: ID!) { createPaymentSetup(organizationId: $o) { setupIntentId } }`, { o: distiller.organizationId }, distiller.token);
+  await t.gql(
+    `mutation($o: ID!, $s: ID!) { confirmSandboxPaymentSetup(organizationId: $o, setupIntentId: $s, paymentMethod: "pm_sandbox_visa") { organizationId } }`,
+    { o: distiller.organizationId, s: s.data!.createPaymentSetup.setupIntentId },
+    distiller.token,
+  );
+  await inbox.drain();
+  const paid = await t.gql(`mutation($id: ID!) { payInvoice(id: $id) { outcome } }`, { id: invoice.id }, distiller.token);
+  if (paid.data?.payInvoice.outcome !== 'PAID') throw new Error(`invoice ${invoice.id} not paid: ${JSON.stringify(paid)}`);
+  await inbox.drain();
+  return invoice.id as string;
 }
