@@ -31,6 +31,23 @@ const requestId = {
   },
 };
 
+const statementResponses = {
+  '200': {
+    description: 'The statement, as an attachment',
+    content: { 'application/json': { schema: { type: 'object', required: ['payload', 'signature', 'keyId', 'statement'] } }, 'text/csv': { schema: { type: 'string' } } },
+  },
+  '400': { description: 'A file name that is not <YYYY-MM>.json|csv, or an earnings statement without ?currency', content: { 'application/json': { schema: { $ref: '#/components/schemas/SimpleError' } } } },
+  '401': { description: 'No valid session token', content: { 'application/json': { schema: { $ref: '#/components/schemas/SimpleError' } } } },
+  '404': { description: "Unknown organization, another organization's statement, or a period without one", content: { 'application/json': { schema: { $ref: '#/components/schemas/SimpleError' } } } },
+};
+
+const formatParameter = { name: 'format', in: 'query', required: false, description: 'json or html (default: by the Accept header, else HTML)', schema: { enum: ['json', 'html'] } };
+
+const publicPageResponses = (missing: string) => ({
+  '200': { description: 'The page', content: { 'text/html': { schema: { type: 'string' } }, 'application/json': { schema: { type: 'object' } } } },
+  '404': { description: missing, content: { 'text/html': { schema: { type: 'string' } }, 'application/json': { schema: { $ref: '#/components/schemas/SimpleError' } } } },
+});
+
 export function openApiDocument(opts: { gatewayMaxBodyBytes: number }) {
   return {
     openapi: '3.1.0',
@@ -38,8 +55,9 @@ export function openApiDocument(opts: { gatewayMaxBodyBytes: number }) {
       title: 'Beiming REST API',
       version: '1.0.0',
       description:
-        'The distillation gateway (OpenAI-compatible), vendor usage ingestion and the Stripe webhook endpoint. Everything else is GraphQL at POST /graphql. ' +
-        'Errors have the OpenAI shape {"error": {message, type, code, param, request_id}}.',
+        'The distillation gateway (OpenAI-compatible), vendor usage ingestion, the Stripe webhook endpoint, statement downloads and the public ' +
+        'provenance pages. Everything else is GraphQL at POST /graphql. Gateway and ingestion errors have the OpenAI shape ' +
+        '{"error": {message, type, code, param, request_id}}; the others answer {"error": {code, message}}.',
     },
     servers: [{ url: '/' }],
     security: [{ apiKey: [] }],
@@ -157,6 +175,71 @@ export function openApiDocument(opts: { gatewayMaxBodyBytes: number }) {
           },
         },
       },
+      '/v1/statements/{organizationId}/earnings/{file}': {
+        get: {
+          operationId: 'downloadEarningsStatement',
+          summary: "An organization's signed earnings statement for a month (members of the organization and platform admins)",
+          description:
+            'JSON is the signed document {payload, signature, keyId, statement}; CSV is one row per line with the signature in the ' +
+            'leading `#` rows. Both verify offline against /.well-known/beiming-keys.json (npm run verify-statement). Another ' +
+            "organization's statement answers 404, as an unknown one does.",
+          security: [{ session: [] }],
+          parameters: [
+            { name: 'organizationId', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } },
+            { name: 'file', in: 'path', required: true, description: '<YYYY-MM>.json or <YYYY-MM>.csv', schema: { type: 'string', pattern: '^\\d{4}-\\d{2}\\.(json|csv)$' } },
+            { name: 'currency', in: 'query', required: true, description: 'ISO 4217 code of the earnings', schema: { type: 'string', minLength: 3, maxLength: 3 } },
+          ],
+          responses: statementResponses,
+        },
+      },
+      '/v1/statements/{organizationId}/usage/{file}': {
+        get: {
+          operationId: 'downloadUsageStatement',
+          summary: "An organization's signed usage statement for a month (members of the organization and platform admins)",
+          description: 'The usage per agreement of the month, signed like the earnings statement.',
+          security: [{ session: [] }],
+          parameters: [
+            { name: 'organizationId', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } },
+            { name: 'file', in: 'path', required: true, description: '<YYYY-MM>.json or <YYYY-MM>.csv', schema: { type: 'string', pattern: '^\\d{4}-\\d{2}\\.(json|csv)$' } },
+          ],
+          responses: statementResponses,
+        },
+      },
+      '/.well-known/beiming-keys.json': {
+        get: {
+          operationId: 'signingKeys',
+          summary: 'The public keys (JWKS) that verify attestations and statements, current and retired',
+          security: [],
+          responses: { '200': { description: 'A JSON Web Key Set', content: { 'application/json': { schema: { type: 'object', required: ['keys'], properties: { keys: { type: 'array', items: { type: 'object' } } } } } } } },
+        },
+      },
+      '/models/{id}': {
+        get: {
+          operationId: 'modelPage',
+          summary: "A listed model's public page (HTML, or JSON with ?format=json or Accept: application/json)",
+          security: [],
+          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }, formatParameter],
+          responses: publicPageResponses('No model with that id is visible'),
+        },
+      },
+      '/models/{id}/licence': {
+        get: {
+          operationId: 'licencePage',
+          summary: "A model's licence: the exact terms of its current offer and their hash (HTML or JSON)",
+          security: [],
+          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }, formatParameter],
+          responses: publicPageResponses('No model with that id is visible'),
+        },
+      },
+      '/verify/{digest}': {
+        get: {
+          operationId: 'verifyWeights',
+          summary: 'Is a model with these weights (sha256 digest) registered and licensed? (HTML or JSON)',
+          security: [],
+          parameters: [{ name: 'digest', in: 'path', required: true, schema: { type: 'string' } }, formatParameter],
+          responses: publicPageResponses('No model is registered with those weights'),
+        },
+      },
       '/openapi.json': {
         get: {
           operationId: 'openApiDocument',
@@ -169,6 +252,7 @@ export function openApiDocument(opts: { gatewayMaxBodyBytes: number }) {
     components: {
       securitySchemes: {
         apiKey: { type: 'http', scheme: 'bearer', bearerFormat: 'bm_<prefix>_<secret>', description: 'An API key created with createApiKey' },
+        session: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'A session token from the logIn mutation' },
       },
       schemas: {
         Model: {
@@ -202,6 +286,11 @@ export function openApiDocument(opts: { gatewayMaxBodyBytes: number }) {
               },
             },
           },
+        },
+        SimpleError: {
+          type: 'object',
+          required: ['error'],
+          properties: { error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' } } } },
         },
         ChatCompletionRequest: {
           type: 'object',
