@@ -43,8 +43,9 @@ describe('OpenAPI document (e2e)', () => {
       '/verify/{digest}',
     ]);
     // What a route that does not exist answers: a documented path may answer 404 for an unknown object, never this.
-    const noRoute = (r: { status: number; body: any }, url: string) => r.status === 404 && r.body?.message === `Cannot ${r.body?.method ?? 'GET'} ${url}`;
+    const noRoute = (r: { status: number; body: any }, url: string) => r.status === 404 && r.body?.error?.message === `Cannot ${r.body?.method ?? 'GET'} ${url}`;
     const missing = await t.request({ method: 'GET', url: '/no-such-route/at-all', headers: { accept: 'application/json' } });
+    expect(missing.body).toEqual({ error: { code: 'NOT_FOUND', message: 'Cannot GET /no-such-route/at-all' } });
     expect(noRoute(missing, '/no-such-route/at-all')).toBe(true);
     const fill = (path: string) =>
       path

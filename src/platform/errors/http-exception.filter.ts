@@ -9,6 +9,14 @@ import { AppError, ErrorCode, httpStatusFor, isClientFacing, StatementTimeoutErr
  * an INTERNAL AppError is a bug: the client gets a generic message and the
  * request id, the log gets the error.
  */
+const HTTP_CODES: Record<number, ErrorCode> = {
+  401: ErrorCode.UNAUTHENTICATED,
+  403: ErrorCode.FORBIDDEN,
+  404: ErrorCode.NOT_FOUND,
+  409: ErrorCode.CONFLICT,
+  429: ErrorCode.TOO_MANY_REQUESTS,
+};
+
 @Catch()
 export class HttpErrorFilter implements ExceptionFilter {
   private readonly log = new Logger('HttpErrorFilter');
@@ -24,7 +32,10 @@ export class HttpErrorFilter implements ExceptionFilter {
       return reply.status(status).send({ error: { code: exception.code, message: exception.message, ...exception.details } });
     }
     if (exception instanceof HttpException) {
-      return reply.status(exception.getStatus()).send(exception.getResponse());
+      // The framework's own refusals (no such route, a method the route lacks) in the same shape as ours.
+      const status = exception.getStatus();
+      const code = HTTP_CODES[status] ?? (status >= 500 ? ErrorCode.INTERNAL : ErrorCode.BAD_USER_INPUT);
+      return reply.status(status).send({ error: { code, message: exception.message } });
     }
     this.log.error({ err: exception, reqId: requestId }, 'internal error');
     return reply.status(500).send({ error: { code: ErrorCode.INTERNAL, message: 'Internal server error', requestId } });
