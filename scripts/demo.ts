@@ -22,6 +22,9 @@ const TOTAL_STEPS = 17;
 async function main(): Promise<void> {
   const config = loadConfig();
   const password = process.env.DEMO_PASSWORD || DEMO_PASSWORD_DEFAULT;
+  if (config.stripeSecretKey) {
+    throw new DemoError('STRIPE_SECRET_KEY is set: the demo moves the sandbox test clock and pays with sandbox test cards, so it only runs in sandbox payments mode (unset it)');
+  }
   if (password.length < 12) throw new DemoError('DEMO_PASSWORD must be at least 12 characters');
   let n = 0;
   const step = (title: string) => {
