@@ -120,13 +120,32 @@ async function checkStory(db: Client, port: number): Promise<void> {
     expect(BigInt(e.paidOut.amountMinor) + BigInt(e.payable.amountMinor)).toBe(BigInt(earned.amount));
     expect(e.pending.amountMinor).toBe('0');
   }
-  // The base vendor earned royalties from the student's revenue (the cascade) and its pool share.
-  const [royalties] = await q(
-    `SELECT count(*)::int AS n FROM ledger_entries e JOIN ledger_accounts a ON a.id = e.account_id JOIN ledger_transactions t ON t.id = e.transaction_id
-      JOIN users u ON u.email = 'aurora@demo.beiming.example' JOIN memberships m ON m.user_id = u.id
-     WHERE a.code = 'vendor:' || m.organization_id || ':payable' AND t.kind = 'INVOICE_PAID' AND e.amount_minor < 0`,
+  // The royalty cascade of the upfront fee, computed from the rules: the platform fee (PLATFORM_FEE_BPS, default 15 %) off the
+  // payment, then the base teacher's LAP share (the lineage edge's) of the student vendor's net, in the same ledger transaction.
+  const orgOf = async (email: string) =>
+    (await q(`SELECT m.organization_id AS id FROM memberships m JOIN users u ON u.id = m.user_id WHERE u.email = $1`, [email]))[0].id as string;
+  const [baseOrg, studentOrg] = [await orgOf('aurora@demo.beiming.example'), await orgOf('borealis@demo.beiming.example')];
+  const [upfront] = await q(`SELECT id, total_minor::text AS total FROM invoices WHERE kind = 'UPFRONT' AND status = 'PAID'`);
+  const [edge] = await q(`SELECT royalty_policy, royalty_share_bps FROM model_lineage_edges`);
+  expect(edge.royalty_policy).toBe('LAP');
+  const gross = BigInt(upfront.total);
+  const fee = (gross * 1500n) / 10_000n;
+  const royalty = ((gross - fee) * BigInt(edge.royalty_share_bps)) / 10_000n;
+  expect(((gross - fee) * BigInt(edge.royalty_share_bps)) % 10_000n).toBe(0n); // the demo's amounts divide exactly
+  const posting = Object.fromEntries(
+    (
+      await q(
+        `SELECT a.code, sum(e.amount_minor)::text AS amount FROM ledger_transactions t JOIN ledger_entries e ON e.transaction_id = t.id
+           JOIN ledger_accounts a ON a.id = e.account_id WHERE t.reference = $1 GROUP BY a.code`,
+        [`invoice:${upfront.id}:paid`],
+      )
+    ).map((r: any) => [r.code, r.amount]),
   );
-  expect(royalties.n).toBeGreaterThan(0);
+  expect(posting).toMatchObject({
+    'platform:fees': String(-fee),
+    [`vendor:${studentOrg}:payable`]: String(-(gross - fee - royalty)),
+    [`vendor:${baseOrg}:payable`]: String(-royalty),
+  });
 
   // Reconciliation: every day of the story run, nothing unmatched.
   const runs = await q(`SELECT DISTINCT ON (day) day, difference_count, timing_count, result FROM reconciliation_runs ORDER BY day, ran_at DESC`);

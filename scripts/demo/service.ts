@@ -60,11 +60,12 @@ async function healthy(base: string): Promise<'beiming' | 'other' | 'none'> {
 }
 
 function npm(args: string[]): void {
-  const cli = process.env.npm_execpath;
+  const cli = /npm-cli\.js$/.test(process.env.npm_execpath ?? '') ? process.env.npm_execpath : undefined;
+  // Quiet unless it fails: the demo's progress lines stay readable.
   const r = cli
-    ? spawnSync(process.execPath, [cli, ...args], { cwd: ROOT, stdio: 'inherit' })
-    : spawnSync(process.platform === 'win32' ? 'npm.cmd' : 'npm', args, { cwd: ROOT, stdio: 'inherit' });
-  if (r.status !== 0) throw new DemoError(`npm ${args.join(' ')} failed (exit ${r.status ?? r.signal})`);
+    ? spawnSync(process.execPath, [cli, ...args], { cwd: ROOT, encoding: 'utf8' })
+    : spawnSync(process.platform === 'win32' ? 'npm.cmd' : 'npm', args, { cwd: ROOT, encoding: 'utf8' });
+  if (r.status !== 0) throw new DemoError(`npm ${args.join(' ')} failed (exit ${r.status ?? r.signal}):\n${`${r.stdout ?? ''}${r.stderr ?? ''}`.trim()}`);
 }
 
 /** Builds dist/ (swc, and the GraphiQL and console bundles) as `npm start` does. */
