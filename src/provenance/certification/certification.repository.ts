@@ -5,6 +5,7 @@
  */
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
+import { timeKeySql } from '../../platform/paging/cursor';
 import type { CertificationEvidence, SafetyReview } from './certification.status';
 
 /** First key of pg_advisory_xact_lock(int, int) for "certify model X". */
@@ -82,4 +83,48 @@ export class CertificationRepository {
     }[];
     return row ?? null;
   }
+
+  /**
+   * Student models (at least one lineage edge as the child) whose latest
+   * certification is missing, revoked or expired at `now`, oldest wait first:
+   * by when they started waiting (registration, revocation or expiry), then id.
+   * `after` is the (time key, id) of the last row of the previous page.
+   */
+  async queue(em: EntityManager, now: Date, after: readonly [string, string] | null, limit: number): Promise<CertificationQueueSqlRow[]> {
+    const params: unknown[] = [now.toISOString(), limit];
+    const keyset = after
+      ? `WHERE (q.waiting_since, q.id) > ($${params.push(after[0])}::timestamp AT TIME ZONE 'UTC', $${params.push(after[1])}::uuid)`
+      : '';
+    return (await em.query(
+      `SELECT q.*, ${timeKeySql('q.waiting_since')} AS time_key FROM (
+         SELECT m.id, m.organization_id, m.created_at, c.id AS certification_id,
+                (SELECT count(*)::int FROM model_lineage_edges p WHERE p.child_model_id = m.id) AS parent_count,
+                CASE WHEN c.id IS NULL THEN 'NONE' WHEN c.revoked_at IS NOT NULL THEN 'REVOKED' ELSE 'EXPIRED' END AS status,
+                CASE WHEN c.id IS NULL THEN m.created_at WHEN c.revoked_at IS NOT NULL THEN c.revoked_at ELSE c.expires_at END AS waiting_since
+           FROM models m
+           LEFT JOIN LATERAL (
+             SELECT id, expires_at, revoked_at FROM model_certifications
+              WHERE model_id = m.id ORDER BY certified_at DESC, id DESC LIMIT 1
+           ) c ON true
+          WHERE EXISTS (SELECT 1 FROM model_lineage_edges e WHERE e.child_model_id = m.id)
+            AND (c.id IS NULL OR c.revoked_at IS NOT NULL OR c.expires_at <= $1::timestamptz)
+       ) q
+       ${keyset}
+       ORDER BY q.waiting_since, q.id
+       LIMIT $2`,
+      params,
+    )) as CertificationQueueSqlRow[];
+  }
+}
+
+export interface CertificationQueueSqlRow {
+  id: string;
+  organization_id: string;
+  created_at: Date;
+  certification_id: string | null;
+  parent_count: number;
+  status: 'NONE' | 'REVOKED' | 'EXPIRED';
+  waiting_since: Date;
+  /** waiting_since to the microsecond, UTC (the keyset's time part). */
+  time_key: string;
 }

@@ -1,15 +1,19 @@
-import { Args, Context, Mutation, ResolveField, Resolver, Root } from '@nestjs/graphql';
+import { Args, Context, Mutation, Query, ResolveField, Resolver, Root } from '@nestjs/graphql';
+import { toTeacherModelOutput } from '../../catalog/catalog.mapper';
 import { TeacherModelOutput } from '../../catalog/dto/model.output';
 import { AdminOnly, CurrentPrincipal } from '../../platform/auth/decorators';
 import { Principal } from '../../platform/auth/principal';
 import { Database } from '../../platform/database/transaction';
 import { LoaderContext, loaderFor } from '../../platform/graphql/loaders';
+import { PageArgs } from '../../platform/graphql/pagination';
+import { toConnection } from '../../platform/paging/page';
 import { CertificationAlreadyRevokedError, RevokeCertificationResult } from './certification.errors';
 import { CertificationService } from './certification.service';
 import { ModelCertificationState } from './certification.status';
 import { CertifyModelInput, RevokeCertificationInput } from './dto/certification.input';
 import {
   CertificationOutput,
+  CertificationQueueConnection,
   ModelCertificationStatusOutput,
   toCertificationOutput,
   toModelCertificationStatusOutput,
@@ -27,6 +31,27 @@ export class CertificationResolver {
   })
   async certifyModel(@CurrentPrincipal() principal: Principal, @Args('input') input: CertifyModelInput): Promise<CertificationOutput> {
     return toCertificationOutput(await this.certifications.certify(principal, input));
+  }
+
+  @AdminOnly()
+  @Query(() => CertificationQueueConnection, {
+    description:
+      'Platform admins. Student models (with a declared lineage) whose latest certification is missing, revoked or expired, ' +
+      'oldest wait first (registration, revocation or expiry), with the model, its organization, lineage and latest certification.',
+  })
+  async certificationQueue(@CurrentPrincipal() principal: Principal, @Args() page: PageArgs): Promise<CertificationQueueConnection> {
+    const entries = await this.certifications.queue(principal, { first: page.first, after: page.after ?? null });
+    return toConnection(
+      entries,
+      (e) => e.cursor,
+      (e) => ({
+        model: toTeacherModelOutput(e.model, e.organization),
+        status: e.status,
+        waitingSince: e.waitingSince,
+        parentCount: e.parentCount,
+        latestCertification: e.latest ? toCertificationOutput(e.latest) : null,
+      }),
+    );
   }
 
   @AdminOnly()

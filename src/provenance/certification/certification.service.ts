@@ -11,15 +11,21 @@
  * certified_at) is also the last one committed.
  */
 import { Injectable } from '@nestjs/common';
-import { EntityManager } from 'typeorm';
+import { EntityManager, In } from 'typeorm';
 import { AuditService } from '../../audit/audit.service';
 import { CatalogService } from '../../catalog/catalog.service';
+import { ModelEntity } from '../../catalog/model.entity';
+import { OrganizationService } from '../../identity/organization.service';
 import { Principal } from '../../platform/auth/principal';
 import { Database } from '../../platform/database/transaction';
-import { BadInputError, FieldError, NotFoundError } from '../../platform/errors/app-error';
+import { BadInputError, FieldError, ForbiddenError, NotFoundError } from '../../platform/errors/app-error';
 import { assertUuid } from '../../platform/errors/validation';
+import { MAX_PAGE_SIZE } from '../../platform/graphql/limits';
+import { CursorParts, defineCursor } from '../../platform/paging/cursor';
+import { Page, pageOf } from '../../platform/paging/page';
 import {
   CertificationEvidence,
+  CertificationStatus,
   expiryProblem,
   ModelCertificationState,
   NOT_CERTIFIED,
@@ -42,6 +48,23 @@ export interface CertifyModelCommand {
   expiresAt: Date;
 }
 
+/** Oldest wait first by (waiting since, to the microsecond; model id). */
+const QUEUE_CURSOR = defineCursor('certification-queue', [CursorParts.timeKey, CursorParts.uuid]);
+
+/** A student model awaiting certification, with what the reviewer needs. */
+export interface CertificationQueueEntry {
+  model: ModelEntity;
+  organization: { id: string; name: string; country: string | null };
+  /** NONE (never certified), REVOKED or EXPIRED: why it is in the queue. */
+  status: CertificationStatus;
+  /** Since registration (NONE), revocation (REVOKED) or expiry (EXPIRED). */
+  waitingSince: Date;
+  parentCount: number;
+  /** The latest certification (revoked or expired), null when NONE. */
+  latest: CertificationRow | null;
+  cursor: string;
+}
+
 export type RevokeOutcome = { kind: 'revoked'; certification: CertificationRow } | { kind: 'already-revoked'; certification: CertificationRow };
 
 @Injectable()
@@ -52,7 +75,44 @@ export class CertificationService {
     private readonly catalog: CatalogService,
     private readonly certifications: CertificationRepository,
     private readonly clock: Clock,
+    private readonly organizations: OrganizationService,
   ) {}
+
+  /**
+   * Platform admins (the resolver's guard checks it; checked again here for
+   * other callers): student models whose latest certification is missing,
+   * revoked or expired now, oldest wait first, keyset-paged.
+   */
+  async queue(principal: Principal, q: { first: number; after: string | null }): Promise<Page<CertificationQueueEntry>> {
+    if (!principal.isAdmin) throw new ForbiddenError('The certification queue is for platform admins');
+    if (!Number.isInteger(q.first) || q.first < 1 || q.first > MAX_PAGE_SIZE) {
+      throw new BadInputError([{ field: 'first', message: `first must be between 1 and ${MAX_PAGE_SIZE}` }]);
+    }
+    const after = q.after == null ? null : QUEUE_CURSOR.decode(q.after);
+    const em = this.db.reader;
+    const fetched = await this.certifications.queue(em, this.clock.now(), after, q.first + 1);
+    const page = pageOf(fetched, q.first);
+    const ids = page.rows.map((r) => r.id);
+    if (ids.length === 0) return { rows: [], hasNextPage: page.hasNextPage };
+    const models = new Map((await em.getRepository(ModelEntity).findBy({ id: In(ids) })).map((m) => [m.id, m]));
+    const orgs = await this.organizations.findByIds([...new Set(page.rows.map((r) => r.organization_id))], em);
+    const latest = new Map((await this.certifications.latestOf(em, ids)).map((c) => [c.model_id, toRow(c)]));
+    return {
+      hasNextPage: page.hasNextPage,
+      rows: page.rows.map((r) => {
+        const org = orgs.get(r.organization_id);
+        return {
+          model: models.get(r.id)!,
+          organization: { id: r.organization_id, name: org?.name ?? '', country: org?.country ?? null },
+          status: CertificationStatus[r.status],
+          waitingSince: new Date(r.waiting_since),
+          parentCount: r.parent_count,
+          latest: latest.get(r.id) ?? null,
+          cursor: QUEUE_CURSOR.encode([r.time_key, r.id]),
+        };
+      }),
+    };
+  }
 
   /**
    * A new certification of the model (any organization's; the caller is a

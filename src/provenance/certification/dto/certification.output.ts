@@ -1,4 +1,6 @@
-import { Field, ID, ObjectType, registerEnumType } from '@nestjs/graphql';
+import { Field, ID, Int, ObjectType, registerEnumType } from '@nestjs/graphql';
+import { TeacherModelOutput } from '../../../catalog/dto/model.output';
+import { Paginated } from '../../../platform/graphql/pagination';
 import { CertificationRecord, CertificationStatus, ModelCertificationState } from '../certification.status';
 
 registerEnumType(CertificationStatus, {
@@ -149,3 +151,24 @@ export function toModelCertificationStatusOutput(s: ModelCertificationState): Mo
 function toEvidenceOutput(e: CertificationEvidenceOutput): CertificationEvidenceOutput {
   return { benchmark: e.benchmark, metric: e.metric, value: e.value, datasetDigest: e.datasetDigest };
 }
+
+@ObjectType('CertificationQueueEntry', { description: 'A student model awaiting certification (admins only).' })
+export class CertificationQueueEntryOutput {
+  @Field(() => TeacherModelOutput, { description: 'The model: its card, weights digest, organization (`vendor`), lineage and royalty stack.' })
+  model: TeacherModelOutput;
+
+  @Field(() => CertificationStatus, { description: 'Why it waits: NONE (never certified), REVOKED or EXPIRED (its latest certification).' })
+  status: CertificationStatus;
+
+  @Field(() => Date, { description: 'Since registration (NONE), revocation (REVOKED) or expiry (EXPIRED); the queue is oldest first by this.' })
+  waitingSince: Date;
+
+  @Field(() => Int, { description: 'Parents declared in its lineage.' })
+  parentCount: number;
+
+  @Field(() => CertificationOutput, { nullable: true, description: 'Its latest certification (revoked or expired); null when NONE.' })
+  latestCertification: CertificationOutput | null;
+}
+
+@ObjectType('CertificationQueueConnection')
+export class CertificationQueueConnection extends Paginated(CertificationQueueEntryOutput, 'CertificationQueueEntry') {}
