@@ -51,6 +51,7 @@ const HOLD = `mutation($p: ID!, $r: String!) { holdPayout(payoutId: $p, reason: 
 const RELEASE = `mutation($p: ID!) { releasePayout(payoutId: $p) { id status hold { reason } } }`;
 const HOLD_VENDOR = `mutation($o: ID!, $r: String!) { holdVendorPayouts(organizationId: $o, reason: $r) { organizationId reason heldBy } }`;
 const RELEASE_VENDOR = `mutation($o: ID!) { releaseVendorPayouts(organizationId: $o) { organizationId reason } }`;
+const VENDOR_HOLDS = `query { vendorPayoutHolds { organizationId organizationName reason heldBy heldAt } }`;
 const LIST = `query($s: PayoutBatchStatus, $c: String, $first: Int, $after: String) { payoutBatches(status: $s, currency: $c, first: $first, after: $after) {
   edges { cursor node { id currency status } } pageInfo { hasNextPage endCursor } } }`;
 const VENDOR_PAYOUTS = `query($o: ID!, $first: Int, $after: String) { payouts(organizationId: $o, first: $first, after: $after) {
@@ -204,6 +205,11 @@ describe('payout batches (e2e)', () => {
       await earn(due, 5_000n, OLD, C);
       const held = await readyVendor(C, 5_000n);
       expect((await t.gql(HOLD_VENDOR, { o: held, r: 'compliance review' }, approver.token)).data!.holdVendorPayouts).toMatchObject({ organizationId: held, reason: 'compliance review', heldBy: approver.userId });
+      // Admins list the vendors on hold (with the organization's name); anyone else is refused.
+      const holds = (await t.gql(VENDOR_HOLDS, {}, creator.token)).data!.vendorPayoutHolds;
+      expect(holds).toEqual([expect.objectContaining({ organizationId: held, reason: 'compliance review', heldBy: approver.userId })]);
+      expect(holds[0].organizationName).toBe((await t.dataSource.query(`SELECT name FROM organizations WHERE id = $1`, [held]))[0].name);
+      expect(errorCode(await t.gql(VENDOR_HOLDS, {}, (await signUp(t)).token))).toBe('FORBIDDEN');
       const tinyAndPending = await readyVendor(C, 1n); // 0.01 old …
       await earn(tinyAndPending, 4_000n, ago(DAY), C); // … and 40.00 pending: available 0.01 — below the minimum (pending does not count)
       const fresh = await vendorOrg();
@@ -270,6 +276,7 @@ describe('payout batches (e2e)', () => {
       // Releasing the vendor hold: the vendor is batched again (after this batch is rejected, everyone's lines are free again).
       expect((await t.gql(RELEASE_VENDOR, { o: held }, approver.token)).data!.releaseVendorPayouts).toMatchObject({ reason: 'compliance review' });
       expect((await t.gql(RELEASE_VENDOR, { o: held }, approver.token)).data!.releaseVendorPayouts).toBeNull();
+      expect((await t.gql(VENDOR_HOLDS, {}, creator.token)).data!.vendorPayoutHolds).toEqual([]);
       expect(errorCode(await t.gql(HOLD_VENDOR, { o: randomUUID(), r: 'nobody' }, approver.token))).toBe('NOT_FOUND');
       const vendorAudit = await t.dataSource.query(
         `SELECT action, actor_user_id, data->>'reason' AS reason FROM audit_log WHERE target_id = $1 AND action LIKE 'payouts.vendor.%' ORDER BY seq`,

@@ -157,10 +157,27 @@ export interface StatusCount {
 
 export interface VendorHoldRow {
   organizationId: string;
+  organizationName: string;
   reason: string;
   heldBy: string;
   heldAt: Date;
 }
+
+interface RawVendorHold {
+  organization_id: string;
+  organization_name: string;
+  reason: string;
+  held_by: string;
+  held_at: Date;
+}
+
+const toVendorHold = (r: RawVendorHold): VendorHoldRow => ({
+  organizationId: r.organization_id,
+  organizationName: r.organization_name,
+  reason: r.reason,
+  heldBy: r.held_by,
+  heldAt: r.held_at,
+});
 
 const TIME_KEY = (col: string) => `to_char(${col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US')`;
 
@@ -528,10 +545,21 @@ export class PayoutBatchesRepository {
   }
 
   async vendorHold(em: EntityManager, organizationId: string): Promise<VendorHoldRow | null> {
-    const [row] = (await em.query(`SELECT organization_id, reason, held_by, held_at FROM payout_vendor_holds WHERE organization_id = $1`, [organizationId])) as {
-      organization_id: string; reason: string; held_by: string; held_at: Date;
-    }[];
-    return row ? { organizationId: row.organization_id, reason: row.reason, heldBy: row.held_by, heldAt: row.held_at } : null;
+    const [row] = (await em.query(
+      `SELECT h.organization_id, o.name AS organization_name, h.reason, h.held_by, h.held_at
+         FROM payout_vendor_holds h JOIN organizations o ON o.id = h.organization_id WHERE h.organization_id = $1`,
+      [organizationId],
+    )) as RawVendorHold[];
+    return row ? toVendorHold(row) : null;
+  }
+
+  /** Every vendor on hold, longest held first (holds are few: an admin places each). */
+  async vendorHolds(em: EntityManager): Promise<VendorHoldRow[]> {
+    const rows = (await em.query(
+      `SELECT h.organization_id, o.name AS organization_name, h.reason, h.held_by, h.held_at
+         FROM payout_vendor_holds h JOIN organizations o ON o.id = h.organization_id ORDER BY h.held_at, h.organization_id`,
+    )) as RawVendorHold[];
+    return rows.map(toVendorHold);
   }
 
   /** Places (or replaces the reason of) a vendor hold; the row as stored. */
@@ -546,9 +574,12 @@ export class PayoutBatchesRepository {
 
   /** The removed hold, or null when the vendor was not on hold. */
   async deleteVendorHold(em: EntityManager, organizationId: string): Promise<VendorHoldRow | null> {
-    const result = await em.query(`DELETE FROM payout_vendor_holds WHERE organization_id = $1 RETURNING organization_id, reason, held_by, held_at`, [organizationId]);
-    const [row] = returnedRows<{ organization_id: string; reason: string; held_by: string; held_at: Date }>(result);
-    return row ? { organizationId: row.organization_id, reason: row.reason, heldBy: row.held_by, heldAt: row.held_at } : null;
+    const [row] = (await em.query(
+      `WITH d AS (DELETE FROM payout_vendor_holds WHERE organization_id = $1 RETURNING organization_id, reason, held_by, held_at)
+       SELECT d.organization_id, o.name AS organization_name, d.reason, d.held_by, d.held_at FROM d JOIN organizations o ON o.id = d.organization_id`,
+      [organizationId],
+    )) as RawVendorHold[];
+    return row ? toVendorHold(row) : null;
   }
 
   /** A page of the batch's payouts by organization id. */

@@ -108,6 +108,12 @@ export class PayoutBatchesResolver {
   }
 
   @AdminOnly()
+  @Query(() => [VendorPayoutHoldOutput], { description: 'Platform admins. Every vendor kept out of new payout batches (holdVendorPayouts), longest held first.' })
+  async vendorPayoutHolds(@CurrentPrincipal() principal: Principal): Promise<VendorPayoutHoldOutput[]> {
+    return (await this.review.vendorHolds(principal)).map(toVendorHoldOutput);
+  }
+
+  @AdminOnly()
   @Query(() => PayoutBatchConnection, { description: 'Platform admins. Payout batches, newest first.' })
   async payoutBatches(@Args() args: PayoutBatchesArgs): Promise<PayoutBatchConnection> {
     const page = await this.batches.batches({ status: args.status ?? null, currency: args.currency ?? null }, args.first, args.after ?? null);

@@ -223,6 +223,12 @@ export class PayoutReviewService {
     return this.repo.vendorHold(this.db.reader, org);
   }
 
+  /** Admins: every vendor on hold, longest held first. */
+  async vendorHolds(principal: Principal): Promise<VendorHoldRow[]> {
+    requireAdminUser(principal);
+    return this.repo.vendorHolds(this.db.reader);
+  }
+
   /** The hash of the batch as it is now (inside the caller's transaction, after the batch lock). */
   async currentHash(tx: Tx, b: PayoutBatchRow): Promise<string> {
     const payouts = await this.repo.snapshotPayouts(tx, b.id);

@@ -291,6 +291,9 @@ export class VendorPayoutHoldOutput {
   @Field(() => ID)
   organizationId: string;
 
+  @Field(() => String, { description: "The vendor organization's name." })
+  organizationName: string;
+
   @Field(() => String)
   reason: string;
 
