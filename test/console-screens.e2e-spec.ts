@@ -357,7 +357,11 @@ describe('the console in a browser', () => {
     const a = await openSession(browser, origin);
     await logIn(a, origin, admin);
     await screen(a, 'admin-anomaly-flags', '/admin/flags', settled('Anomaly flags'));
-    await screen(a, 'admin-certification-queue', '/admin/certification', table('Listed models without a current certification'));
+    await screen(a, 'admin-certification-queue', '/admin/certification', table('Student models awaiting certification, longest waiting first'));
+    // The server's queue: the distiller's student model, never certified, with its organization.
+    const queued = a.page.getByRole('table', { name: 'Student models awaiting certification, longest waiting first' }).getByRole('row').filter({ hasText: 'Distil SARL' });
+    expect(await queued.count()).toBe(1);
+    expect(await queued.textContent()).toContain('NONE');
     await screen(a, 'admin-audit-log', '/admin/audit', table('Entries, newest first'));
     await a.page.getByRole('button', { name: 'Verify the hash chain' }).click();
     await a.page.getByRole('status').filter({ hasText: 'Chain valid' }).waitFor();

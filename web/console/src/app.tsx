@@ -10,7 +10,8 @@ import { EarningsPage } from './pages/earnings';
 import { InvoicePage, InvoicesPage } from './pages/invoices';
 import { ModelPage, ModelsPage } from './pages/models';
 import { PayoutAccountPage } from './pages/payout-account';
-import { PayoutBatchesPage, PayoutBatchPage, ReconciliationPage, VendorPayoutsPage } from './pages/payouts';
+import { PayoutBatchesPage, PayoutBatchPage, ReconciliationPage, VendorHoldsPage, VendorPayoutsPage } from './pages/payouts';
+import { PoolReviewPage, PoolSubscriptionPage } from './pages/pool';
 import { StudentModelPage, StudentModelsPage } from './pages/student-models';
 import { UsagePage } from './pages/usage';
 import { AnomalyFlagsPage, AuditLogPage, CertificationQueuePage } from './pages/admin';
@@ -102,6 +103,7 @@ function SignedIn({ onSignOut }: { onSignOut: () => void }) {
     { to: 'usage', label: 'Usage' },
     { to: 'invoices', label: 'Invoices & payment' },
     { to: 'student-models', label: 'Student models' },
+    ...(hasQuery('poolSubscriptions') ? [{ to: 'pool', label: 'Pool subscription' }] : []),
   ];
   const adminNav: NavItem[] = [
     { to: '/admin/flags', label: 'Anomaly flags' },
@@ -112,6 +114,8 @@ function SignedIn({ onSignOut }: { onSignOut: () => void }) {
           { to: '/admin/reconciliation', label: 'Reconciliation' },
         ]
       : []),
+    ...(hasQuery('vendorPayoutHolds') ? [{ to: '/admin/payout-holds', label: 'Vendor payout holds' }] : []),
+    ...(hasQuery('poolStatement') ? [{ to: '/admin/pool', label: 'Pool earnings' }] : []),
     { to: '/admin/audit', label: 'Audit log' },
   ];
   const navList = (title: string, items: NavItem[], prefix: string) => (
@@ -197,9 +201,12 @@ function route(path: string): ReactNode {
     ['/o/:org/student-models', (p) => <StudentModelsPage orgId={p.org} />],
     ['/o/:org/student-models/:id', (p) => <StudentModelPage orgId={p.org} modelId={p.id} />],
     ['/o/:org/payouts', (p) => <VendorPayoutsPage orgId={p.org} />],
+    ['/o/:org/pool', (p) => <PoolSubscriptionPage orgId={p.org} />],
     ['/admin/payouts', () => <PayoutBatchesPage />],
     ['/admin/payouts/:id', (p) => <PayoutBatchPage batchId={p.id} />],
     ['/admin/reconciliation', () => <ReconciliationPage />],
+    ['/admin/payout-holds', () => <VendorHoldsPage />],
+    ['/admin/pool', () => <PoolReviewPage />],
     ['/admin/flags', () => <AnomalyFlagsPage />],
     ['/admin/certification', () => <CertificationQueuePage />],
     ['/admin/audit', () => <AuditLogPage />],

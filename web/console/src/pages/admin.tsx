@@ -54,45 +54,81 @@ export function AnomalyFlagsPage() {
   );
 }
 
-const QUEUE = `query CertificationQueue($after: String) { catalog(first: 100, after: $after) {
+// Lineage selections are costly: a page of 20 stays well under the API's query cost limit.
+const QUEUE = `query CertificationQueue($after: String) { certificationQueue(first: 20, after: $after) {
   pageInfo { hasNextPage endCursor }
-  edges { node { id name vendor { id name } listedAt certification { status expiresAt revokedAt } } } } }`;
+  edges { node { status waitingSince parentCount
+    model { id name slug status weightsDigest createdAt vendor { id name }
+      card { summary evaluations { benchmark metric value } }
+      lineage { ancestors { id name depth } }
+      royaltyStack { totalBps } }
+    latestCertification { id certifiedAt expiresAt revokedAt revocationReason safetyReview { reviewer passed } } } } } }`;
 const CERTIFY = `mutation Certify($input: CertifyModelInput!) { certifyModel(input: $input) { id modelId expiresAt } }`;
 
+/** Basis points as a percentage, in integers (1234 → "12.34 %"). */
+const bps = (n: number): string => `${Math.floor(n / 100)}.${String(n % 100).padStart(2, '0')} %`;
+
+/** Why an entry waits, in words. */
+function waitingFor(e: any): string {
+  if (e.status === 'NONE') return `never certified (registered ${when(e.model.createdAt)})`;
+  const c = e.latestCertification;
+  if (e.status === 'REVOKED') return `revoked ${when(c.revokedAt)}${c.revocationReason ? `: ${c.revocationReason}` : ''}`;
+  return `expired ${when(c.expiresAt)} (certified ${when(c.certifiedAt)} by review of ${c.safetyReview.reviewer})`;
+}
+
 /**
- * Listed models whose certification is missing, expired or revoked (from the
- * catalog: the API has no server-side queue of requests).
+ * Student models awaiting certification (never certified, revoked or
+ * expired), oldest wait first, as the server keeps the queue.
  */
 export function CertificationQueuePage() {
-  const [after, setAfter] = useState<string | null>(null);
-  const [{ data, fetching, error }, refetch] = useQuery({ query: QUEUE, variables: { after } });
+  const [cursors, setCursors] = useState<(string | null)[]>([null]);
+  const [{ data, fetching, error }, refetch] = useQuery({ query: QUEUE, variables: { after: cursors[cursors.length - 1] }, requestPolicy: 'cache-and-network' });
   const [chosen, setChosen] = useState<{ id: string; name: string } | null>(null);
-  const queue = (data?.catalog.edges ?? []).map((e: any) => e.node).filter((m: any) => m.certification.status !== 'CERTIFIED');
+  const page = data?.certificationQueue;
+  const queue = (page?.edges ?? []).map((e: any) => e.node);
   return (
     <Page title="Certification queue">
       {fetching && !data ? <Loading what="the queue" /> : null}
       <ApiError error={error} />
-      {data ? (
+      {page ? (
         <Table
-          caption="Listed models without a current certification"
-          head={['Model', 'Vendor', 'Listed', 'Status', '']}
-          empty="Every listed model on this page is certified."
-          rows={queue.map((m: any) => [
-            m.name,
-            m.vendor.name,
-            when(m.listedAt),
-            m.certification.status,
-            <button type="button" aria-label={`Certify ${m.name}`} onClick={() => setChosen({ id: m.id, name: m.name })}>
+          caption="Student models awaiting certification, longest waiting first"
+          head={['Model', 'Organization', 'Waiting since', 'Why', 'Lineage', 'Royalty stack', 'Weights digest', '']}
+          empty="No student model is waiting for certification."
+          rows={queue.map((e: any) => [
+            <>
+              {e.model.name}
+              <div className="hint">{e.model.card.summary}</div>
+            </>,
+            e.model.vendor.name,
+            when(e.waitingSince),
+            <>
+              <strong>{e.status}</strong> — {waitingFor(e)}
+            </>,
+            `${e.parentCount} ${e.parentCount === 1 ? 'parent' : 'parents'}: ${e.model.lineage.ancestors
+              .filter((a: any) => a.depth === 1)
+              .map((a: any) => a.name)
+              .join(', ')}`,
+            bps(e.model.royaltyStack.totalBps),
+            <code className="mono">{e.model.weightsDigest ? `${e.model.weightsDigest.slice(0, 19)}…` : '—'}</code>,
+            <button type="button" aria-label={`Certify ${e.model.name}`} onClick={() => setChosen({ id: e.model.id, name: e.model.name })}>
               Certify…
             </button>,
           ])}
         />
       ) : null}
-      {data?.catalog.pageInfo.hasNextPage ? (
-        <button type="button" onClick={() => setAfter(data.catalog.pageInfo.endCursor)}>
-          Next page
-        </button>
-      ) : null}
+      <div className="controls">
+        {cursors.length > 1 ? (
+          <button type="button" onClick={() => setCursors(cursors.slice(0, -1))}>
+            Previous page
+          </button>
+        ) : null}
+        {page?.pageInfo.hasNextPage ? (
+          <button type="button" onClick={() => setCursors([...cursors, page.pageInfo.endCursor])}>
+            Next page
+          </button>
+        ) : null}
+      </div>
       {chosen ? (
         <CertifyForm
           model={chosen}

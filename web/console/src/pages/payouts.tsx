@@ -3,7 +3,8 @@
  * (vendors with amount, account state now and the ledger lines behind each
  * amount; skipped vendors with the reason; approve by a second admin, reject,
  * hold/release a payout; execution progress, polled while it runs) and the
- * reconciliation of a day. Vendors: their payouts beside the payout account.
+ * reconciliation of a day; vendor-level holds; reversing part of a sent
+ * payout's transfer. Vendors: their payouts beside the payout account.
  */
 import { useEffect, useState, type FormEvent, type ReactNode } from 'react';
 import { useMutation, useQuery } from 'urql';
@@ -132,6 +133,9 @@ const APPROVE = `mutation ApprovePayoutBatch($id: ID!, $hash: String!) { approve
 const REJECT = `mutation RejectPayoutBatch($id: ID!, $reason: String!) { rejectPayoutBatch(id: $id, reason: $reason) { id status rejectReason rejectedAt } }`;
 const HOLD = `mutation HoldPayout($id: ID!, $reason: String!) { holdPayout(payoutId: $id, reason: $reason) { id status hold { reason heldAt heldBy } } }`;
 const RELEASE = `mutation ReleasePayout($id: ID!) { releasePayout(payoutId: $id) { id status hold { reason heldAt heldBy } } }`;
+const REVERSE = `mutation ReverseTransfer($id: ID!, $amount: String!, $reason: String!, $currency: String, $key: String) {
+  reverseTransfer(payoutId: $id, amountMinor: $amount, reason: $reason, currency: $currency, requestKey: $key) {
+    payoutId reversalId created amount { ${MONEY} } payoutReversed { ${MONEY} } payoutAmount { ${MONEY} } } }`;
 
 /** While money is moving the page asks again every few seconds. */
 const POLL_MS = 3000;
@@ -148,6 +152,7 @@ export function PayoutBatchPage({ batchId }: { batchId: string }) {
   const [rejectReason, setRejectReason] = useState('');
   const [holding, setHolding] = useState<{ id: string; name: string } | null>(null);
   const [holdReason, setHoldReason] = useState('');
+  const [reversing, setReversing] = useState<any | null>(null);
   const b = data?.payoutBatch;
   const moving = b?.status === 'APPROVED' || b?.status === 'EXECUTING';
   const reload = () => refetch({ requestPolicy: 'network-only' });
@@ -313,6 +318,10 @@ export function PayoutBatchPage({ batchId }: { batchId: string }) {
                 <button type="button" aria-label={`Release the payout to ${name}`} onClick={() => void onRelease(p.id)} disabled={released.fetching}>
                   Release
                 </button>
+              ) : p.status === 'SENT' && BigInt(p.reversed.amountMinor) < BigInt(p.amount.amountMinor) ? (
+                <button type="button" aria-label={`Reverse part of the transfer to ${name}`} onClick={() => setReversing({ ...p, name })}>
+                  Reverse…
+                </button>
               ) : (
                 ''
               ),
@@ -349,6 +358,14 @@ export function PayoutBatchPage({ batchId }: { batchId: string }) {
             <ApiError error={held.error} />
           </form>
         ) : null}
+        {reversing ? (
+          <ReverseTransferForm
+            key={reversing.id}
+            payout={reversing}
+            onClose={() => setReversing(null)}
+            onDone={() => reload()}
+          />
+        ) : null}
       </section>
 
       <section aria-labelledby="skipped-title">
@@ -362,6 +379,94 @@ export function PayoutBatchPage({ batchId }: { batchId: string }) {
         />
       </section>
     </Page>
+  );
+}
+
+const MINOR = /^[1-9][0-9]{0,18}$/;
+
+/**
+ * Reversing part (or the rest) of a SENT payout's transfer: an amount in
+ * minor units of the transfer's currency (at most what is not reversed yet)
+ * and a reason, then a confirmation naming both. The API's refusal is shown
+ * as it states it. One request key per form, so confirming twice after an
+ * unknown outcome cannot reverse twice.
+ */
+function ReverseTransferForm({ payout, onClose, onDone }: { payout: any; onClose: () => void; onDone: () => void }) {
+  const [amount, setAmount] = useState('');
+  const [reason, setReason] = useState('');
+  const [confirming, setConfirming] = useState(false);
+  const [local, setLocal] = useState<string | null>(null);
+  // getRandomValues works on plain http too (randomUUID needs a secure context).
+  const [requestKey] = useState(() => `console:${payout.id}:${Array.from(crypto.getRandomValues(new Uint8Array(12)), (x) => x.toString(16).padStart(2, '0')).join('')}`);
+  const [result, reverse] = useMutation(REVERSE);
+  const left = BigInt(payout.amount.amountMinor) - BigInt(payout.reversed.amountMinor);
+  const done = result.data?.reverseTransfer;
+  const review = (e: FormEvent) => {
+    e.preventDefault();
+    setLocal(null);
+    const a = amount.trim();
+    if (!MINOR.test(a)) return setLocal('The amount must be a whole number of minor units, greater than zero.');
+    if (BigInt(a) > left) return setLocal(`At most ${left} minor units are left to reverse on this payout.`);
+    if (!reason.trim()) return setLocal('A reason is required.');
+    setConfirming(true);
+  };
+  const submit = async () => {
+    const r = await reverse({ id: payout.id, amount: amount.trim(), reason: reason.trim(), currency: payout.amount.currency, key: requestKey });
+    setConfirming(false);
+    if (r.data) onDone();
+  };
+  return (
+    <form className="form card" onSubmit={review} aria-labelledby="reverse-title">
+      <h3 id="reverse-title">Reverse the transfer to {payout.name}</h3>
+      <p>
+        Sent {payout.amount.formatted}
+        {payout.reversed.amountMinor !== '0' ? `, already reversed ${payout.reversed.formatted}` : ''}; up to {left.toString()} minor units of{' '}
+        {payout.amount.currency} can be reversed. The vendor is owed the reversed amount again.
+      </p>
+      <div className="grid">
+        <Field label="Amount to reverse (minor units)" hint={`e.g. 1250 is 12.50 in a two-decimal currency; currency ${payout.amount.currency}`}>
+          <input required inputMode="numeric" value={amount} onChange={(e) => { setAmount(e.target.value); setConfirming(false); }} disabled={Boolean(done)} />
+        </Field>
+        <Field label="Reversal reason" hint="kept with the reversal and in the audit log">
+          <input required value={reason} onChange={(e) => { setReason(e.target.value); setConfirming(false); }} disabled={Boolean(done)} />
+        </Field>
+      </div>
+      {local ? (
+        <p role="alert" className="bad">
+          {local}
+        </p>
+      ) : null}
+      {done ? (
+        <p role="status" className="ok">
+          Reversed {done.amount.formatted} ({done.reversalId}); {done.payoutReversed.formatted} of {done.payoutAmount.formatted} reversed in all.
+        </p>
+      ) : confirming ? (
+        <div className="actions" role="group" aria-label="Confirm the reversal">
+          <strong>
+            Reverse {amount.trim()} minor units of {payout.amount.currency} from {payout.name}: “{reason.trim()}”?
+          </strong>
+          <button type="button" onClick={() => void submit()} disabled={result.fetching}>
+            {result.fetching ? 'Reversing…' : 'Confirm reversal'}
+          </button>
+          <button type="button" onClick={() => setConfirming(false)}>
+            Back
+          </button>
+        </div>
+      ) : (
+        <div className="actions">
+          <button type="submit">Review the reversal</button>
+          <button type="button" onClick={onClose}>
+            Close
+          </button>
+        </div>
+      )}
+      {done ? (
+        <button type="button" onClick={onClose}>
+          Close
+        </button>
+      ) : null}
+      <ApiError error={result.error} />
+    </form>
   );
 }
 
@@ -592,6 +697,109 @@ export function VendorPayoutsPage({ orgId }: { orgId: string }) {
           </button>
         ) : null}
       </div>
+    </Page>
+  );
+}
+
+const HOLDS = `query VendorPayoutHolds { vendorPayoutHolds { organizationId organizationName reason heldBy heldAt } }`;
+const HOLD_VENDOR = `mutation HoldVendorPayouts($org: ID!, $reason: String!) { holdVendorPayouts(organizationId: $org, reason: $reason) { organizationId organizationName reason heldBy heldAt } }`;
+const RELEASE_VENDOR = `mutation ReleaseVendorPayouts($org: ID!) { releaseVendorPayouts(organizationId: $org) { organizationId reason } }`;
+
+/** Admins: vendors kept out of new payout batches; hold one with a reason, release after a confirmation. */
+export function VendorHoldsPage() {
+  const [{ data, fetching, error }, refetch] = useQuery({ query: HOLDS, requestPolicy: 'cache-and-network' });
+  const [held, hold] = useMutation(HOLD_VENDOR);
+  const [released, release] = useMutation(RELEASE_VENDOR);
+  const [org, setOrg] = useState('');
+  const [reason, setReason] = useState('');
+  const [confirming, setConfirming] = useState<any | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+  const reload = () => refetch({ requestPolicy: 'network-only' });
+  const onHold = async (e: FormEvent) => {
+    e.preventDefault();
+    setNotice(null);
+    const r = await hold({ org: org.trim(), reason: reason.trim() });
+    if (r.data) {
+      setNotice(`${r.data.holdVendorPayouts.organizationName} is kept out of new payout batches.`);
+      setOrg('');
+      setReason('');
+      reload();
+    }
+  };
+  const onRelease = async () => {
+    if (!confirming) return;
+    setNotice(null);
+    const r = await release({ org: confirming.organizationId });
+    if (r.data) {
+      setNotice(`${confirming.organizationName} is batched again from the next payout batch on.`);
+      setConfirming(null);
+      reload();
+    }
+  };
+  return (
+    <Page title="Vendor payout holds">
+      <p className="hint">
+        A vendor on hold is left out of new payout batches (skipped as VENDOR_HOLD). Payouts already in a batch are held one by one on the batch's page.
+      </p>
+      {notice ? (
+        <p role="status" className="ok">
+          {notice}
+        </p>
+      ) : null}
+      {fetching && !data ? <Loading what="the holds" /> : null}
+      <ApiError error={error} />
+      {data ? (
+        <Table
+          caption="Vendors on hold, longest held first"
+          head={['Vendor', 'Reason', 'Held since', 'Held by', '']}
+          empty="No vendor is on hold."
+          rows={data.vendorPayoutHolds.map((h: any) => [
+            <>
+              {h.organizationName}
+              <div>
+                <code className="mono">{h.organizationId}</code>
+              </div>
+            </>,
+            h.reason,
+            when(h.heldAt),
+            <code className="mono">{h.heldBy.slice(0, 8)}</code>,
+            <button type="button" aria-label={`Release the hold on ${h.organizationName}`} onClick={() => setConfirming(h)}>
+              Release…
+            </button>,
+          ])}
+        />
+      ) : null}
+      {confirming ? (
+        <div className="card actions" role="group" aria-label="Confirm the release">
+          <span>
+            Release {confirming.organizationName} (held for “{confirming.reason}”)? It is batched again from the next batch on.
+          </span>
+          <button type="button" onClick={() => void onRelease()} disabled={released.fetching}>
+            Confirm release
+          </button>
+          <button type="button" onClick={() => setConfirming(null)}>
+            Cancel
+          </button>
+        </div>
+      ) : null}
+      <ApiError error={released.error} />
+      {error ? null : (
+        <form className="form card" onSubmit={onHold} aria-labelledby="hold-vendor-title">
+          <h2 id="hold-vendor-title">Hold a vendor</h2>
+          <div className="grid">
+            <Field label="Vendor organization id" hint="the vendor organization's id (a UUID)">
+              <input required value={org} onChange={(e) => setOrg(e.target.value)} />
+            </Field>
+            <Field label="Reason" hint="kept in the audit log">
+              <input required value={reason} onChange={(e) => setReason(e.target.value)} />
+            </Field>
+          </div>
+          <button type="submit" disabled={held.fetching}>
+            Hold vendor payouts
+          </button>
+          <ApiError error={held.error} />
+        </form>
+      )}
     </Page>
   );
 }
