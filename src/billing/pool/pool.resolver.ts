@@ -83,6 +83,8 @@ function toDistributionOutput(d: DistributionRow): PoolDistributionOutput {
     platformFee: m(d.feeMinor),
     distributed: m(d.distributedMinor),
     carried: m(d.carriedMinor),
+    clawback: m(d.clawbackMinor),
+    clawbackCarried: m(d.clawbackCarriedMinor),
     remainder: m(d.remainderMinor),
     totalEligibleTokens: d.totalEligibleTokens.toString(),
     minimumTokensToEarn: d.minimumTokensToEarn.toString(),
@@ -224,6 +226,7 @@ export class PoolResolver {
         toRemainder: x.toRemainder,
       })),
       feeBreakdown: s.feeBreakdown.map((f) => ({ modelId: f.modelId, vendorOrganizationId: f.vendorOrganizationId, tokens: f.tokens.toString(), amount: moneyOutput(f.amountMinor, c) })),
+      clawbacks: s.clawbacks.map((x) => ({ subscriptionId: x.subscriptionId, organizationId: x.distillerOrganizationId, period: x.period, invoiceId: x.invoiceId, amount: moneyOutput(x.amountMinor, c) })),
       complete: s.complete,
     };
   }

@@ -24,6 +24,17 @@
  *   reference are the backstops.
  * - Nothing eligible used at all: no fee, no posting; the money stays in the
  *   pool, undistributed, for the next period (carried).
+ * - Refunds after a distribution (clawback): each distributed subscription
+ *   period records what the distribution took; a later refund of its invoice
+ *   leaves `pool:<that period>` short (debited by the refund). The next
+ *   distribution of the plan (any version) nets every such refund not netted
+ *   yet: it comes off the gross before the fee, and the posting credits each
+ *   old `pool:<period>` back by what it nets. A clawback larger than the
+ *   gross takes the whole gross (teachers get nothing, never anything
+ *   negative) and the rest waits for the following distribution. The
+ *   outstanding amounts are read under the plan's lock (no two distributions
+ *   net one refund); a refund that commits after that read is outstanding for
+ *   the next distribution — netted exactly once either way.
  */
 import { Injectable, Logger } from '@nestjs/common';
 import { AuditService } from '../../audit/audit.service';
@@ -39,7 +50,7 @@ import { BPS_WHOLE } from '../../platform/money/allocation';
 import { RoyaltyLineages } from '../../provenance/lineage/royalty-lineages';
 import { allocatePayment } from '../allocation/payment-allocation';
 import { distributePool, PoolDistribution } from './pool-distribution';
-import { DistributionRow, PoolDistributionRepository, PoolUsageRow } from './pool-distribution.repository';
+import { DistributionRow, PoolClawbackRow, PoolDistributionRepository, PoolUsageRow } from './pool-distribution.repository';
 
 export const POOL_DISTRIBUTED = 'POOL_DISTRIBUTED';
 export const POOL_EARNINGS_RELEASED = 'POOL_EARNINGS_RELEASED';
@@ -89,6 +100,23 @@ export function poolFlags(d: PoolDistribution, usage: readonly PoolUsageRow[], m
   return out;
 }
 
+/**
+ * Which outstanding refunds a clawback of `amount` nets (pure): the oldest
+ * periods first (then by subscription id), the last one partly.
+ */
+export function nettedClawbacks(outstanding: readonly PoolClawbackRow[], amount: bigint): PoolClawbackRow[] {
+  const out: PoolClawbackRow[] = [];
+  let left = amount;
+  for (const o of outstanding) {
+    if (left <= 0n) break;
+    const take = o.amountMinor < left ? o.amountMinor : left;
+    out.push({ ...o, amountMinor: take });
+    left -= take;
+  }
+  if (left !== 0n) throw new Error('clawback beyond what is outstanding');
+  return out;
+}
+
 const monthOf = (t: Date) => `${t.getUTCFullYear()}-${String(t.getUTCMonth() + 1).padStart(2, '0')}`;
 
 @Injectable()
@@ -123,6 +151,7 @@ export class PoolCloseService {
       const plan = await this.repo.plan(tx, planId);
       if (!plan) throw new NotFoundError('PoolPlan', planId);
       const contributions = await this.repo.contributions(tx, planId, p.period);
+      const outstanding = await this.repo.outstandingClawbacks(tx, planId);
       const usage = await this.repo.usage(tx, planId, p.period, p.start);
       const d = distributePool({
         mode: plan.distribution,
@@ -130,10 +159,13 @@ export class PoolCloseService {
         minimumTokensToEarn: plan.minimumTokensToEarn,
         contributions: contributions.map((c) => ({ subscriberId: c.distillerOrganizationId, amountMinor: c.amountMinor })),
         usage: usage.map((u) => ({ subscriberId: u.distillerOrganizationId, teacherId: u.modelId, tokens: u.tokens })),
+        clawbackMinor: outstanding.reduce((sum, c) => sum + c.amountMinor, 0n),
       });
+      const netted = nettedClawbacks(outstanding, d.clawbackMinor);
       const vendorOf = new Map(usage.map((u) => [u.modelId, u.vendorOrganizationId]));
       const flags = poolFlags(d, usage, this.config.poolFlagSubscriberShareBps);
-      const reference = d.distributedMinor > 0n ? `pool:${plan.id}:${p.period}:distributed` : null;
+      // Posted whenever the contributions are used up: by the teachers, the fee or a clawback.
+      const reference = d.grossMinor - d.carriedMinor > 0n ? `pool:${plan.id}:${p.period}:distributed` : null;
       const row: Omit<DistributionRow, 'closedAt'> = {
         planId: plan.id,
         period: p.period,
@@ -143,6 +175,8 @@ export class PoolCloseService {
         feeMinor: d.feeMinor,
         distributedMinor: d.distributedMinor,
         carriedMinor: d.carriedMinor,
+        clawbackMinor: d.clawbackMinor,
+        clawbackCarriedMinor: d.clawbackCarriedMinor,
         remainderMinor: d.remainderMinor,
         totalEligibleTokens: d.totalEligibleTokens,
         minimumTokensToEarn: plan.minimumTokensToEarn,
@@ -167,7 +201,7 @@ export class PoolCloseService {
         d.subscribers.map((s) => ({ distillerOrganizationId: s.subscriberId, paidMinor: s.paidMinor, netMinor: s.netMinor, eligibleTokens: s.eligibleTokens, toRemainder: s.toRemainder })),
       );
       if (reference) {
-        const lines = await this.postingLines(tx, plan.currency, `${plan.name} v${plan.version} ${p.period}`, contributions, d, vendorOf, flags);
+        const lines = await this.postingLines(tx, plan.currency, `${plan.name} v${plan.version} ${p.period}`, contributions, netted, d, vendorOf, flags);
         await this.ledger.post(tx, {
           reference,
           kind: POOL_DISTRIBUTED,
@@ -177,6 +211,7 @@ export class PoolCloseService {
           metadata: { planId: plan.id, period: p.period },
         });
         await this.repo.markDistributed(tx, plan.id, p.period, contributions);
+        await this.repo.applyClawbacks(tx, plan.id, p.period, netted);
       }
       await this.audit.record(tx, actor, {
         action: 'earnings.pool.distributed',
@@ -185,6 +220,7 @@ export class PoolCloseService {
         data: {
           period: p.period, distribution: plan.distribution, grossMinor: d.grossMinor.toString(), feeMinor: d.feeMinor.toString(),
           distributedMinor: d.distributedMinor.toString(), carriedMinor: d.carriedMinor.toString(), teachers: d.teachers.length,
+          clawbackMinor: d.clawbackMinor.toString(), clawbackCarriedMinor: d.clawbackCarriedMinor.toString(),
           flagged: [...flags.keys()], by: actor ? 'admin' : 'job',
         },
       });
@@ -238,6 +274,7 @@ export class PoolCloseService {
     c: string,
     label: string,
     contributions: readonly { period: string; amountMinor: bigint }[],
+    netted: readonly PoolClawbackRow[],
     d: PoolDistribution,
     vendorOf: Map<string, string>,
     flags: Map<string, string[]>,
@@ -245,6 +282,8 @@ export class PoolCloseService {
     const byPeriod = new Map<string, bigint>();
     for (const x of contributions) byPeriod.set(x.period, (byPeriod.get(x.period) ?? 0n) + x.amountMinor);
     const lines: PostingLine[] = [];
+    // The clawback: each old pool credited back by the refunds netted now, from this distribution's contributions.
+    for (const x of netted) byPeriod.set(x.period, (byPeriod.get(x.period) ?? 0n) - x.amountMinor);
     for (const [period, amount] of [...byPeriod].sort()) if (amount !== 0n) lines.push({ account: Accounts.pool(period), currency: c, amountMinor: amount, memo: `pool ${label}` });
     if (d.feeMinor !== 0n) lines.push({ account: Accounts.platformFees, currency: c, amountMinor: -d.feeMinor, memo: `pool ${label} platform fee` });
     const paid: Array<{ modelId: string; vendor: string; amount: bigint }> = [];

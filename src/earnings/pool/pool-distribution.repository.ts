@@ -6,7 +6,11 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 
-/** pg_advisory_xact_lock(POOL_CLOSE_LOCK, hashtext(planId)): one distribution of a plan at a time. */
+/**
+ * pg_advisory_xact_lock(POOL_CLOSE_LOCK, hashtext(name/currency)): one
+ * distribution of a plan at a time — of all the versions of the plan, since a
+ * distribution nets the clawback of every version's earlier distributions.
+ */
 export const POOL_CLOSE_LOCK = 7_340_901;
 
 /** What the distribution needs of a plan version. */
@@ -28,6 +32,16 @@ export interface PoolContributionRow {
   amountMinor: bigint;
 }
 
+/** A refund of an already distributed subscription period that no distribution has netted yet. */
+export interface PoolClawbackRow {
+  subscriptionId: string;
+  distillerOrganizationId: string;
+  /** The period whose pool (`pool:<period>`) the refund debited. */
+  period: string;
+  invoiceId: string;
+  amountMinor: bigint;
+}
+
 export interface PoolUsageRow {
   distillerOrganizationId: string;
   modelId: string;
@@ -44,6 +58,10 @@ export interface DistributionRow {
   feeMinor: bigint;
   distributedMinor: bigint;
   carriedMinor: bigint;
+  /** Refunds of earlier distributed periods netted by this distribution (off the gross before the fee). */
+  clawbackMinor: bigint;
+  /** Outstanding clawback this distribution could not net (beyond its gross): the following one nets it. */
+  clawbackCarriedMinor: bigint;
   remainderMinor: bigint;
   totalEligibleTokens: bigint;
   minimumTokensToEarn: bigint;
@@ -78,7 +96,7 @@ const big = (v: unknown): bigint => BigInt(v as string);
 @Injectable()
 export class PoolDistributionRepository {
   async lockPlan(tx: EntityManager, planId: string): Promise<void> {
-    await tx.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [POOL_CLOSE_LOCK, planId]);
+    await tx.query(`SELECT pg_advisory_xact_lock($1, hashtext(p.name || '/' || p.currency)) FROM pool_plans p WHERE p.id = $2`, [POOL_CLOSE_LOCK, planId]);
   }
 
   async planIdsFor(em: EntityManager, period: string): Promise<string[]> {
@@ -138,6 +156,72 @@ export class PoolDistributionRepository {
   }
 
   /**
+   * Refunds not netted yet of subscription periods already distributed by
+   * any version of the plan (name, currency): per period, what the
+   * distribution took less what the invoice still holds (paid − refunded now)
+   * less what earlier distributions netted. Read under the plan's lock, which
+   * every distribution that nets takes, so two distributions never net one
+   * refund; a refund committing after this read is netted by the next one.
+   */
+  async outstandingClawbacks(tx: EntityManager, planId: string): Promise<PoolClawbackRow[]> {
+    const rows: Raw[] = await tx.query(
+      `SELECT sp.subscription_id, s.distiller_organization_id, sp.period, sp.invoice_id,
+              (sp.distributed_minor - (i.total_minor - i.amount_refunded_minor) - sp.clawed_back_minor)::text AS amount
+         FROM pool_plans me
+         JOIN pool_plans dp ON dp.name = me.name AND dp.currency = me.currency
+         JOIN pool_subscription_periods sp ON sp.distributed_plan_id = dp.id
+         JOIN invoices i ON i.id = sp.invoice_id
+         JOIN pool_subscriptions s ON s.id = sp.subscription_id
+        WHERE me.id = $1 AND sp.distributed_minor - (i.total_minor - i.amount_refunded_minor) - sp.clawed_back_minor > 0
+        ORDER BY sp.period, sp.subscription_id`,
+      [planId],
+    );
+    return rows.map((r) => ({
+      subscriptionId: r.subscription_id as string,
+      distillerOrganizationId: r.distiller_organization_id as string,
+      period: r.period as string,
+      invoiceId: r.invoice_id as string,
+      amountMinor: big(r.amount),
+    }));
+  }
+
+  /** Records what a distribution netted of each subscription period's refunds. */
+  async applyClawbacks(tx: EntityManager, planId: string, period: string, netted: readonly PoolClawbackRow[]): Promise<void> {
+    if (netted.length === 0) return;
+    const subs = netted.map((n) => n.subscriptionId);
+    const periods = netted.map((n) => n.period);
+    const amounts = netted.map((n) => n.amountMinor.toString());
+    await tx.query(
+      `UPDATE pool_subscription_periods sp SET clawed_back_minor = sp.clawed_back_minor + k.amount
+         FROM unnest($1::uuid[], $2::text[], $3::bigint[]) AS k(sub, period, amount)
+        WHERE sp.subscription_id = k.sub AND sp.period = k.period`,
+      [subs, periods, amounts],
+    );
+    await tx.query(
+      `INSERT INTO pool_distribution_clawbacks (plan_id, period, subscription_id, from_period, invoice_id, amount_minor)
+       SELECT $1, $2, * FROM unnest($3::uuid[], $4::text[], $5::uuid[], $6::bigint[])`,
+      [planId, period, subs, periods, netted.map((n) => n.invoiceId), amounts],
+    );
+  }
+
+  /** What a distribution netted, per subscription period (the statement's admin view). */
+  async clawbacks(em: EntityManager, planId: string, period: string): Promise<PoolClawbackRow[]> {
+    const rows: Raw[] = await em.query(
+      `SELECT c.subscription_id, s.distiller_organization_id, c.from_period, c.invoice_id, c.amount_minor::text AS amount
+         FROM pool_distribution_clawbacks c JOIN pool_subscriptions s ON s.id = c.subscription_id
+        WHERE c.plan_id = $1 AND c.period = $2 ORDER BY c.from_period, c.subscription_id`,
+      [planId, period],
+    );
+    return rows.map((r) => ({
+      subscriptionId: r.subscription_id as string,
+      distillerOrganizationId: r.distiller_organization_id as string,
+      period: r.from_period as string,
+      invoiceId: r.invoice_id as string,
+      amountMinor: big(r.amount),
+    }));
+  }
+
+  /**
    * Pool tokens of the period per (subscriber, teacher model), from the
    * monthly rollups of the pool agreements of the plan's subscriptions for
    * that period; models that left the pool by then are not in it.
@@ -165,10 +249,12 @@ export class PoolDistributionRepository {
   async insertDistribution(tx: EntityManager, d: Omit<DistributionRow, 'closedAt'>, closedAt: Date): Promise<void> {
     await tx.query(
       `INSERT INTO pool_distributions (plan_id, period, currency, distribution, gross_minor, fee_minor, distributed_minor, carried_minor,
-                                       remainder_minor, total_eligible_tokens, minimum_tokens_to_earn, platform_fee_bps, ledger_reference, closed_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+                                       remainder_minor, total_eligible_tokens, minimum_tokens_to_earn, platform_fee_bps, ledger_reference, closed_at,
+                                       clawback_minor, clawback_carried_minor)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
       [d.planId, d.period, d.currency, d.distribution, d.grossMinor.toString(), d.feeMinor.toString(), d.distributedMinor.toString(), d.carriedMinor.toString(),
-        d.remainderMinor.toString(), d.totalEligibleTokens.toString(), d.minimumTokensToEarn.toString(), d.platformFeeBps, d.ledgerReference, closedAt.toISOString()],
+        d.remainderMinor.toString(), d.totalEligibleTokens.toString(), d.minimumTokensToEarn.toString(), d.platformFeeBps, d.ledgerReference, closedAt.toISOString(),
+        d.clawbackMinor.toString(), d.clawbackCarriedMinor.toString()],
     );
   }
 
@@ -194,13 +280,14 @@ export class PoolDistributionRepository {
     );
   }
 
-  async markDistributed(tx: EntityManager, planId: string, period: string, keys: readonly { subscriptionId: string; period: string }[]): Promise<void> {
+  /** Marks the contributions distributed, each with the amount the distribution took (what later refunds are netted against). */
+  async markDistributed(tx: EntityManager, planId: string, period: string, keys: readonly { subscriptionId: string; period: string; amountMinor: bigint }[]): Promise<void> {
     if (keys.length === 0) return;
     await tx.query(
-      `UPDATE pool_subscription_periods sp SET distributed_plan_id = $1, distributed_period = $2
-         FROM unnest($3::uuid[], $4::text[]) AS k(sub, period)
+      `UPDATE pool_subscription_periods sp SET distributed_plan_id = $1, distributed_period = $2, distributed_minor = k.amount
+         FROM unnest($3::uuid[], $4::text[], $5::bigint[]) AS k(sub, period, amount)
         WHERE sp.subscription_id = k.sub AND sp.period = k.period`,
-      [planId, period, keys.map((k) => k.subscriptionId), keys.map((k) => k.period)],
+      [planId, period, keys.map((k) => k.subscriptionId), keys.map((k) => k.period), keys.map((k) => k.amountMinor.toString())],
     );
   }
 
@@ -274,6 +361,8 @@ function toDistribution(r: Raw): DistributionRow {
     feeMinor: big(r.fee_minor),
     distributedMinor: big(r.distributed_minor),
     carriedMinor: big(r.carried_minor),
+    clawbackMinor: big(r.clawback_minor),
+    clawbackCarriedMinor: big(r.clawback_carried_minor),
     remainderMinor: big(r.remainder_minor),
     totalEligibleTokens: big(r.total_eligible_tokens),
     minimumTokensToEarn: big(r.minimum_tokens_to_earn),

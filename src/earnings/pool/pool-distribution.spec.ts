@@ -17,6 +17,7 @@ const inputArb = (mode?: PoolDistributionMode) =>
       teachers: fc.integer({ min: 1, max: 8 }),
       fees: fc.array(fc.bigInt({ min: 0n, max: 10_000_000n }), { minLength: 8, maxLength: 8 }),
       usage: fc.array(fc.record({ s: fc.nat(7), t: fc.nat(7), tokens: fc.bigInt({ min: 0n, max: 3_000n }) }), { maxLength: 30 }),
+      clawback: fc.oneof(fc.constant(0n), fc.bigInt({ min: 1n, max: 20_000_000n })),
     })
     .map(
       (r): PoolDistributionInput => ({
@@ -25,6 +26,7 @@ const inputArb = (mode?: PoolDistributionMode) =>
         minimumTokensToEarn: r.minimumTokensToEarn,
         contributions: Array.from({ length: r.subscribers }, (_, i) => ({ subscriberId: sub(i), amountMinor: r.fees[i] })),
         usage: r.usage.filter((u) => u.s < r.subscribers && u.t < r.teachers).map((u) => ({ subscriberId: sub(u.s), teacherId: tea(u.t), tokens: u.tokens })),
+        clawbackMinor: r.clawback,
       }),
     );
 
@@ -67,6 +69,18 @@ describe('pool distribution: examples', () => {
     expect(subscriberBreakdown(d, usage, 'a')).toEqual([{ teacherId: 'x', tokens: 30_000n, amountMinor: 8000n }]);
   });
 
+  it('clawback: off the gross before the fee; beyond the gross it takes everything and the excess waits', () => {
+    const base = { mode: 'PRO_RATA' as const, platformFeeBps: 2000, minimumTokensToEarn: 0n, usage: [{ subscriberId: 'a', teacherId: 'x', tokens: 10n }] };
+    const d = distributePool({ ...base, contributions: [{ subscriberId: 'a', amountMinor: 10_000n }], clawbackMinor: 2500n });
+    expect([d.clawbackMinor, d.feeMinor, d.distributedMinor, d.carriedMinor, d.clawbackCarriedMinor]).toEqual([2500n, 1500n, 6000n, 0n, 0n]);
+    const over = distributePool({ ...base, contributions: [{ subscriberId: 'a', amountMinor: 1000n }], clawbackMinor: 2500n });
+    expect([over.clawbackMinor, over.feeMinor, over.distributedMinor, over.carriedMinor, over.clawbackCarriedMinor]).toEqual([1000n, 0n, 0n, 0n, 1500n]);
+    expect(over.teachers.map((t) => t.amountMinor)).toEqual([0n]);
+    const unused = distributePool({ ...base, usage: [], contributions: [{ subscriberId: 'a', amountMinor: 1000n }], clawbackMinor: 300n });
+    expect([unused.clawbackMinor, unused.carriedMinor, unused.clawbackCarriedMinor]).toEqual([0n, 1000n, 300n]);
+    expect(() => distributePool({ ...base, contributions: [], clawbackMinor: -1n })).toThrow(RangeError);
+  });
+
   it('no eligible tokens: nothing distributed, no fee, the gross carried forward', () => {
     const d = distributePool({ mode: 'PRO_RATA', platformFeeBps: 2000, minimumTokensToEarn: 10n, contributions: [{ subscriberId: 'a', amountMinor: 500n }], usage: [{ subscriberId: 'a', teacherId: 'x', tokens: 9n }] });
     expect([d.feeMinor, d.distributedMinor, d.carriedMinor]).toEqual([0n, 0n, 500n]);
@@ -74,20 +88,27 @@ describe('pool distribution: examples', () => {
 });
 
 describe('pool distribution: properties (fixed seed, 10,000 runs each)', () => {
-  it('the pool is distributed to the minor unit: fee + teachers + carried = gross; nobody below the threshold earns', () => {
+  it('the pool is distributed to the minor unit: fee + teachers + carried = gross − clawback netted; nothing negative; nobody below the threshold earns', () => {
     fc.assert(
       fc.property(inputArb(), (input) => {
         const d = distributePool(input);
         const gross = input.contributions.reduce((s, c) => s + c.amountMinor, 0n);
+        const asked = input.clawbackMinor ?? 0n;
         const toTeachers = d.teachers.reduce((s, t) => s + t.amountMinor, 0n);
-        if (d.grossMinor !== gross || d.feeMinor + toTeachers + d.carriedMinor !== gross) return false;
+        if (d.grossMinor !== gross || d.feeMinor + toTeachers + d.carriedMinor !== gross - d.clawbackMinor) return false;
         if (toTeachers !== d.distributedMinor) return false;
+        // The clawback is netted or carried, never lost or invented; never more than the gross; none of it negative.
+        if (d.clawbackMinor + d.clawbackCarriedMinor !== asked || d.clawbackMinor > gross) return false;
+        if ([d.feeMinor, d.distributedMinor, d.carriedMinor, d.clawbackMinor, d.clawbackCarriedMinor, d.netMinor].some((x) => x < 0n)) return false;
+        // Whenever anything is distributed, the whole clawback is netted (the excess only waits when it exceeds the gross).
+        if (d.distributedMinor > 0n && d.clawbackCarriedMinor !== 0n) return false;
+        if (asked >= gross && asked > 0n && (d.clawbackMinor !== gross || d.feeMinor !== 0n || d.carriedMinor !== 0n)) return false;
         for (const t of d.teachers) {
           if (t.amountMinor < 0n) return false;
           if (t.tokens < input.minimumTokensToEarn && (t.eligible || t.amountMinor !== 0n)) return false;
         }
         // The fee is the allocation rule's share of the gross whenever something is distributed.
-        if (d.distributedMinor > 0n && d.feeMinor * 10_000n > gross * BigInt(input.platformFeeBps) + 10_000n) return false;
+        if (d.distributedMinor > 0n && d.feeMinor * 10_000n > (gross - d.clawbackMinor) * BigInt(input.platformFeeBps) + 10_000n) return false;
         return d.subscribers.reduce((s, x) => s + x.netMinor, 0n) === d.netMinor;
       }),
       opts,

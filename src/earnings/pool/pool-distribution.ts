@@ -25,6 +25,13 @@
  *    amounts sum to the net and each is within one unit of its ideal.
  * 5. No eligible tokens at all: nothing is distributed and no fee is taken;
  *    the whole gross is carried to the next distribution.
+ * 6. Clawback (refunds of periods already distributed, not netted yet):
+ *    it comes off the gross before the fee (rule 1 applies to gross −
+ *    clawback). A clawback of at least the gross takes the whole gross —
+ *    no fee, nothing to teachers, nothing carried — and the excess waits for
+ *    the following distribution; under rule 5 (with a gross above the
+ *    clawback) nothing is netted and everything waits. So
+ *    fee + distributed + carried = gross − clawback applied, none negative.
  *
  * Results never depend on input order: subscribers and teachers are put in
  * id order before anything is rounded (ties of the allocation rule go to the
@@ -53,6 +60,8 @@ export interface PoolDistributionInput {
   minimumTokensToEarn: bigint;
   contributions: readonly PoolContribution[];
   usage: readonly PoolUsage[];
+  /** Refunds of already distributed periods still to net (≥ 0; default 0). */
+  clawbackMinor?: bigint;
 }
 
 export interface TeacherResult {
@@ -84,6 +93,10 @@ export interface PoolDistribution {
   distributedMinor: bigint;
   /** Not distributed (no eligible tokens at all): the whole gross, for the next distribution. */
   carriedMinor: bigint;
+  /** The clawback netted now (off the gross before the fee). */
+  clawbackMinor: bigint;
+  /** The clawback asked for but not netted now (beyond the gross, or nothing distributed): for the following distribution. */
+  clawbackCarriedMinor: bigint;
   totalEligibleTokens: bigint;
   /** USER_CENTRIC: the net of subscribers without eligible use, split pro rata. */
   remainderMinor: bigint;
@@ -98,7 +111,9 @@ const digits = (n: bigint): number => (n <= 0n ? 1 : n.toString().length);
 
 export function distributePool(input: PoolDistributionInput): PoolDistribution {
   const { mode, platformFeeBps, minimumTokensToEarn } = input;
+  const clawback = input.clawbackMinor ?? 0n;
   if (minimumTokensToEarn < 0n) throw new RangeError('minimumTokensToEarn must be ≥ 0');
+  if (clawback < 0n) throw new RangeError('clawbackMinor must be ≥ 0');
 
   const paid = new Map<string, bigint>();
   for (const c of input.contributions) {
@@ -129,14 +144,18 @@ export function distributePool(input: PoolDistributionInput): PoolDistribution {
     return sum;
   };
 
-  if (totalEligible === 0n || gross === 0n) {
+  // Rule 6: a clawback of at least the gross takes all of it; rule 5: no eligible use, nothing netted, everything waits.
+  const swallowed = clawback > 0n && clawback >= gross;
+  if (swallowed || totalEligible === 0n || gross === 0n) {
     return {
       mode,
       grossMinor: gross,
       feeMinor: 0n,
       netMinor: 0n,
       distributedMinor: 0n,
-      carriedMinor: gross,
+      carriedMinor: swallowed ? 0n : gross,
+      clawbackMinor: swallowed ? gross : 0n,
+      clawbackCarriedMinor: swallowed ? clawback - gross : clawback,
       totalEligibleTokens: totalEligible,
       remainderMinor: 0n,
       teachers: teacherIds.map((t) => ({ teacherId: t, tokens: teacherTokens.get(t)!, eligible: eligible.has(t), amountMinor: 0n })),
@@ -144,7 +163,7 @@ export function distributePool(input: PoolDistributionInput): PoolDistribution {
     };
   }
 
-  const [fee, net] = splitBps(gross, platformFeeBps);
+  const [fee, net] = splitBps(gross - clawback, platformFeeBps);
   const subscriberNets = allocate(net, subscriberIds.map((s) => paid.get(s)!));
   const subscribers: SubscriberResult[] = subscriberIds.map((s, i) => {
     const eligibleTokens = eligibleTokensOf(s);
@@ -182,6 +201,8 @@ export function distributePool(input: PoolDistributionInput): PoolDistribution {
     netMinor: net,
     distributedMinor: net,
     carriedMinor: 0n,
+    clawbackMinor: clawback,
+    clawbackCarriedMinor: 0n,
     totalEligibleTokens: totalEligible,
     remainderMinor: remainder,
     teachers: teacherIds.map((t) => ({ teacherId: t, tokens: teacherTokens.get(t)!, eligible: eligible.has(t), amountMinor: amountOf.get(t) ?? 0n })),

@@ -5,6 +5,10 @@
  * status, flags); a distiller sees what it paid and, under USER_CENTRIC,
  * where its part of the net went (its own tokens per teacher, split by the
  * allocation rule); platform admins may ask for any organization's view.
+ * The clawback (refunds of earlier distributed periods netted by this
+ * distribution) is in the distribution's totals for everyone; which
+ * subscriber's refund of which period it came from only in the admins'
+ * complete view.
  * Anyone else: NOT_FOUND.
  */
 import { Injectable } from '@nestjs/common';
@@ -14,7 +18,7 @@ import { Database } from '../../platform/database/transaction';
 import { NotFoundError } from '../../platform/errors/app-error';
 import { assertUuid } from '../../platform/errors/validation';
 import { subscriberBreakdown } from './pool-distribution';
-import { DistributionLineRow, DistributionRow, DistributionSubscriberRow, PoolDistributionRepository, PoolPlanTerms } from './pool-distribution.repository';
+import { DistributionLineRow, DistributionRow, DistributionSubscriberRow, PoolClawbackRow, PoolDistributionRepository, PoolPlanTerms } from './pool-distribution.repository';
 
 export interface PoolStatement {
   plan: PoolPlanTerms;
@@ -25,6 +29,8 @@ export interface PoolStatement {
   subscribers: DistributionSubscriberRow[];
   /** USER_CENTRIC, a distiller's view: where its part of the net went. */
   feeBreakdown: Array<{ modelId: string; vendorOrganizationId: string; tokens: bigint; amountMinor: bigint }>;
+  /** Admins' complete view: the refunds this distribution netted, per subscription period. */
+  clawbacks: PoolClawbackRow[];
   /** Whether the caller sees everything (admin, no organization named). */
   complete: boolean;
 }
@@ -51,7 +57,15 @@ export class PoolStatementService {
     const distribution = plan ? await this.repo.existing(em, planId, period) : null;
     if (!plan || !distribution) throw notFound();
     if (organizationId === null) {
-      return { plan, distribution, lines: await this.repo.lines(em, planId, period, null), subscribers: await this.repo.subscribers(em, planId, period, null), feeBreakdown: [], complete: true };
+      return {
+        plan,
+        distribution,
+        lines: await this.repo.lines(em, planId, period, null),
+        subscribers: await this.repo.subscribers(em, planId, period, null),
+        feeBreakdown: [],
+        clawbacks: await this.repo.clawbacks(em, planId, period),
+        complete: true,
+      };
     }
     const lines = await this.repo.lines(em, planId, period, organizationId);
     const subscribers = await this.repo.subscribers(em, planId, period, organizationId);
@@ -70,6 +84,8 @@ export class PoolStatementService {
           netMinor: distribution.distributedMinor,
           distributedMinor: distribution.distributedMinor,
           carriedMinor: distribution.carriedMinor,
+          clawbackMinor: distribution.clawbackMinor,
+          clawbackCarriedMinor: distribution.clawbackCarriedMinor,
           totalEligibleTokens: distribution.totalEligibleTokens,
           remainderMinor: distribution.remainderMinor,
           teachers: [...eligible].map((id) => ({ teacherId: id, tokens: 0n, eligible: true, amountMinor: 0n })),
@@ -80,6 +96,6 @@ export class PoolStatementService {
       );
       feeBreakdown = parts.map((x) => ({ modelId: x.teacherId, vendorOrganizationId: vendorOf.get(x.teacherId)!, tokens: x.tokens, amountMinor: x.amountMinor }));
     }
-    return { plan, distribution, lines, subscribers, feeBreakdown, complete: false };
+    return { plan, distribution, lines, subscribers, feeBreakdown, clawbacks: [], complete: false };
   }
 }

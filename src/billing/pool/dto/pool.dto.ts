@@ -175,6 +175,12 @@ export class PoolDistributionOutput {
   @Field(() => MoneyOutput) platformFee: MoneyOutput;
   @Field(() => MoneyOutput, { description: 'To teachers (before their royalty stacks)' }) distributed: MoneyOutput;
   @Field(() => MoneyOutput, { description: 'Left in the pool for the next period (nothing eligible was used)' }) carried: MoneyOutput;
+  @Field(() => MoneyOutput, {
+    description: 'Refunds of earlier distributed periods netted now: off the gross before the platform fee (gross = platformFee + distributed + carried + clawback)',
+  })
+  clawback: MoneyOutput;
+  @Field(() => MoneyOutput, { description: 'Refunds of earlier distributed periods beyond this gross, left for the following distribution' })
+  clawbackCarried: MoneyOutput;
   @Field(() => MoneyOutput, { description: 'USER_CENTRIC: the net of subscribers without eligible use, split pro rata' }) remainder: MoneyOutput;
   @Field(() => String) totalEligibleTokens: string;
   @Field(() => String) minimumTokensToEarn: string;
@@ -236,6 +242,15 @@ export class PoolFeeBreakdownLineOutput {
   @Field(() => MoneyOutput) amount: MoneyOutput;
 }
 
+@ObjectType('PoolClawbackLine', { description: 'A refund of an already distributed subscription period, netted by this distribution' })
+export class PoolClawbackLineOutput {
+  @Field(() => ID) subscriptionId: string;
+  @Field(() => ID) organizationId: string;
+  @Field(() => String, { description: 'The refunded period (its pool is credited back)' }) period: string;
+  @Field(() => ID) invoiceId: string;
+  @Field(() => MoneyOutput) amount: MoneyOutput;
+}
+
 @ObjectType('PoolStatement')
 export class PoolStatementOutput {
   @Field(() => PoolDistributionOutput) distribution: PoolDistributionOutput;
@@ -244,5 +259,7 @@ export class PoolStatementOutput {
   @Field(() => [PoolStatementLineOutput]) lines: PoolStatementLineOutput[];
   @Field(() => [PoolStatementSubscriberOutput]) subscribers: PoolStatementSubscriberOutput[];
   @Field(() => [PoolFeeBreakdownLineOutput]) feeBreakdown: PoolFeeBreakdownLineOutput[];
+  @Field(() => [PoolClawbackLineOutput], { description: 'Platform admins (complete view): the refunds this distribution netted; empty otherwise' })
+  clawbacks: PoolClawbackLineOutput[];
   @Field(() => Boolean, { description: 'true: every teacher and subscriber (admin view)' }) complete: boolean;
 }
