@@ -143,6 +143,11 @@ export class PoolCloseService {
     return { kind: 'closed', distributions: out };
   }
 
+  /** The earliest period with a subscription period whose plan has no distribution of it yet (null: none). */
+  firstUndistributedPeriod(): Promise<string | null> {
+    return this.repo.firstUndistributedPeriod(this.db.reader);
+  }
+
   async closePlan(actor: Principal | null, planId: string, p: { period: string; start: Date }): Promise<{ distribution: DistributionRow; createdNow: boolean }> {
     return this.db.transaction(async (tx) => {
       await this.repo.lockPlan(tx, planId);

@@ -108,6 +108,14 @@ export class PoolDistributionRepository {
     return rows.map((r) => r.plan_id);
   }
 
+  async firstUndistributedPeriod(em: EntityManager): Promise<string | null> {
+    const [r]: { period: string | null }[] = await em.query(
+      `SELECT min(sp.period) AS period FROM pool_subscription_periods sp
+        WHERE NOT EXISTS (SELECT 1 FROM pool_distributions d WHERE d.plan_id = sp.plan_id AND d.period = sp.period)`,
+    );
+    return r?.period ?? null;
+  }
+
   async plan(em: EntityManager, planId: string): Promise<PoolPlanTerms | null> {
     const [r]: Raw[] = await em.query(
       `SELECT id, name, version, currency, distribution, minimum_tokens_to_earn::text, platform_fee_bps FROM pool_plans WHERE id = $1`,
