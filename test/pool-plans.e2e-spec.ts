@@ -220,7 +220,7 @@ describe('pool plans (e2e)', () => {
     setNow(new Date(m1.start.getTime() + 3_600_000));
     const closed = (await gql(CLOSE, { p: m2.period }, admin)).closePoolPeriod;
     expect(closed.__typename).toBe('PoolPeriodClose');
-    expect(closed.renewed).toBe(4); // every live subscription is invoiced for last month (suspended d2 included)
+    expect(closed.renewed).toBe(3); // every live subscription is invoiced for last month, except d2: suspended, no new invoice until it pays
 
     // PRO_RATA: only d1 paid: 10,000 → fee 2,000; net 8,000 over T1 30,000 and T2 10,000 tokens (T3 below threshold).
     const prd = closed.distributions.find((x: any) => x.planId === pr);
@@ -298,11 +298,13 @@ describe('pool plans (e2e)', () => {
 
   it("last month: a late payment of the month before joins this distribution; usage through the ingestion API; cancellation ends at the period's end", async () => {
     setNow(null); // today: last month's usage reports are recent events again
-    // d2 pays its written-off invoice late: reinstated.
+    // d2 pays its written-off invoice late: reinstated, and invoiced the rest of this month (last month was not renewed while it was suspended).
     expect(await settle(invoices.d2)).toBe('settled');
     expect((await t.dataSource.query(`SELECT status FROM pool_subscriptions WHERE distiller_organization_id = $1`, [d2.organizationId]))[0].status).toBe('ACTIVE');
     expect((await t.dataSource.query(`SELECT status FROM license_agreements WHERE id = $1`, [agreements.d2t2]))[0].status).toBe('ACTIVE');
-    // Last month's invoices (renewals): pay d1's and d2's.
+    const d2Invoices = await t.dataSource.query(`SELECT period FROM invoices WHERE kind = 'POOL' AND distiller_organization_id = $1 ORDER BY period`, [d2.organizationId]);
+    expect(d2Invoices.map((i: any) => i.period)).toEqual([m2.period, periodOf(new Date()).period]);
+    // Last month's invoices (renewals): pay d1's (d2 has none).
     const renewals: { id: string; org: string }[] = await t.dataSource.query(
       `SELECT i.id, i.distiller_organization_id AS org FROM invoices i WHERE i.kind = 'POOL' AND i.period = $1`,
       [m1.period],
@@ -321,15 +323,14 @@ describe('pool plans (e2e)', () => {
     expect(foreignCancel.errors?.[0].extensions.code).toBe('NOT_FOUND');
 
     const closed = (await gql(CLOSE, { p: m1.period }, admin)).closePoolPeriod;
-    // PRO_RATA: d1's and d2's fees of last month plus d2's late payment: 30,000 → fee 6,000, net 24,000, T1 and T2 10,000 tokens each.
+    // PRO_RATA: d1's fee of last month plus d2's late payment: 20,000 → fee 4,000, net 16,000, all to T1 (d2 did not pay for last month, its use of T2 then does not count).
     const prd = closed.distributions.find((x: any) => x.planId === pr);
-    expect(prd).toMatchObject({ gross: { amountMinor: '30000' }, platformFee: { amountMinor: '6000' }, distributed: { amountMinor: '24000' } });
+    expect(prd).toMatchObject({ gross: { amountMinor: '20000' }, platformFee: { amountMinor: '4000' }, distributed: { amountMinor: '16000' } });
     expect(await entries(`pool:${pr}:${m1.period}:distributed`)).toEqual({
       [`pool:${m2.period}`]: '10000',
-      [`pool:${m1.period}`]: '20000',
-      'platform:fees': '-6000',
-      [payable(v[0])]: '-12000',
-      [payable(v[1])]: '-12000',
+      [`pool:${m1.period}`]: '10000',
+      'platform:fees': '-4000',
+      [payable(v[0])]: '-16000',
     });
     // Every pool of the month before is now distributed.
     const [bal] = await t.dataSource.query(
@@ -342,7 +343,7 @@ describe('pool plans (e2e)', () => {
     expect(await entries(`pool:${uc}:${m1.period}:distributed`)).toEqual({});
     // d3 cancelled: ended with the month, its pool agreements terminated; the others renewed into this month.
     expect(closed.ended).toBe(1);
-    expect(closed.renewed).toBe(3);
+    expect(closed.renewed).toBe(2); // d1 and v4; d2 was invoiced this month when it paid
     expect((await t.dataSource.query(`SELECT status FROM pool_subscriptions WHERE id = $1`, [d3sub]))[0].status).toBe('ENDED');
     expect((await t.dataSource.query(`SELECT status FROM license_agreements WHERE id = $1`, [agreements.d3t1]))[0].status).toBe('TERMINATED');
   });

@@ -143,8 +143,9 @@ export class InvoiceSettlementService {
     }
     await this.collections.setNextAttempt(tx, inv.id, null);
     await this.invoices.markUncollectible(tx, inv.id);
-    const suspended = await this.agreements.suspendForNonPayment(tx, inv.distillerOrganizationId, inv.number);
+    // Subscriptions before agreements, the order a pool renewal ending a subscription takes them in.
     const suspendedSubscriptions = await this.pool.suspendForNonPayment(tx, inv.distillerOrganizationId);
+    const suspended = await this.agreements.suspendForNonPayment(tx, inv.distillerOrganizationId, inv.number);
     await this.audit.record(tx, null, {
       action: 'billing.invoice.uncollectible',
       targetType: 'Invoice',
@@ -266,8 +267,9 @@ export class InvoiceSettlementService {
   /** After a payment (or a void): when the distiller has nothing uncollectible left, its non-payment suspensions end. */
   private async reinstateIfSettledUp(tx: Tx, inv: InvoiceRow): Promise<void> {
     if ((await this.invoices.countUncollectible(tx, inv.distillerOrganizationId)) === 0) {
-      await this.agreements.reinstateAfterPayment(tx, inv.distillerOrganizationId, inv.number);
+      // Subscriptions (renewal lock, subscription rows) before agreements: the order a pool renewal takes them in.
       await this.pool.reinstateAfterPayment(tx, inv.distillerOrganizationId);
+      await this.agreements.reinstateAfterPayment(tx, inv.distillerOrganizationId, inv.number);
     }
   }
 }

@@ -5,8 +5,12 @@
  * invoices (kind POOL) and collection; every later period is invoiced at
  * renewal (the first days of the month, with the previous period's overage
  * on BILL plans). A written-off invoice suspends the subscription like the
- * distiller's agreements (and a payment reinstates it); cancelling ends it at
- * the end of the current period; a retired plan renews nobody.
+ * distiller's agreements; like them it stays suspended — renewals invoice
+ * nothing while it is — until the distiller has paid everything written off,
+ * which reinstates it and invoices the rest of the current month (prorated,
+ * as at subscribing) unless that month is invoiced already. Cancelling ends
+ * it at the end of the current period (suspended or not); a retired plan
+ * renews nobody.
  *
  * One live subscription per distiller and currency (a partial unique index);
  * renewals take one advisory lock and skip periods already invoiced (the
@@ -49,6 +53,8 @@ export interface RenewalSummary {
   period: string;
   invoiced: number;
   ended: number;
+  /** Suspended for non-payment: not invoiced (paying reinstates and invoices). */
+  suspended: number;
 }
 
 @Injectable()
@@ -173,12 +179,18 @@ export class PoolSubscriptionService implements OnModuleInit {
       const due = await this.repo.toRenew(tx, p.period, p.start);
       let invoiced = 0;
       let ended = 0;
+      let suspended = 0;
       for (const s of due) {
         const current = (await this.repo.plan(tx, s.planId))!;
         const newest = current.status === PoolPlanStatus.SUPERSEDED ? await this.repo.activeVersion(tx, current.name, current.currency) : current;
         if (s.cancelAtPeriodEnd || !newest || newest.status !== PoolPlanStatus.ACTIVE) {
           await this.endSubscription(tx, s, p.start, s.cancelAtPeriodEnd ? 'cancelled' : 'plan retired');
           ended++;
+          continue;
+        }
+        // Suspended for non-payment: no new invoice on top of the unpaid one (paying reinstates and invoices then).
+        if (s.status === PoolSubscriptionStatus.SUSPENDED) {
+          suspended++;
           continue;
         }
         // Overage of the previous period, at the price of the plan it was used under.
@@ -196,8 +208,8 @@ export class PoolSubscriptionService implements OnModuleInit {
         });
         invoiced++;
       }
-      if (invoiced + ended > 0) this.log.log({ period: p.period, invoiced, ended }, 'pool subscriptions renewed');
-      return { period: p.period, invoiced, ended };
+      if (invoiced + ended > 0) this.log.log({ period: p.period, invoiced, ended, suspended }, 'pool subscriptions renewed');
+      return { period: p.period, invoiced, ended, suspended };
     });
   }
 
@@ -206,9 +218,42 @@ export class PoolSubscriptionService implements OnModuleInit {
     return this.repo.suspendForNonPayment(tx, distillerOrganizationId);
   }
 
-  /** Billing: the distiller has nothing uncollectible left. */
-  reinstateAfterPayment(tx: Tx, distillerOrganizationId: string): Promise<string[]> {
-    return this.repo.reinstateAfterPayment(tx, distillerOrganizationId);
+  /**
+   * Billing: the distiller has nothing uncollectible left. Its subscriptions
+   * suspended for non-payment are reinstated; one whose current month was
+   * not invoiced (renewals skipped it while suspended) is invoiced the rest
+   * of the month now, prorated by days as at subscribing, on the newest
+   * version of its plan (ended instead when that plan is retired). Takes the
+   * renewal lock first, so a renewal running at the same time invoices
+   * nothing twice.
+   */
+  async reinstateAfterPayment(tx: Tx, distillerOrganizationId: string): Promise<string[]> {
+    await this.repo.lockRenewals(tx);
+    const ids = await this.repo.reinstateAfterPayment(tx, distillerOrganizationId);
+    const now = this.clock.now();
+    const p = periodOf(now);
+    for (const id of ids) {
+      const s = (await this.repo.subscription(tx, id))!;
+      if (await this.repo.hasPeriod(tx, s.id, p.period)) continue;
+      const current = (await this.repo.plan(tx, s.planId))!;
+      const newest = current.status === PoolPlanStatus.SUPERSEDED ? await this.repo.activeVersion(tx, current.name, current.currency) : current;
+      if (!newest || newest.status !== PoolPlanStatus.ACTIVE) {
+        await this.endSubscription(tx, s, now, 'plan retired');
+        continue;
+      }
+      if (newest.id !== s.planId) await this.repo.renewTo(tx, s.id, newest.id);
+      const days = coveredDays(p, now, null);
+      const fee = days === p.days ? newest.monthlyFeeMinor : allocate(newest.monthlyFeeMinor, [BigInt(days), BigInt(p.days - days)])[0];
+      const invoice = await this.invoicePeriod(tx, { ...s, planId: newest.id }, newest, p, { fee, days, overageTokens: 0n, overagePrice: null });
+      await this.audit.record(tx, null, {
+        action: 'billing.pool_subscription.reinstated',
+        targetType: 'PoolSubscription',
+        targetId: s.id,
+        organizationId: s.distillerOrganizationId,
+        data: { period: p.period, days, feeMinor: fee.toString(), invoiceNumber: invoice.number },
+      });
+    }
+    return ids;
   }
 
   private async endSubscription(tx: Tx, s: PoolSubscriptionRow, at: Date, why: string): Promise<void> {

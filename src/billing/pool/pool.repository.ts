@@ -227,6 +227,11 @@ export class PoolRepository {
     return rows.map(subscriptionOf);
   }
 
+  async hasPeriod(em: EntityManager, subscriptionId: string, period: string): Promise<boolean> {
+    const [r]: unknown[] = await em.query(`SELECT 1 FROM pool_subscription_periods WHERE subscription_id = $1 AND period = $2`, [subscriptionId, period]);
+    return r !== undefined;
+  }
+
   /** Tokens (input + output) of the subscription's pool agreements in the month starting at `periodStart`, from the rollups. */
   async pooledTokens(em: EntityManager, subscriptionId: string, periodStart: Date): Promise<bigint> {
     const [r]: { n: string }[] = await em.query(
