@@ -18,9 +18,6 @@ import { InvoiceSettlementService } from '../src/billing/collection/invoice-sett
 import { periodOf, previousPeriod } from '../src/billing/billing-period';
 import { PoolCloseService } from '../src/earnings/pool/pool-close.service';
 import { PoolSubscriptionService } from '../src/billing/pool/pool-subscription.service';
-import { LicenseAgreementService } from '../src/licensing/license-agreement.service';
-import { UsageRecorder } from '../src/metering/usage/usage-recorder.service';
-import { preauthorizeBarrier } from './support/race';
 import { Clock } from '../src/platform/clock/clock';
 import { Database } from '../src/platform/database/transaction';
 import { allocate } from '../src/platform/money/allocation';
@@ -365,30 +362,7 @@ describe('pool plans (e2e)', () => {
     expect((await t.dataSource.query(`SELECT count(*)::int AS n FROM ledger_transactions WHERE reference = $1`, [`pool:${plan}:${m2.period}:distributed`]))[0].n).toBe(1);
   });
 
-  it('REFUSE: the allowance is one quota shared by all of the subscriber\'s pool agreements, also under concurrent admissions', async () => {
-    const plan = (await gql(CREATE_PLAN, { i: { name: 'Shared', currency: 'GBP', monthlyFeeMinor: '1000', tokenAllowance: '1000', overage: 'REFUSE', distribution: 'PRO_RATA', minimumTokensToEarn: '0', platformFeeBps: 0 } }, admin)).createPoolPlan.plan.id;
-    expect((await gql(SUBSCRIBE, { p: plan, o: d1.organizationId }, d1)).subscribeToPool.__typename).toBe('PoolSubscription');
-    const ids: string[] = [];
-    for (const i of [0, 1, 2, 3, 4]) {
-      const o = await publishOk(t, v[i], teachers[i].modelId, { name: 'gbp pool', pricing: { currency: 'GBP', poolEligible: true } });
-      ids.push((await gql(ACCEPT, { i: { offerId: o.id, organizationId: d1.organizationId, acceptedTermsHash: o.termsHash, viaPool: true } }, d1)).acceptLicenseOffer.id);
-    }
-    const recorder = t.app.get(UsageRecorder);
-    const views = await t.app.get(LicenseAgreementService).meteringViews(t.dataSource.manager, ids);
-    const admit = (id: string, estimate: bigint) => {
-      const view = views.get(id)!;
-      return recorder.preauthorize(t.dataSource.manager, { agreementId: id, estimate, quota: view.tokensPerPeriod, perMinute: null, ttlMs: 60_000, poolSubscriptionId: view.poolSubscriptionId });
-    };
-    // Ten requests of 300 tokens, two on each of the five agreements, all at once: the shared 1,000 admits exactly three.
-    const barrier = preauthorizeBarrier(recorder, 10);
-    const all = await Promise.all([...ids, ...ids].map((id) => admit(id, 300n)));
-    barrier.restore();
-    expect(all.filter((p) => p.admitted)).toHaveLength(3);
-    expect(all.find((p) => !p.admitted)).toMatchObject({ refusal: 'QUOTA', poolAllowance: 1000n });
-    // 100 are left, whichever agreement asks.
-    expect((await admit(ids[4], 100n)).admitted).toBe(true);
-    expect(await admit(ids[1], 1n)).toMatchObject({ admitted: false, refusal: 'QUOTA', poolAllowance: 1000n });
-  });
+  // The REFUSE allowance under concurrent admissions and over HTTP: pool-allowance.e2e-spec.ts.
 
   it('BILL: tokens beyond the shared allowance are billed as a POOL_OVERAGE line on the next period\'s invoice', async () => {
     setNow(new Date(m2.start.getTime() + 3_600_000));
