@@ -13,6 +13,11 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  *   it could not net (more than its gross), left for the following one.
  * - pool_distribution_clawbacks: which subscription period each netted amount
  *   came from (the statement's admin view).
+ * - pool_ledger_attributions: which teacher model (and, for a royalty, which
+ *   agreement and other vendor) each vendor entry of a pool posting
+ *   (POOL_DISTRIBUTED, POOL_EARNINGS_RELEASED) is for, by the posting's
+ *   reference and line number — what vendors' earnings statements show per
+ *   model.
  */
 export class PoolClawback1795801600000 implements MigrationInterface {
   name = 'PoolClawback1795801600000';
@@ -43,9 +48,21 @@ export class PoolClawback1795801600000 implements MigrationInterface {
       CONSTRAINT "FK_pool_distribution_clawbacks_period" FOREIGN KEY ("subscription_id", "from_period")
         REFERENCES "pool_subscription_periods" ("subscription_id", "period"),
       CONSTRAINT "CHK_pool_distribution_clawbacks_amount" CHECK ("amount_minor" > 0))`);
+
+    await q.query(`CREATE TABLE "pool_ledger_attributions" (
+      "ledger_reference" text NOT NULL,
+      "line_no" integer NOT NULL,
+      "role" text NOT NULL,
+      "model_id" uuid NOT NULL REFERENCES "models" ("id") ON DELETE RESTRICT,
+      "agreement_id" uuid,
+      "counterparty_organization_id" uuid,
+      CONSTRAINT "PK_pool_ledger_attributions" PRIMARY KEY ("ledger_reference", "line_no"),
+      CONSTRAINT "FK_pool_ledger_attributions_transaction" FOREIGN KEY ("ledger_reference") REFERENCES "ledger_transactions" ("reference") ON DELETE RESTRICT,
+      CONSTRAINT "CHK_pool_ledger_attributions_role" CHECK ("role" IN ('SHARE', 'HELD', 'ROYALTY_PAID', 'ROYALTY_RECEIVED')))`);
   }
 
   public async down(q: QueryRunner): Promise<void> {
+    await q.query(`DROP TABLE "pool_ledger_attributions"`);
     await q.query(`DROP TABLE "pool_distribution_clawbacks"`);
     await q.query(`ALTER TABLE "pool_distributions" DROP CONSTRAINT "CHK_pool_distributions_clawback", DROP CONSTRAINT "CHK_pool_distributions_sum"`);
     await q.query(`ALTER TABLE "pool_distributions" ADD CONSTRAINT "CHK_pool_distributions_sum" CHECK ("gross_minor" = "fee_minor" + "distributed_minor" + "carried_minor")`);

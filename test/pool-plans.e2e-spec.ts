@@ -22,7 +22,7 @@ import { Clock } from '../src/platform/clock/clock';
 import { Database } from '../src/platform/database/transaction';
 import { allocate } from '../src/platform/money/allocation';
 import { startTestApp, TestApp } from './support/app';
-import { report, usageReporter } from './support/billing';
+import { closePeriod, report, usageReporter } from './support/billing';
 import { useLedgerInvariant } from './support/ledger-invariant';
 import { createModel, publishOk } from './support/licensing';
 import { acceptAgreement } from './support/metering';
@@ -360,6 +360,49 @@ describe('pool plans (e2e)', () => {
     expect(results.filter((r) => r.createdNow)).toHaveLength(1);
     expect(results.every((r) => r.distribution.grossMinor === 5000n)).toBe(true);
     expect((await t.dataSource.query(`SELECT count(*)::int AS n FROM ledger_transactions WHERE reference = $1`, [`pool:${plan}:${m2.period}:distributed`]))[0].n).toBe(1);
+  });
+
+  it("vendors' earnings statements show their pool earnings per model (shares, royalties, held and released), equal to the ledger", async () => {
+    setNow(null);
+    // The month the month-before-last distribution was posted in (and the one before it) closed for billing.
+    for (const p of [m2, m1]) expect(await closePeriod(t, admin.token, p.period)).toMatchObject({ __typename: 'BillingPeriodClose', status: 'CLOSED' });
+    const STATEMENT_Q = `query($o: ID!, $p: String!) { earningsStatement(organizationId: $o, period: $p, currency: "EUR") { statement } }`;
+    for (const vendor of v) {
+      const st = (await gql(STATEMENT_Q, { o: vendor.organizationId, p: m1.period }, vendor)).earningsStatement.statement;
+      const pool = (st.lines as any[]).filter((l) => l.source === 'POOL');
+      // The ledger: the vendor's payable and held entries of the pool postings of the month, per model (from the posting's attribution).
+      const ledger: { model_id: string; account: string; amount: string }[] = await t.dataSource.query(
+        `SELECT pa.model_id, CASE a.kind WHEN 'VENDOR_HELD' THEN 'HELD' ELSE 'PAYABLE' END AS account, (-sum(e.amount_minor))::text AS amount
+           FROM ledger_transactions x JOIN ledger_entries e ON e.transaction_id = x.id JOIN ledger_accounts a ON a.id = e.account_id
+           LEFT JOIN pool_ledger_attributions pa ON pa.ledger_reference = x.reference AND pa.line_no = e.line_no
+          WHERE x.kind IN ('POOL_DISTRIBUTED', 'POOL_EARNINGS_RELEASED') AND a.organization_id = $1 AND x.occurred_at >= $2 AND x.occurred_at < $3
+          GROUP BY 1, 2 ORDER BY 1, 2`,
+        [vendor.organizationId, m1.start.toISOString(), m1.end.toISOString()],
+      );
+      expect(ledger.every((r) => r.model_id !== null)).toBe(true); // every vendor entry of a pool posting names its model
+      const fromStatement = new Map<string, bigint>();
+      for (const l of pool) {
+        expect(l.modelId).toEqual(expect.any(String));
+        const k = `${l.modelId} ${l.account}`;
+        fromStatement.set(k, (fromStatement.get(k) ?? 0n) + BigInt(l.amountMinor));
+      }
+      expect(Object.fromEntries([...fromStatement].filter(([, n]) => n !== 0n).map(([k, n]) => [k, String(n)]))).toEqual(
+        Object.fromEntries(ledger.filter((r) => r.amount !== '0').map((r) => [`${r.model_id} ${r.account}`, r.amount])),
+      );
+      expect(BigInt(st.totalsBySource.POOL)).toBe(ledger.reduce((s, r) => s + BigInt(r.amount), 0n));
+    }
+    // T2's vendor: one line per distribution, each equal to the distribution's line for T2.
+    const t2 = (await gql(STATEMENT_Q, { o: v[1].organizationId, p: m1.period }, v[1])).earningsStatement.statement.lines.filter((l: any) => l.source === 'POOL');
+    const [{ total }] = await t.dataSource.query(
+      `SELECT sum(l.amount_minor)::text AS total FROM pool_distribution_lines l JOIN pool_distributions d USING (plan_id, period)
+        WHERE l.model_id = $1 AND d.closed_at >= $2 AND d.closed_at < $3`,
+      [teachers[1].modelId, m1.start.toISOString(), m1.end.toISOString()],
+    );
+    expect(t2.map((l: any) => l.modelId)).toEqual(t2.map(() => teachers[1].modelId));
+    expect(t2.reduce((s: bigint, l: any) => s + BigInt(l.amountMinor), 0n)).toBe(BigInt(total));
+    // T5's vendor pays T1's vendor its royalty: a line on T5 (paid) and one on T1 (received), naming each other.
+    const v1Lines = (await gql(STATEMENT_Q, { o: v[0].organizationId, p: m1.period }, v[0])).earningsStatement.statement.lines;
+    expect(v1Lines.find((l: any) => l.source === 'POOL' && l.counterpartyOrganizationId === v[4].organizationId)).toMatchObject({ modelId: teachers[0].modelId });
   });
 
   // The REFUSE allowance under concurrent admissions and over HTTP: pool-allowance.e2e-spec.ts.

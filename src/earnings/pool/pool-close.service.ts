@@ -50,7 +50,7 @@ import { BPS_WHOLE } from '../../platform/money/allocation';
 import { RoyaltyLineages } from '../../provenance/lineage/royalty-lineages';
 import { allocatePayment } from '../allocation/payment-allocation';
 import { distributePool, PoolDistribution } from './pool-distribution';
-import { DistributionRow, PoolClawbackRow, PoolDistributionRepository, PoolUsageRow } from './pool-distribution.repository';
+import { DistributionRow, PoolClawbackRow, PoolDistributionRepository, PoolLedgerAttribution, PoolUsageRow } from './pool-distribution.repository';
 
 export const POOL_DISTRIBUTED = 'POOL_DISTRIBUTED';
 export const POOL_EARNINGS_RELEASED = 'POOL_EARNINGS_RELEASED';
@@ -206,7 +206,8 @@ export class PoolCloseService {
         d.subscribers.map((s) => ({ distillerOrganizationId: s.subscriberId, paidMinor: s.paidMinor, netMinor: s.netMinor, eligibleTokens: s.eligibleTokens, toRemainder: s.toRemainder })),
       );
       if (reference) {
-        const lines = await this.postingLines(tx, plan.currency, `${plan.name} v${plan.version} ${p.period}`, contributions, netted, d, vendorOf, flags);
+        const attributions: PoolLedgerAttribution[] = [];
+        const lines = await this.postingLines(tx, plan.currency, `${plan.name} v${plan.version} ${p.period}`, contributions, netted, d, vendorOf, flags, attributions);
         await this.ledger.post(tx, {
           reference,
           kind: POOL_DISTRIBUTED,
@@ -215,6 +216,7 @@ export class PoolCloseService {
           lines,
           metadata: { planId: plan.id, period: p.period },
         });
+        await this.repo.insertAttributions(tx, reference, attributions);
         await this.repo.markDistributed(tx, plan.id, p.period, contributions);
         await this.repo.applyClawbacks(tx, plan.id, p.period, netted);
       }
@@ -251,17 +253,18 @@ export class PoolCloseService {
       if (line.releasedAt) return;
       const c = plan.currency;
       const memo = `pool ${plan.name} v${plan.version} ${period} released`;
-      const lines: PostingLine[] = [
-        { account: Accounts.vendorHeld(line.vendorOrganizationId), currency: c, amountMinor: line.amountMinor, memo },
-        ...(await this.cascadeLines(tx, c, memo, [{ modelId, vendor: line.vendorOrganizationId, amount: line.amountMinor }])),
-      ];
+      const lines: PostingLine[] = [{ account: Accounts.vendorHeld(line.vendorOrganizationId), currency: c, amountMinor: line.amountMinor, memo }];
+      const attributions: PoolLedgerAttribution[] = [{ index: 0, role: 'HELD', modelId, agreementId: null, counterpartyOrganizationId: null }];
+      await this.cascadeLines(tx, c, memo, [{ modelId, vendor: line.vendorOrganizationId, amount: line.amountMinor }], lines, attributions);
+      const reference = `pool:${planId}:${period}:${modelId}:released`;
       await this.ledger.post(tx, {
-        reference: `pool:${planId}:${period}:${modelId}:released`,
+        reference,
         kind: POOL_EARNINGS_RELEASED,
         description: `Held pool earnings of model ${line.modelName} (${period}) released after review`,
         lines,
         metadata: { planId, period, modelId },
       });
+      await this.repo.insertAttributions(tx, reference, attributions);
       const now = this.clock.now();
       await this.repo.markReleased(tx, planId, period, modelId, now);
       await this.audit.record(tx, actor, {
@@ -283,6 +286,7 @@ export class PoolCloseService {
     d: PoolDistribution,
     vendorOf: Map<string, string>,
     flags: Map<string, string[]>,
+    attributions: PoolLedgerAttribution[],
   ): Promise<PostingLine[]> {
     const byPeriod = new Map<string, bigint>();
     for (const x of contributions) byPeriod.set(x.period, (byPeriod.get(x.period) ?? 0n) + x.amountMinor);
@@ -296,18 +300,30 @@ export class PoolCloseService {
       if (t.amountMinor === 0n) continue;
       const vendor = vendorOf.get(t.teacherId)!;
       if (flags.has(t.teacherId)) {
+        attributions.push({ index: lines.length, role: 'HELD', modelId: t.teacherId, agreementId: null, counterpartyOrganizationId: null });
         lines.push({ account: Accounts.vendorHeld(vendor), currency: c, amountMinor: -t.amountMinor, memo: `pool ${label} held for review (${flags.get(t.teacherId)!.join(', ')}), model ${t.teacherId}` });
       } else {
         paid.push({ modelId: t.teacherId, vendor, amount: t.amountMinor });
       }
     }
-    lines.push(...(await this.cascadeLines(tx, c, `pool ${label}`, paid)));
+    await this.cascadeLines(tx, c, `pool ${label}`, paid, lines, attributions);
     return lines;
   }
 
-  /** Each teacher's amount credited to its vendor and run down its royalty stack (no fee: the plan's is taken). */
-  private async cascadeLines(tx: Tx, c: string, memo: string, teachers: readonly { modelId: string; vendor: string; amount: bigint }[]): Promise<PostingLine[]> {
-    if (teachers.length === 0) return [];
+  /**
+   * Each teacher's amount credited to its vendor and run down its royalty
+   * stack (no fee: the plan's is taken), appended to `lines`; each vendor
+   * entry's model (and royalty agreement, other vendor) to `attributions`.
+   */
+  private async cascadeLines(
+    tx: Tx,
+    c: string,
+    memo: string,
+    teachers: readonly { modelId: string; vendor: string; amount: bigint }[],
+    lines: PostingLine[],
+    attributions: PoolLedgerAttribution[],
+  ): Promise<void> {
+    if (teachers.length === 0) return;
     const lineages = await this.lineages.lineagesOf(tx, teachers.map((t) => t.modelId));
     const byVendor = new Map<string, { vendorOrganizationId: string; feeBps: number; groups: Array<{ modelId: string; basis: 'REVENUE'; grossMinor: bigint; lineage: ReturnType<typeof lineages.get> | null }> }>();
     for (const t of teachers) {
@@ -316,13 +332,17 @@ export class PoolCloseService {
       v.groups.push({ modelId: t.modelId, basis: 'REVENUE', grossMinor: t.amount, lineage: lineages.get(t.modelId) ?? null });
     }
     const a = allocatePayment([...byVendor.values()].map((v) => ({ ...v, groups: v.groups.map((g) => ({ ...g, lineage: g.lineage ?? null })) })));
-    const lines: PostingLine[] = [];
-    for (const s of a.shares) if (s.amount !== 0n) lines.push({ account: Accounts.vendorPayable(s.vendorOrganizationId), currency: c, amountMinor: -s.amount, memo: `${memo} share of model ${s.modelId}` });
+    for (const s of a.shares) {
+      if (s.amount === 0n) continue;
+      attributions.push({ index: lines.length, role: 'SHARE', modelId: s.modelId, agreementId: null, counterpartyOrganizationId: null });
+      lines.push({ account: Accounts.vendorPayable(s.vendorOrganizationId), currency: c, amountMinor: -s.amount, memo: `${memo} share of model ${s.modelId}` });
+    }
     for (const f of a.royalties) {
       const why = `${memo} royalty ${f.policy} ${f.shareBps} bps, agreement ${f.agreementId}, model ${f.payerModelId} to ${f.modelId}`;
+      attributions.push({ index: lines.length, role: 'ROYALTY_PAID', modelId: f.payerModelId, agreementId: f.agreementId, counterpartyOrganizationId: f.organizationId });
       lines.push({ account: Accounts.vendorPayable(f.payerOrganizationId), currency: c, amountMinor: f.amount, memo: why });
+      attributions.push({ index: lines.length, role: 'ROYALTY_RECEIVED', modelId: f.modelId, agreementId: f.agreementId, counterpartyOrganizationId: f.payerOrganizationId });
       lines.push({ account: Accounts.vendorPayable(f.organizationId), currency: c, amountMinor: -f.amount, memo: why });
     }
-    return lines;
   }
 }

@@ -42,6 +42,16 @@ export interface PoolClawbackRow {
   amountMinor: bigint;
 }
 
+/** Which model a vendor entry of a pool posting is for (by its position in the posting's lines). */
+export interface PoolLedgerAttribution {
+  /** 0-based index in the posted lines (the entry's line_no − 1). */
+  index: number;
+  role: 'SHARE' | 'HELD' | 'ROYALTY_PAID' | 'ROYALTY_RECEIVED';
+  modelId: string;
+  agreementId: string | null;
+  counterpartyOrganizationId: string | null;
+}
+
 export interface PoolUsageRow {
   distillerOrganizationId: string;
   modelId: string;
@@ -209,6 +219,15 @@ export class PoolDistributionRepository {
       `INSERT INTO pool_distribution_clawbacks (plan_id, period, subscription_id, from_period, invoice_id, amount_minor)
        SELECT $1, $2, * FROM unnest($3::uuid[], $4::text[], $5::uuid[], $6::bigint[])`,
       [planId, period, subs, periods, netted.map((n) => n.invoiceId), amounts],
+    );
+  }
+
+  async insertAttributions(tx: EntityManager, reference: string, rows: readonly PoolLedgerAttribution[]): Promise<void> {
+    if (rows.length === 0) return;
+    await tx.query(
+      `INSERT INTO pool_ledger_attributions (ledger_reference, line_no, role, model_id, agreement_id, counterparty_organization_id)
+       SELECT $1, * FROM unnest($2::int[], $3::text[], $4::uuid[], $5::uuid[], $6::uuid[]) ON CONFLICT DO NOTHING`,
+      [reference, rows.map((r) => r.index + 1), rows.map((r) => r.role), rows.map((r) => r.modelId), rows.map((r) => r.agreementId), rows.map((r) => r.counterpartyOrganizationId)],
     );
   }
 

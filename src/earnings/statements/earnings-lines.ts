@@ -15,6 +15,8 @@
  */
 import { EarningsAccount, EarningsLine, EarningsSource } from './statement.types';
 
+export type PoolEntryRole = 'SHARE' | 'HELD' | 'ROYALTY_PAID' | 'ROYALTY_RECEIVED';
+
 export interface LedgerEntryRow {
   transactionId: string;
   kind: string;
@@ -23,7 +25,16 @@ export interface LedgerEntryRow {
   account: EarningsAccount;
   /** Ledger sign: debit positive, credit negative. */
   amountMinor: bigint;
+  /** A pool posting's entry: the teacher model it is for (and a royalty's agreement and other vendor), as recorded when posted. */
+  pool?: { role: PoolEntryRole; modelId: string; agreementId: string | null; counterpartyOrganizationId: string | null };
 }
+
+const POOL_ENTRY: Record<PoolEntryRole, string> = {
+  SHARE: 'pool earnings of model',
+  HELD: 'pool earnings held for review, model',
+  ROYALTY_PAID: 'pool earnings: royalty paid on, model',
+  ROYALTY_RECEIVED: 'pool earnings: royalty received, model',
+};
 
 export interface AllocationPartRow {
   invoiceId: string;
@@ -248,16 +259,19 @@ export function earningsLines(input: EarningsBreakdownInput): EarningsLine[] {
     }
     for (const e of payableEntries) {
       const source = SOURCE_OF_KIND[tx.kind] ?? EarningsSource.OTHER;
+      const p = e.pool;
       push(tx, {
         source,
         account: e.account,
         amount: -e.amountMinor,
         invoiceId: tx.invoiceId,
         invoiceNumber: number,
-        modelId: null,
-        agreementId: null,
-        counterpartyOrganizationId: null,
-        description: `${tx.kind.toLowerCase().replace(/_/g, ' ')}${number ? ` on invoice ${number}` : ''} (${e.account.toLowerCase()})`,
+        modelId: p?.modelId ?? null,
+        agreementId: p?.agreementId ?? null,
+        counterpartyOrganizationId: p?.counterpartyOrganizationId ?? null,
+        description: p
+          ? `${tx.kind.toLowerCase().replace(/_/g, ' ')}: ${POOL_ENTRY[p.role]} ${p.modelId} (${e.account.toLowerCase()})`
+          : `${tx.kind.toLowerCase().replace(/_/g, ' ')}${number ? ` on invoice ${number}` : ''} (${e.account.toLowerCase()})`,
       });
     }
   }

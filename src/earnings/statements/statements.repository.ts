@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import type { AllocationPartRow, LedgerEntryRow, VendorInvoiceLineSum } from './earnings-lines';
+import type { AllocationPartRow, LedgerEntryRow, PoolEntryRole, VendorInvoiceLineSum } from './earnings-lines';
 import type { StatementKind } from './statement.types';
 
 export interface StoredStatementRow {
@@ -95,11 +95,16 @@ export class StatementsRepository {
 
   /** The vendor's payable and held entries in [from, to), in ledger order. */
   async vendorEntries(em: EntityManager, organizationId: string, currency: string, from: Date, to: Date): Promise<LedgerEntryRow[]> {
-    const rows: { transaction_id: string; kind: string; occurred_at: Date; invoice_id: string | null; account_kind: string; amount_minor: string }[] = await em.query(
-      `SELECT t.id AS transaction_id, t.kind, t.occurred_at, t.metadata ->> 'invoiceId' AS invoice_id, a.kind AS account_kind, e.amount_minor::text
+    const rows: {
+      transaction_id: string; kind: string; occurred_at: Date; invoice_id: string | null; account_kind: string; amount_minor: string;
+      pool_role: string | null; pool_model_id: string | null; pool_agreement_id: string | null; pool_counterparty: string | null;
+    }[] = await em.query(
+      `SELECT t.id AS transaction_id, t.kind, t.occurred_at, t.metadata ->> 'invoiceId' AS invoice_id, a.kind AS account_kind, e.amount_minor::text,
+              pa.role AS pool_role, pa.model_id AS pool_model_id, pa.agreement_id AS pool_agreement_id, pa.counterparty_organization_id AS pool_counterparty
          FROM ledger_accounts a
          JOIN ledger_entries e ON e.account_id = a.id AND e.currency = a.currency
          JOIN ledger_transactions t ON t.id = e.transaction_id
+         LEFT JOIN pool_ledger_attributions pa ON pa.ledger_reference = t.reference AND pa.line_no = e.line_no
         WHERE a.organization_id = $1 AND a.currency = $2 AND a.kind IN ${VENDOR_ACCOUNT_KINDS}
           AND t.occurred_at >= $3 AND t.occurred_at < $4
         ORDER BY t.occurred_at, t.id, e.line_no`,
@@ -112,6 +117,9 @@ export class StatementsRepository {
       invoiceId: r.invoice_id && /^[0-9a-f-]{36}$/.test(r.invoice_id) ? r.invoice_id : null,
       account: r.account_kind === 'VENDOR_HELD' ? 'HELD' : 'PAYABLE',
       amountMinor: BigInt(r.amount_minor),
+      ...(r.pool_model_id
+        ? { pool: { role: r.pool_role as PoolEntryRole, modelId: r.pool_model_id, agreementId: r.pool_agreement_id, counterpartyOrganizationId: r.pool_counterparty } }
+        : {}),
     }));
   }
 
