@@ -117,6 +117,7 @@ describe('sandbox test clock (e2e)', () => {
     expect(a.jobs.map((j: any) => [j.name, j.succeeded])).toEqual([
       ['licensing.expire-agreements', true],
       ['billing.close-periods', true],
+      ['billing.pool-close', true],
       ['billing.collect-invoices', true],
     ]);
     const closed = JSON.parse(a.jobs[1].detail).closed as string[];
