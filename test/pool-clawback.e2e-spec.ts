@@ -4,7 +4,8 @@
  * fee, each old pool credited back to zero, an excess beyond the gross left
  * for the following distribution (teachers never receive anything negative),
  * shown in the distribution and the admins' statement; exactly once, also
- * when a refund races two distributions of the plan's two versions.
+ * when a refund races two distributions of the plan's two versions. A
+ * dispute lost on a distributed month is netted the same way.
  *
  * Time: the platform Clock is set to the 1st of each month under test (four
  * months back to last month); usage is seeded into the monthly rollups.
@@ -231,10 +232,26 @@ describe('pool plan: refunds after a distribution (e2e)', () => {
     expect(await clawed()).toBeLessThanOrEqual(1500n);
     expect(await t.app.get(PoolSubscriptionService).renew(m2.period)).toMatchObject({ invoiced: 3 });
     for (const u of users) expect(await settle(await invoiceOf(u, m2, 'USD'))).toBe('settled');
+    const [ua] = await t.dataSource.query(`SELECT id FROM license_agreements WHERE distiller_organization_id = $1`, [users[2].organizationId]);
+    await seed(ua.id, m2, 1000);
     await closes.closePlan(null, v2, m2);
     expect(await clawed()).toBe(1500n);
     expect(await balance(`pool:${m4.period}`, 'USD')).toBe(0n);
     const [row] = await t.dataSource.query(`SELECT clawed_back_minor::text AS c FROM pool_subscription_periods WHERE invoice_id = $1`, [s1.firstInvoiceId]);
     expect(row.c).toBe('1500');
+
+    // A dispute lost on a distributed month takes the money out of its pool like a refund: netted by the next distribution.
+    const reversal = t.app.get(PaymentReversalService);
+    await t.app.get(Database).transaction((tx) =>
+      reversal.disputeClosed(tx, s3.firstInvoiceId, { disputeId: 'dp_pool_1', chargeId: 'ch_pool_1', amountMinor: 2000n, currency: 'USD', reason: 'fraudulent' }, 'lost'),
+    );
+    expect(await balance(`pool:${m3.period}`, 'USD')).toBe(2000n);
+    expect(await t.app.get(PoolSubscriptionService).renew(m1.period)).toMatchObject({ invoiced: 3 });
+    for (const u of users) expect(await settle(await invoiceOf(u, m1, 'USD'))).toBe('settled');
+    await seed(ua.id, m1, 1000);
+    const next = await closes.closePlan(null, v2, m1);
+    expect(next.distribution).toMatchObject({ grossMinor: 3n * FEE, clawbackMinor: 2000n, clawbackCarriedMinor: 0n, distributedMinor: 3n * FEE - 2000n });
+    expect(await balance(`pool:${m3.period}`, 'USD')).toBe(0n);
+    expect(await clawed()).toBe(3500n);
   });
 });

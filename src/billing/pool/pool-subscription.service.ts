@@ -224,8 +224,10 @@ export class PoolSubscriptionService implements OnModuleInit {
    * not invoiced (renewals skipped it while suspended) is invoiced the rest
    * of the month now, prorated by days as at subscribing, on the newest
    * version of its plan (ended instead when that plan is retired). Takes the
-   * renewal lock first, so a renewal running at the same time invoices
-   * nothing twice.
+   * renewal lock first: a renewal running at the same time sees either the
+   * suspended subscription or the reinstated one with its month invoiced
+   * (and cannot end a cancelled one halfway through its reinstatement); the
+   * primary key of the subscription's periods is the backstop.
    */
   async reinstateAfterPayment(tx: Tx, distillerOrganizationId: string): Promise<string[]> {
     await this.repo.lockRenewals(tx);

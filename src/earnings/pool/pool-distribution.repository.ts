@@ -28,7 +28,7 @@ export interface PoolContributionRow {
   subscriptionId: string;
   distillerOrganizationId: string;
   period: string;
-  /** Paid, less anything refunded before the distribution. */
+  /** Paid, less anything refunded (or lost in a dispute) before the distribution. */
   amountMinor: bigint;
 }
 
@@ -100,6 +100,13 @@ export interface DistributionSubscriberRow {
   toRemainder: boolean;
 }
 
+/**
+ * What a PAID POOL invoice `i` still holds in its pool: paid less refunded
+ * less disputes lost (both take the money back out of `pool:<period>`).
+ */
+const STILL_HELD = `greatest(i.total_minor - i.amount_refunded_minor
+  - coalesce((SELECT sum(x.amount_minor) FROM invoice_disputes x WHERE x.invoice_id = i.id AND x.status = 'LOST'), 0), 0)::text`;
+
 type Raw = Record<string, unknown>;
 const big = (v: unknown): bigint => BigInt(v as string);
 
@@ -156,7 +163,7 @@ export class PoolDistributionRepository {
    */
   async contributions(tx: EntityManager, planId: string, period: string): Promise<PoolContributionRow[]> {
     const rows: Raw[] = await tx.query(
-      `SELECT sp.subscription_id, s.distiller_organization_id, sp.period, (i.total_minor - i.amount_refunded_minor)::text AS amount
+      `SELECT sp.subscription_id, s.distiller_organization_id, sp.period, ${STILL_HELD} AS amount
          FROM pool_subscription_periods sp
          JOIN invoices i ON i.id = sp.invoice_id AND i.status = 'PAID'
          JOIN pool_subscriptions s ON s.id = sp.subscription_id
@@ -174,23 +181,23 @@ export class PoolDistributionRepository {
   }
 
   /**
-   * Refunds not netted yet of subscription periods already distributed by
-   * any version of the plan (name, currency): per period, what the
-   * distribution took less what the invoice still holds (paid − refunded now)
-   * less what earlier distributions netted. Read under the plan's lock, which
+   * Refunds (and disputes lost) not netted yet of subscription periods
+   * already distributed by any version of the plan (name, currency): per
+   * period, what the distribution took less what the invoice still holds
+   * (paid − refunded − lost now) less what earlier distributions netted. Read under the plan's lock, which
    * every distribution that nets takes, so two distributions never net one
    * refund; a refund committing after this read is netted by the next one.
    */
   async outstandingClawbacks(tx: EntityManager, planId: string): Promise<PoolClawbackRow[]> {
     const rows: Raw[] = await tx.query(
       `SELECT sp.subscription_id, s.distiller_organization_id, sp.period, sp.invoice_id,
-              (sp.distributed_minor - (i.total_minor - i.amount_refunded_minor) - sp.clawed_back_minor)::text AS amount
+              (sp.distributed_minor - ${STILL_HELD}::bigint - sp.clawed_back_minor)::text AS amount
          FROM pool_plans me
          JOIN pool_plans dp ON dp.name = me.name AND dp.currency = me.currency
          JOIN pool_subscription_periods sp ON sp.distributed_plan_id = dp.id
          JOIN invoices i ON i.id = sp.invoice_id
          JOIN pool_subscriptions s ON s.id = sp.subscription_id
-        WHERE me.id = $1 AND sp.distributed_minor - (i.total_minor - i.amount_refunded_minor) - sp.clawed_back_minor > 0
+        WHERE me.id = $1 AND sp.distributed_minor - ${STILL_HELD}::bigint - sp.clawed_back_minor > 0
         ORDER BY sp.period, sp.subscription_id`,
       [planId],
     );
