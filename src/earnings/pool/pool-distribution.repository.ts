@@ -125,10 +125,12 @@ export class PoolDistributionRepository {
     return rows.map((r) => r.plan_id);
   }
 
+  /** The earliest period of a subscription period not distributed whose plan has not closed that period (the undistributed index). */
   async firstUndistributedPeriod(em: EntityManager): Promise<string | null> {
     const [r]: { period: string | null }[] = await em.query(
       `SELECT min(sp.period) AS period FROM pool_subscription_periods sp
-        WHERE NOT EXISTS (SELECT 1 FROM pool_distributions d WHERE d.plan_id = sp.plan_id AND d.period = sp.period)`,
+        WHERE sp.distributed_period IS NULL
+          AND NOT EXISTS (SELECT 1 FROM pool_distributions d WHERE d.plan_id = sp.plan_id AND d.period = sp.period)`,
     );
     return r?.period ?? null;
   }

@@ -84,6 +84,26 @@ describe('earnings lines', () => {
     ]);
   });
 
+  it('gives a pool posting one line per entry, source POOL, with the model (and a royalty\'s agreement and other vendor) it was posted for', () => {
+    const pool = (role: 'SHARE' | 'HELD' | 'ROYALTY_PAID' | 'ROYALTY_RECEIVED', modelId: string, royalty = false) =>
+      ({ role, modelId, agreementId: royalty ? AG2 : null, counterpartyOrganizationId: royalty ? A : null });
+    const lines = earningsLines(input(V, [
+      entry({ transactionId: 'tx-5', kind: 'POOL_DISTRIBUTED', invoiceId: null, amountMinor: -900n, pool: pool('SHARE', MV) }),
+      entry({ transactionId: 'tx-5', kind: 'POOL_DISTRIBUTED', invoiceId: null, amountMinor: 90n, pool: pool('ROYALTY_PAID', MV, true) }),
+      entry({ transactionId: 'tx-5', kind: 'POOL_DISTRIBUTED', invoiceId: null, account: 'HELD', amountMinor: -300n, pool: pool('HELD', MA) }),
+      entry({ transactionId: 'tx-6', kind: 'POOL_EARNINGS_RELEASED', invoiceId: null, account: 'HELD', amountMinor: 300n, pool: pool('HELD', MA) }),
+      entry({ transactionId: 'tx-6', kind: 'POOL_EARNINGS_RELEASED', invoiceId: null, amountMinor: -300n, pool: pool('SHARE', MA) }),
+    ], cascade));
+    expect(lines.map((l) => [l.source, l.account, l.amountMinor, l.modelId, l.agreementId, l.counterpartyOrganizationId])).toEqual([
+      ['POOL', 'PAYABLE', '900', MV, null, null],
+      ['POOL', 'PAYABLE', '-90', MV, AG2, A],
+      ['POOL', 'HELD', '300', MA, null, null],
+      ['POOL', 'HELD', '-300', MA, null, null],
+      ['POOL', 'PAYABLE', '300', MA, null, null],
+    ]);
+    expect(lines[1].description).toMatch(/royalty paid on, model/);
+  });
+
   it('gives reversals one line per entry, vendor side, by ledger kind', () => {
     const lines = earningsLines(input(V, [
       entry({ transactionId: 'tx-2', kind: 'DISPUTE_HOLD', amountMinor: 700n }),
