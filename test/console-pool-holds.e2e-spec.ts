@@ -251,6 +251,11 @@ describe('the console: vendor holds, transfer reversals, the pool (browser)', ()
     await plans.waitFor({ timeout: 30_000 });
     expect(await plans.getByRole('row').filter({ hasText: 'Pool UC v1' }).textContent()).toMatch(/100\.00 EUR.*1,000,000/);
     await s.page.getByRole('table', { name: 'Invoiced periods of the EUR subscription' }).getByRole('row').filter({ hasText: m2.period }).waitFor();
+    // This month's use of the shared allowance, as the API states it.
+    const [live] = (await gql(`query($o: ID!) { poolSubscriptions(organizationId: $o) { allowanceUse { period usedTokens allowanceTokens } } }`, { o: d.organizationId }, d)).poolSubscriptions;
+    const sep = (x: string) => x.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+    await s.page.getByText(`${sep(live.allowanceUse.usedTokens)} of ${sep(live.allowanceUse.allowanceTokens)} tokens`).waitFor({ timeout: 30_000 });
+    expect(await s.page.getByRole('meter', { name: `Allowance used in ${live.allowanceUse.period}` }).count()).toBe(1);
     // Where its fee went (the distiller's own statement of the month before last): the page shows the API's amounts.
     const mine = (await gql(STATEMENT, { p: planId, period: m2.period, o: d.organizationId }, d)).poolStatement;
     const breakdown = s.page.getByRole('table', { name: `Where your ${m2.period} fee went, by teacher` });

@@ -163,7 +163,24 @@ describe('pool allowance at the gateway (e2e)', () => {
     // Every other agreement of the subscription is refused too, and nothing more is recorded.
     for (const a of s.agreements) expect((await call(a.key, chat(60))).status).toBe(429);
     expect(await usedBy(ids)).toBe(used);
+    // The distiller reads the same use of its allowance; a stranger cannot read the subscription at all.
+    expect(await allowanceUse(s.sub, s.distiller)).toEqual({
+      period: periodOf(new Date()).period, allowanceTokens: '400', usedTokens: String(used), remainingTokens: String(400n - used),
+      overageTokens: '0', usedBps: Number((used * 10_000n) / 400n),
+    });
+    const stranger = await signUp(t, { country: 'FR' });
+    const r = await t.gql(`query($id: ID!) { poolSubscription(id: $id) { allowanceUse { usedTokens } } }`, { id: s.sub }, stranger.token);
+    expect(r.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+    expect(r.data?.poolSubscription ?? null).toBeNull();
   });
+
+  async function allowanceUse(sub: string, user: TestUser) {
+    return (await gql(
+      `query($id: ID!) { poolSubscription(id: $id) { allowanceUse { period allowanceTokens usedTokens remainingTokens overageTokens usedBps } } }`,
+      { id: sub },
+      user,
+    )).poolSubscription.allowanceUse;
+  }
 
   it('BILL over HTTP: the same calls go through; the tokens beyond the allowance are a POOL_OVERAGE line on the next invoice', async () => {
     const s = await subscriberWithAgreements('NOK', 'BILL', 400n);
@@ -171,6 +188,7 @@ describe('pool allowance at the gateway (e2e)', () => {
     for (let i = 0; i < 12; i++) expect((await call(s.agreements[i % s.agreements.length].key, chat(60))).status).toBe(200);
     const used = await usedBy(ids);
     expect(used).toBeGreaterThan(400n);
+    expect(await allowanceUse(s.sub, s.distiller)).toMatchObject({ usedTokens: String(used), remainingTokens: '0', overageTokens: String(used - 400n), usedBps: 10_000 });
     const next = nextPeriod(periodOf(t.app.get(Clock).now()));
     t.app.get(Clock).now = () => new Date(next.start.getTime() + 3_600_000);
     try {

@@ -161,6 +161,12 @@ export class PoolSubscriptionService implements OnModuleInit {
     return this.repo.subscriptionsOf(this.db.reader, organizationId);
   }
 
+  /** The current month's (business time) use of the subscription's shared allowance; the caller has read the subscription. */
+  async allowanceUse(subscriptionId: string): Promise<{ period: string; allowance: bigint; used: bigint }> {
+    const p = periodOf(this.clock.now());
+    return { period: p.period, ...(await this.repo.allowanceUse(this.db.reader, subscriptionId, p.start)) };
+  }
+
   periodsOf(subscriptionId: string): Promise<SubscriptionPeriodRow[]> {
     return this.repo.periodsOf(this.db.reader, subscriptionId);
   }

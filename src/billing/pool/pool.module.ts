@@ -6,7 +6,7 @@ import { BillingModule } from '../billing.module';
 import { PoolCloseJob } from './pool-close.job';
 import { PoolPlanService } from './pool-plan.service';
 import { PoolRepository } from './pool.repository';
-import { PoolResolver } from './pool.resolver';
+import { PoolResolver, PoolSubscriptionFieldsResolver } from './pool.resolver';
 import { PoolSubscriptionService } from './pool-subscription.service';
 
 /**
@@ -17,7 +17,7 @@ import { PoolSubscriptionService } from './pool-subscription.service';
  */
 @Module({
   imports: [BillingModule, LicensingModule, CatalogModule, PoolEarningsModule],
-  providers: [PoolRepository, PoolPlanService, PoolSubscriptionService, PoolResolver, PoolCloseJob],
+  providers: [PoolRepository, PoolPlanService, PoolSubscriptionService, PoolResolver, PoolSubscriptionFieldsResolver, PoolCloseJob],
   exports: [PoolSubscriptionService],
 })
 export class PoolModule {}

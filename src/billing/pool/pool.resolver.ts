@@ -1,4 +1,4 @@
-import { Args, ID, Mutation, Query, Resolver } from '@nestjs/graphql';
+import { Args, ID, Mutation, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
 import { moneyOutput } from '../../ledger/dto/money.output';
 import { AdminOnly, CurrentPrincipal } from '../../platform/auth/decorators';
 import { Principal } from '../../platform/auth/principal';
@@ -16,6 +16,7 @@ import {
   PoolPeriodCloseOutput,
   PoolPeriodNotEndedError,
   PoolPlanNotAvailableError,
+  PoolAllowanceUseOutput,
   PoolPlanOutput,
   PoolStatementArgs,
   PoolStatementOutput,
@@ -229,5 +230,26 @@ export class PoolResolver {
       clawbacks: s.clawbacks.map((x) => ({ subscriptionId: x.subscriptionId, organizationId: x.distillerOrganizationId, period: x.period, invoiceId: x.invoiceId, amount: moneyOutput(x.amountMinor, c) })),
       complete: s.complete,
     };
+  }
+}
+
+/** Fields of a subscription computed on demand (only for a subscription the caller could read). */
+@Resolver(() => PoolSubscriptionOutput)
+export class PoolSubscriptionFieldsResolver {
+  constructor(private readonly subscriptions: PoolSubscriptionService) {}
+
+  @ResolveField(() => PoolAllowanceUseOutput, { description: "This month's use of the shared token allowance (business time)" })
+  async allowanceUse(@Parent() s: PoolSubscriptionOutput): Promise<PoolAllowanceUseOutput> {
+    const u = await this.subscriptions.allowanceUse(s.id);
+    const over = u.used > u.allowance ? u.used - u.allowance : 0n;
+    const remaining = u.used < u.allowance ? u.allowance - u.used : 0n;
+    return Object.assign(new PoolAllowanceUseOutput(), {
+      period: u.period,
+      allowanceTokens: u.allowance.toString(),
+      usedTokens: u.used.toString(),
+      remainingTokens: remaining.toString(),
+      overageTokens: over.toString(),
+      usedBps: Number(((u.allowance - remaining) * BPS_WHOLE) / u.allowance),
+    });
   }
 }

@@ -119,6 +119,16 @@ export class PoolSubscriptionPeriodOutput {
   @Field(() => MoneyOutput) overage: MoneyOutput;
 }
 
+@ObjectType('PoolAllowanceUse', { description: "The current month's use of a subscription's token allowance, shared by all its pool agreements" })
+export class PoolAllowanceUseOutput {
+  @Field(() => String, { description: 'YYYY-MM (UTC, business time)' }) period: string;
+  @Field(() => String, { description: 'Tokens per month of the plan version the subscription is on' }) allowanceTokens: string;
+  @Field(() => String, { description: 'Tokens used this month by all its pool agreements (input + output)' }) usedTokens: string;
+  @Field(() => String, { description: 'allowanceTokens − usedTokens, never below 0' }) remainingTokens: string;
+  @Field(() => String, { description: 'Tokens beyond the allowance this month (BILL plans: billed on the next invoice; REFUSE plans stay at 0 but for in-flight estimates)' }) overageTokens: string;
+  @Field(() => Int, { description: 'Used share of the allowance in basis points (10000 = all used), rounded down' }) usedBps: number;
+}
+
 @ObjectType('PoolSubscription')
 export class PoolSubscriptionOutput {
   @Field(() => ID) id: string;

@@ -208,12 +208,26 @@ const SUB_FIELDS = 'id planId organizationId currency status startedAt endedAt c
 const SUBSCRIPTIONS = `query PoolSubscriptions($org: ID!) { poolSubscriptions(organizationId: $org) { ${SUB_FIELDS} } }`;
 // The invoiced periods come with one subscription read.
 const SUBSCRIPTION = `query PoolSubscription($id: ID!) { poolSubscription(id: $id) { ${SUB_FIELDS}
-  periods { period planId fee { ${MONEY} } invoiceId invoiceStatus overage { ${MONEY} } overageTokens } } }`;
+  periods { period planId fee { ${MONEY} } invoiceId invoiceStatus overage { ${MONEY} } overageTokens }
+  allowanceUse { period allowanceTokens usedTokens remainingTokens overageTokens usedBps } } }`;
 const SUBSCRIBE = `mutation SubscribeToPool($plan: ID!, $org: ID!) { subscribeToPool(planId: $plan, organizationId: $org) { __typename
   ... on PoolSubscription { id status planId firstInvoiceId }
   ... on BusinessError { code message }
   ... on PoolSubscriptionExistsError { subscription { id } } } }`;
 const CANCEL = `mutation CancelPoolSubscription($id: ID!) { cancelPoolSubscription(subscriptionId: $id) { id status cancelAtPeriodEnd endedAt } }`;
+
+/** "12,000 of 50,000,000 tokens (0.02 %) in 2026-12", plus what is beyond the allowance. */
+function allowanceText(u: { period: string; allowanceTokens: string; usedTokens: string; overageTokens: string; usedBps: number } | null | undefined): ReactNode {
+  if (!u) return '—';
+  const pct = `${Math.floor(u.usedBps / 100)}.${String(u.usedBps % 100).padStart(2, '0')} %`;
+  const over = u.overageTokens !== '0' ? `; ${tokens(u.overageTokens)} beyond it` : '';
+  return (
+    <>
+      <meter min={0} max={10000} value={u.usedBps} aria-label={`Allowance used in ${u.period}`} /> {tokens(u.usedTokens)} of {tokens(u.allowanceTokens)} tokens ({pct}) in {u.period}
+      {over}
+    </>
+  );
+}
 
 /** Distiller: the pool plans, the organization's subscription, and where its fee went. */
 export function PoolSubscriptionPage({ orgId }: { orgId: string }) {
@@ -339,7 +353,7 @@ function SubscriptionCard(props: {
             ['Started', when(s.startedAt)],
             ['Ends', s.endedAt ? when(s.endedAt) : s.cancelAtPeriodEnd ? 'at the end of the current period (cancelled)' : 'renews monthly'],
             ['Token allowance a month', p ? `${tokens(p.tokenAllowance)} (shared by all its pool agreements)` : '—'],
-            ['Allowance used', 'not reported by the API yet — see Usage'],
+            ['Allowance used', allowanceText(s.allowanceUse)],
             ...(s.suspensionCause ? ([['Suspended', s.suspensionCause]] as [string, ReactNode][]) : []),
           ] as [string, ReactNode][]
         ).map(([k, v]) => (
