@@ -98,6 +98,51 @@ describe('pool subscriptions: suspension, reinstatement and cancellation at rene
     expect(await poolInvoices(s.sub)).toHaveLength(2);
   });
 
+  it("the overage of the month before a suspension is billed on the reinstatement's invoice, at the price it was used under, once", async () => {
+    setNow(at(m2, 0));
+    const chfOffer = await publishOk(t, vendor, (await createModel(t, vendor)).id, { pricing: { currency: 'CHF', poolEligible: true } });
+    const billPlan = (await t.gql(`mutation($i: CreatePoolPlanInput!) { createPoolPlan(input: $i) { plan { id } } }`, {
+      i: { name: 'Overage', currency: 'CHF', monthlyFeeMinor: String(FEE), tokenAllowance: '1000000', overage: 'BILL', overagePerMillionMinor: '2000', distribution: 'PRO_RATA', minimumTokensToEarn: '0', platformFeeBps: 1000 },
+    }, admin.token)).data!.createPoolPlan.plan.id;
+    const user = await signUp(t, { country: 'FR' });
+    const sub = (await t.gql(`mutation($p: ID!, $o: ID!) { subscribeToPool(planId: $p, organizationId: $o) { ... on PoolSubscription { id firstInvoiceId } } }`, { p: billPlan, o: user.organizationId }, user.token)).data!.subscribeToPool;
+    const agreement = (await t.gql(`mutation($i: AcceptLicenseOfferInput!) { acceptLicenseOffer(input: $i) { ... on LicenseAgreement { id } } }`, {
+      i: { offerId: chfOffer.id, organizationId: user.organizationId, acceptedTermsHash: chfOffer.termsHash, viaPool: true },
+    }, user.token)).data!.acceptLicenseOffer.id;
+    // 1.5 M tokens in the first month: 500,000 beyond the allowance (10.00 CHF at 20.00 per million).
+    await t.dataSource.query(
+      `INSERT INTO usage_period_totals (agreement_id, period_start, input_tokens, output_tokens, overage_tokens, events) VALUES ($1, $2, 1000000, 500000, 0, 3)`,
+      [agreement, m2.start.toISOString()],
+    );
+    await fail(sub.firstInvoiceId, 1);
+    expect((await fail(sub.firstInvoiceId, 2)).kind).toBe('uncollectible');
+    setNow(at(m1, 0));
+    expect(await t.app.get(PoolSubscriptionService).renew(m1.period)).toMatchObject({ suspended: 1 });
+
+    const paidAt = at(m1, 20);
+    setNow(paidAt);
+    expect(await settle(sub.firstInvoiceId)).toBe('settled');
+    const days = coveredDays(m1, paidAt, null);
+    const prorated = allocate(FEE, [BigInt(days), BigInt(m1.days - days)])[0];
+    const lines = await t.dataSource.query(
+      `SELECT l.kind, l.usage_period, l.quantity::text, l.amount_minor::text FROM invoice_lines l JOIN invoices i ON i.id = l.invoice_id
+        WHERE i.pool_subscription_id = $1 AND i.period = $2 ORDER BY l.position`,
+      [sub.id, m1.period],
+    );
+    expect(lines).toEqual([
+      { kind: 'POOL_FEE', usage_period: m1.period, quantity: null, amount_minor: String(prorated) },
+      { kind: 'POOL_OVERAGE', usage_period: m2.period, quantity: '500000', amount_minor: '1000' },
+    ]);
+    // The next renewal bills the month after (nothing beyond the allowance), not the same overage again.
+    setNow(at(periodOf(new Date()), 0));
+    await t.app.get(PoolSubscriptionService).renew(periodOf(new Date()).period);
+    const overageLines = await t.dataSource.query(
+      `SELECT count(*)::int AS n FROM invoice_lines l JOIN invoices i ON i.id = l.invoice_id WHERE i.pool_subscription_id = $1 AND l.kind = 'POOL_OVERAGE'`,
+      [sub.id],
+    );
+    expect(overageLines[0].n).toBe(1);
+  });
+
   it('a cancelled subscription ends at the period end with its pool agreements, suspended or not: no invoice', async () => {
     setNow(at(m2, 3));
     const active = await subscriber();

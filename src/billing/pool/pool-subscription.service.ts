@@ -33,7 +33,7 @@ import { assertUuid } from '../../platform/errors/validation';
 import { allocate } from '../../platform/money/allocation';
 import { Money } from '../../platform/money/money';
 import { rateTokens } from '../../platform/money/rating';
-import { coveredDays, parsePeriod, PeriodRange, periodOf, previousPeriod } from '../billing-period';
+import { coveredDays, nextPeriod, parsePeriod, PeriodRange, periodOf } from '../billing-period';
 import { InvoiceKind, InvoiceLineKind } from '../billing.entity';
 import { IssuedInvoice, InvoiceWriter, LineDraft } from '../invoices/invoice-writer.service';
 import { PoolRepository, SubscriptionPeriodRow } from './pool.repository';
@@ -55,6 +55,13 @@ export interface RenewalSummary {
   ended: number;
   /** Suspended for non-payment: not invoiced (paying reinstates and invoices). */
   suspended: number;
+}
+
+/** Tokens of one month beyond the allowance, at the price of the plan version they were used under. */
+interface Overage {
+  period: string;
+  tokens: bigint;
+  pricePerMillion: bigint;
 }
 
 @Injectable()
@@ -113,7 +120,7 @@ export class PoolSubscriptionService implements OnModuleInit {
     const p = periodOf(now);
     const days = coveredDays(p, now, null);
     const fee = days === p.days ? plan.monthlyFeeMinor : allocate(plan.monthlyFeeMinor, [BigInt(days), BigInt(p.days - days)])[0];
-    const invoice = await this.invoicePeriod(tx, subscription, plan, p, { fee, days, overageTokens: 0n, overagePrice: null });
+    const invoice = await this.invoicePeriod(tx, subscription, plan, p, { fee, days, overages: [] });
     await this.audit.record(tx, actor, {
       action: 'billing.pool_subscription.created',
       targetType: 'PoolSubscription',
@@ -164,7 +171,9 @@ export class PoolSubscriptionService implements OnModuleInit {
   /** The current month's (business time) use of the subscription's shared allowance; the caller has read the subscription. */
   async allowanceUse(subscriptionId: string): Promise<{ period: string; allowance: bigint; used: bigint }> {
     const p = periodOf(this.clock.now());
-    return { period: p.period, ...(await this.repo.allowanceUse(this.db.reader, subscriptionId, p.start)) };
+    const s = (await this.repo.subscription(this.db.reader, subscriptionId))!;
+    const plan = (await this.repo.plan(this.db.reader, s.planId))!;
+    return { period: p.period, allowance: plan.tokenAllowance, used: await this.repo.pooledTokens(this.db.reader, subscriptionId, p.start) };
   }
 
   periodsOf(subscriptionId: string): Promise<SubscriptionPeriodRow[]> {
@@ -199,19 +208,9 @@ export class PoolSubscriptionService implements OnModuleInit {
           suspended++;
           continue;
         }
-        // Overage of the previous period, at the price of the plan it was used under.
-        let overageTokens = 0n;
-        if (current.overage === PoolOverage.BILL) {
-          const used = await this.repo.pooledTokens(tx, s.id, previousPeriod(p).start);
-          overageTokens = used > current.tokenAllowance ? used - current.tokenAllowance : 0n;
-        }
+        const overages = await this.unbilledOverages(tx, s, p);
         if (newest.id !== s.planId) await this.repo.renewTo(tx, s.id, newest.id);
-        await this.invoicePeriod(tx, { ...s, planId: newest.id }, newest, p, {
-          fee: newest.monthlyFeeMinor,
-          days: p.days,
-          overageTokens,
-          overagePrice: overageTokens > 0n ? current.overagePerMillionMinor : null,
-        });
+        await this.invoicePeriod(tx, { ...s, planId: newest.id }, newest, p, { fee: newest.monthlyFeeMinor, days: p.days, overages });
         invoiced++;
       }
       if (invoiced + ended > 0) this.log.log({ period: p.period, invoiced, ended, suspended }, 'pool subscriptions renewed');
@@ -249,10 +248,12 @@ export class PoolSubscriptionService implements OnModuleInit {
         await this.endSubscription(tx, s, now, 'plan retired');
         continue;
       }
+      // The overage of the last month invoiced before the suspension was never billed (no renewal invoice carried it).
+      const overages = await this.unbilledOverages(tx, s, p);
       if (newest.id !== s.planId) await this.repo.renewTo(tx, s.id, newest.id);
       const days = coveredDays(p, now, null);
       const fee = days === p.days ? newest.monthlyFeeMinor : allocate(newest.monthlyFeeMinor, [BigInt(days), BigInt(p.days - days)])[0];
-      const invoice = await this.invoicePeriod(tx, { ...s, planId: newest.id }, newest, p, { fee, days, overageTokens: 0n, overagePrice: null });
+      const invoice = await this.invoicePeriod(tx, { ...s, planId: newest.id }, newest, p, { fee, days, overages });
       await this.audit.record(tx, null, {
         action: 'billing.pool_subscription.reinstated',
         targetType: 'PoolSubscription',
@@ -277,12 +278,32 @@ export class PoolSubscriptionService implements OnModuleInit {
     await this.audit.record(tx, null, { action: 'billing.pool_subscription.ended', targetType: 'PoolSubscription', targetId: s.id, organizationId: s.distillerOrganizationId, data: { why, at: at.toISOString() } });
   }
 
+  /**
+   * The overage not billed yet when `p` is invoiced: a month's tokens beyond
+   * the allowance are billed on the next invoice of the subscription, so
+   * every month from the last one invoiced up to the month before `p` (one
+   * month normally; more after a suspension skipped renewals), each at the
+   * allowance and price of the plan version it was used under (BILL plans).
+   */
+  private async unbilledOverages(tx: Tx, s: PoolSubscriptionRow, p: PeriodRange): Promise<Overage[]> {
+    const last = (await this.repo.periodsOf(tx, s.id)).filter((x) => x.period < p.period).pop();
+    if (!last) return [];
+    const out: Overage[] = [];
+    for (let m = parsePeriod(last.period); m.period < p.period; m = nextPeriod(m)) {
+      const plan = (await this.repo.plan(tx, m.period === last.period ? last.planId : s.planId))!;
+      if (plan.overage !== PoolOverage.BILL || plan.overagePerMillionMinor === null) continue;
+      const used = await this.repo.pooledTokens(tx, s.id, m.start);
+      if (used > plan.tokenAllowance) out.push({ period: m.period, tokens: used - plan.tokenAllowance, pricePerMillion: plan.overagePerMillionMinor });
+    }
+    return out;
+  }
+
   private async invoicePeriod(
     tx: Tx,
     s: PoolSubscriptionRow,
     plan: PoolPlanRow,
     p: PeriodRange,
-    c: { fee: bigint; days: number; overageTokens: bigint; overagePrice: bigint | null },
+    c: { fee: bigint; days: number; overages: readonly Overage[] },
   ): Promise<IssuedInvoice> {
     const fmt = (m: bigint) => Money.of(m, plan.currency).format();
     const lines: LineDraft[] = [
@@ -300,20 +321,22 @@ export class PoolSubscriptionService implements OnModuleInit {
       },
     ];
     let overageMinor = 0n;
-    if (c.overageTokens > 0n && c.overagePrice !== null) {
-      overageMinor = rateTokens(c.overageTokens, c.overagePrice);
-      const prev = previousPeriod(p).period;
+    let overageTokens = 0n;
+    for (const o of c.overages) {
+      const amount = rateTokens(o.tokens, o.pricePerMillion);
+      overageMinor += amount;
+      overageTokens += o.tokens;
       lines.push({
         kind: InvoiceLineKind.POOL_OVERAGE,
         agreementId: null,
         vendorOrganizationId: null,
         modelId: null,
-        usagePeriod: prev,
-        quantity: c.overageTokens,
-        unitPrice: c.overagePrice,
-        amount: overageMinor,
-        overage: c.overageTokens,
-        description: `Pool tokens beyond the allowance in ${prev}: ${c.overageTokens} at ${fmt(c.overagePrice)} per million`,
+        usagePeriod: o.period,
+        quantity: o.tokens,
+        unitPrice: o.pricePerMillion,
+        amount,
+        overage: o.tokens,
+        description: `Pool tokens beyond the allowance in ${o.period}: ${o.tokens} at ${fmt(o.pricePerMillion)} per million`,
       });
     }
     await this.repo.ensureBillingPeriod(tx, p);
@@ -338,7 +361,7 @@ export class PoolSubscriptionService implements OnModuleInit {
       feeMinor: c.fee,
       daysCovered: c.days,
       daysInPeriod: p.days,
-      overageTokens: c.overageTokens,
+      overageTokens,
       overageMinor,
     });
     await this.audit.record(tx, null, {

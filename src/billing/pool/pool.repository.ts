@@ -133,23 +133,6 @@ export class PoolRepository {
     return r ? subscriptionOf(r) : null;
   }
 
-  /**
-   * The month's use of a subscription's shared allowance: the tokens of every
-   * pool agreement of the subscription in the month (the rollups the gateway's
-   * pre-authorisation reads), and the allowance of the plan version it is on.
-   */
-  async allowanceUse(em: EntityManager, subscriptionId: string, periodStart: Date): Promise<{ allowance: bigint; used: bigint }> {
-    const [r]: Raw[] = await em.query(
-      `SELECT p.token_allowance::text AS allowance,
-              (SELECT coalesce(sum(t.input_tokens + t.output_tokens), 0)
-                 FROM license_agreements a JOIN usage_period_totals t ON t.agreement_id = a.id AND t.period_start = $2
-                WHERE a.pool_subscription_id = s.id)::text AS used
-         FROM pool_subscriptions s JOIN pool_plans p ON p.id = s.plan_id WHERE s.id = $1`,
-      [subscriptionId, periodStart.toISOString()],
-    );
-    return { allowance: big(r.allowance), used: big(r.used) };
-  }
-
   async subscriptionsOf(em: EntityManager, distillerOrganizationId: string): Promise<PoolSubscriptionRow[]> {
     const rows: Raw[] = await em.query(`SELECT * FROM pool_subscriptions WHERE distiller_organization_id = $1 ORDER BY created_at DESC, id`, [distillerOrganizationId]);
     return rows.map(subscriptionOf);
