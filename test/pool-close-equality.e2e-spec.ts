@@ -68,7 +68,7 @@ describe('pool close: the set-based close equals distributePool (real PostgreSQL
   let ds: DataSource;
   let template: { modelId: string; offerId: string };
   const seen = { remainder: 0, belowThreshold: 0, carried: 0, concentrated: 0, selfDealing: 0, subscribersWithoutUsage: 0, zeroPaid: 0, twoVendors: 0 };
-  useLedgerInvariant(() => t);
+  useLedgerInvariant(() => t?.dataSource);
 
   beforeAll(async () => {
     t = await startTestApp({ poolFlagSubscriberShareBps: FLAG_SHARE_BPS });
