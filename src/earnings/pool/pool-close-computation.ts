@@ -89,7 +89,6 @@ export class PoolCloseComputation {
     // Rule 6: a clawback of at least the gross takes all of it (nothing is split).
     const swallowed = clawbackMinor > 0n && clawbackMinor >= gross;
     const split = gross > 0n && !swallowed ? splitPool(paids, plan.platformFeeBps, clawbackMinor) : { gross, fee: 0n, net: 0n, nets: paids.map(() => 0n) };
-    await tx.query(`DROP TABLE IF EXISTS pool_close_paid, pool_close_usage, pool_close_subscribers`);
     await tx.query(`CREATE TEMP TABLE pool_close_paid (distiller uuid PRIMARY KEY, paid bigint NOT NULL, net bigint NOT NULL) ON COMMIT DROP`);
     await tx.query(
       `INSERT INTO pool_close_paid (distiller, paid, net) SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::bigint[])`,
