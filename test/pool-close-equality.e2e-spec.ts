@@ -6,12 +6,14 @@
  * teachers below, some pools with nothing eligible), subscribers without
  * usage, unpaid subscriptions, zero payments, payments of an earlier period,
  * zero-token rollups, a rollup of another month, a teacher that left the
- * pool, self-dealing and concentrated subscribers, and a model whose usage
- * shows two vendor organizations. Every stored result must equal the
+ * pool, self-dealing and concentrated subscribers, a model whose usage shows
+ * two vendor organizations, and clawbacks (below, equal to and above the
+ * gross; the computation alone, rolled back). Every stored result must equal the
  * reference: totals, each teacher's tokens, eligibility, amount and flags,
  * each subscriber's paid, net, eligible tokens and remainder status.
  */
 import { DataSource, EntityManager } from 'typeorm';
+import { PoolCloseComputation } from '../src/earnings/pool/pool-close-computation';
 import { PoolCloseService, poolFlags } from '../src/earnings/pool/pool-close.service';
 import { distributePool } from '../src/earnings/pool/pool-distribution';
 import { PoolDistributionRepository } from '../src/earnings/pool/pool-distribution.repository';
@@ -67,7 +69,7 @@ describe('pool close: the set-based close equals distributePool (real PostgreSQL
   let t: TestApp;
   let ds: DataSource;
   let template: { modelId: string; offerId: string };
-  const seen = { remainder: 0, belowThreshold: 0, carried: 0, concentrated: 0, selfDealing: 0, subscribersWithoutUsage: 0, zeroPaid: 0, twoVendors: 0 };
+  const seen = { clawbackNetted: 0, clawbackCarried: 0, remainder: 0, belowThreshold: 0, carried: 0, concentrated: 0, selfDealing: 0, subscribersWithoutUsage: 0, zeroPaid: 0, twoVendors: 0 };
   useLedgerInvariant(() => t?.dataSource);
 
   beforeAll(async () => {
@@ -178,19 +180,43 @@ describe('pool close: the set-based close equals distributePool (real PostgreSQL
     const planId = await seedPool(s);
     const repo = t.app.get(PoolDistributionRepository);
     // The reference: the same inputs read as the in-memory path did, distributed by distributePool and flagged by poolFlags.
-    const { contributions, usage } = await ds.transaction(async (tx) => ({
+    const { contributions, usage, outstanding } = await ds.transaction(async (tx) => ({
       contributions: await repo.contributions(tx, planId, PERIOD),
       usage: await repo.usage(tx, planId, PERIOD, START),
+      outstanding: await repo.outstandingClawbacks(tx, planId),
     }));
     const [plan] = await ds.query(`SELECT distribution, minimum_tokens_to_earn::text AS min, platform_fee_bps FROM pool_plans WHERE id = $1`, [planId]);
-    const ref = distributePool({
-      mode: plan.distribution,
-      platformFeeBps: plan.platform_fee_bps,
-      minimumTokensToEarn: BigInt(plan.min),
-      contributions: contributions.map((c) => ({ subscriberId: c.distillerOrganizationId, amountMinor: c.amountMinor })),
-      usage: usage.map((u) => ({ subscriberId: u.distillerOrganizationId, teacherId: u.modelId, tokens: u.tokens })),
-    });
+    const reference = (clawbackMinor: bigint) =>
+      distributePool({
+        mode: plan.distribution,
+        platformFeeBps: plan.platform_fee_bps,
+        minimumTokensToEarn: BigInt(plan.min),
+        contributions: contributions.map((c) => ({ subscriberId: c.distillerOrganizationId, amountMinor: c.amountMinor })),
+        usage: usage.map((u) => ({ subscriberId: u.distillerOrganizationId, teacherId: u.modelId, tokens: u.tokens })),
+        clawbackMinor,
+      });
+    const ref = reference(outstanding.reduce((sum, c) => sum + c.amountMinor, 0n));
     const refFlags = poolFlags(ref, usage, FLAG_SHARE_BPS);
+
+    // Clawbacks (refunds of earlier distributions to net): the computation alone, in a transaction rolled back, against the reference with the same clawback.
+    const r = rng(s.seed * 7919);
+    for (const clawback of [1n + BigInt(r.int(0, 5_000)), (ref.grossMinor * 2n) / 3n, ref.grossMinor, ref.grossMinor + 1n + BigInt(r.int(0, 999))]) {
+      const want = reference(clawback);
+      const got = await ds
+        .transaction(async (tx) => {
+          const d = await t.app.get(PoolCloseComputation).compute(tx, { id: planId, distribution: plan.distribution, platformFeeBps: plan.platform_fee_bps, minimumTokensToEarn: BigInt(plan.min) }, { period: PERIOD, start: START }, contributions, clawback);
+          const subs: Raw[] = await tx.query(`SELECT distiller AS id, paid::text, net::text, eligible::text FROM pool_close_subscribers ORDER BY distiller`);
+          throw Object.assign(new Error('rollback'), { result: { d, subs } });
+        })
+        .catch((e) => e.result as { d: Awaited<ReturnType<PoolCloseComputation['compute']>>; subs: Raw[] });
+      expect([got.d.feeMinor, got.d.distributedMinor, got.d.carriedMinor, got.d.clawbackMinor, got.d.clawbackCarriedMinor, got.d.remainderMinor]).toEqual(
+        [want.feeMinor, want.distributedMinor, want.carriedMinor, want.clawbackMinor, want.clawbackCarriedMinor, want.remainderMinor],
+      );
+      expect(got.d.teachers).toEqual(want.teachers);
+      expect(got.subs.map((x) => [x.id, x.paid, x.net, x.eligible])).toEqual(want.subscribers.map((x) => [x.subscriberId, String(x.paidMinor), String(x.netMinor), String(x.eligibleTokens)]));
+      if (want.clawbackMinor > 0n && want.distributedMinor > 0n) seen.clawbackNetted++;
+      if (want.clawbackCarriedMinor > 0n) seen.clawbackCarried++;
+    }
 
     const out = await t.app.get(PoolCloseService).closePlan(null, planId, { period: PERIOD, start: START });
     expect(out.createdNow).toBe(true);
@@ -198,10 +224,10 @@ describe('pool close: the set-based close equals distributePool (real PostgreSQL
     const [stored] = await ds.query(`SELECT * FROM pool_distributions WHERE plan_id = $1 AND period = $2`, [planId, PERIOD]);
     expect({
       gross: stored.gross_minor, fee: stored.fee_minor, distributed: stored.distributed_minor, carried: stored.carried_minor,
-      remainder: stored.remainder_minor, totalEligible: stored.total_eligible_tokens,
+      clawback: stored.clawback_minor, clawbackCarried: stored.clawback_carried_minor, remainder: stored.remainder_minor, totalEligible: stored.total_eligible_tokens,
     }).toEqual({
       gross: String(ref.grossMinor), fee: String(ref.feeMinor), distributed: String(ref.distributedMinor), carried: String(ref.carriedMinor),
-      remainder: String(ref.remainderMinor), totalEligible: String(ref.totalEligibleTokens),
+      clawback: String(ref.clawbackMinor), clawbackCarried: String(ref.clawbackCarriedMinor), remainder: String(ref.remainderMinor), totalEligible: String(ref.totalEligibleTokens),
     });
     const lines: Raw[] = await ds.query(
       `SELECT model_id, tokens, eligible, amount_minor, flags, held FROM pool_distribution_lines WHERE plan_id = $1 AND period = $2 ORDER BY model_id`,
@@ -244,6 +270,8 @@ describe('pool close: the set-based close equals distributePool (real PostgreSQL
     expect(seen.subscribersWithoutUsage).toBeGreaterThan(0);
     expect(seen.zeroPaid).toBeGreaterThan(0);
     expect(seen.twoVendors).toBeGreaterThan(0);
+    expect(seen.clawbackNetted).toBeGreaterThan(0);
+    expect(seen.clawbackCarried).toBeGreaterThan(0);
   });
 });
 
