@@ -4,9 +4,10 @@
  * (subscriber, teacher) pairs into the process.
  *
  * Within the close's transaction:
- * 1. What each subscriber paid (from the contributions), the fee, the net and
- *    each subscriber's part of it are computed in JS (splitPool: the
- *    allocation over the subscribers) and sent once to a temporary table.
+ * 1. What each subscriber paid (from the contributions), the fee and the net
+ *    (after the clawback, rule 6) and each subscriber's part of it are
+ *    computed in JS (splitPool: the allocation over the subscribers) and sent
+ *    once to a temporary table.
  * 2. The period's usage per (subscriber, teacher, vendor) of paying
  *    subscribers is aggregated from the rollups ONCE into a temporary table
  *    (ON COMMIT DROP) — the same rows as the reference's input.
