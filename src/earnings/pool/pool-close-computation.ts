@@ -90,7 +90,7 @@ export class PoolCloseComputation {
     // Rule 6: a clawback of at least the gross takes all of it (nothing is split).
     const swallowed = clawbackMinor > 0n && clawbackMinor >= gross;
     const split = gross > 0n && !swallowed ? splitPool(paids, plan.platformFeeBps, clawbackMinor) : { gross, fee: 0n, net: 0n, nets: paids.map(() => 0n) };
-    await tx.query(`CREATE TEMP TABLE pool_close_paid (distiller uuid PRIMARY KEY, paid bigint NOT NULL, net bigint NOT NULL) ON COMMIT DROP`);
+    await tx.query(`CREATE TEMP TABLE pool_close_paid (distiller uuid NOT NULL, paid bigint NOT NULL, net bigint NOT NULL) ON COMMIT DROP`);
     await tx.query(
       `INSERT INTO pool_close_paid (distiller, paid, net) SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::bigint[])`,
       [subscriberIds, paids.map(String), split.nets.map(String)],
@@ -147,15 +147,18 @@ export class PoolCloseComputation {
     const eligibleIds = eligible.map((t) => t.teacherId);
     progress(`per-teacher totals of ${rows} usage rows`, classified.length);
 
-    // 4. Per subscriber: its tokens on eligible teachers (its part of the net is 0 when nothing is distributed).
+    // 4. Per subscriber: its tokens on eligible teachers (its part of the net is 0 when nothing is distributed);
+    //    USER_CENTRIC: its part times the scale, once per subscriber rather than per pair.
     const distributing = !swallowed && totalEligible > 0n && gross > 0n;
+    const scale = distributing && mode === 'USER_CENTRIC' ? userCentricScale(pairs, eligible.length, totalEligible, split.net) : 1n;
     await tx.query(
       `CREATE TEMP TABLE pool_close_subscribers ON COMMIT DROP AS
-       SELECT pd.distiller, pd.paid, CASE WHEN $2 THEN pd.net ELSE 0 END::bigint AS net, coalesce(e.tokens, 0)::bigint AS eligible
+       SELECT pd.distiller, pd.paid, CASE WHEN $2 THEN pd.net ELSE 0 END::bigint AS net, coalesce(e.tokens, 0)::bigint AS eligible,
+              CASE WHEN $2 THEN pd.net ELSE 0 END::numeric * $3::numeric AS net_scaled
          FROM pool_close_paid pd
          LEFT JOIN (SELECT distiller, sum(tokens) AS tokens FROM pool_close_usage WHERE model = ANY($1::uuid[]) GROUP BY distiller) e
            ON e.distiller = pd.distiller`,
-      [eligibleIds, distributing],
+      [eligibleIds, distributing, scale.toString()],
     );
     progress('subscribers eligible tokens', subscriberIds.length);
 
@@ -177,20 +180,18 @@ export class PoolCloseComputation {
     // 5. The teachers' amounts: PRO_RATA by tokens; USER_CENTRIC by the per-subscriber weights summed in SQL.
     const net = split.net;
     let remainder = 0n;
-    let scale = 1n;
     const subscriberWeights = new Map<string, bigint>();
     if (mode === 'USER_CENTRIC') {
-      scale = userCentricScale(pairs, eligible.length, totalEligible, net);
       const [r]: Raw[] = await tx.query(`SELECT coalesce(sum(net), 0)::text AS remainder FROM pool_close_subscribers WHERE eligible = 0 AND net > 0`);
       remainder = big(r.remainder);
       // One pair's weight is userCentricPairWeight (net·tokens·scale ÷ eligible tokens, floored), in exact numeric arithmetic.
       const source = severalVendors ? `(SELECT distiller, model, sum(tokens) AS tokens FROM pool_close_usage GROUP BY distiller, model)` : `pool_close_usage`;
       const weights: Raw[] = await tx.query(
-        `SELECT u.model, sum(div(s.net::numeric * u.tokens * $2::numeric, s.eligible))::text AS weight
+        `SELECT u.model, sum(div(s.net_scaled * u.tokens, s.eligible))::text AS weight
            FROM ${source} u JOIN pool_close_subscribers s ON s.distiller = u.distiller
           WHERE u.model = ANY($1::uuid[]) AND s.net > 0 AND s.eligible > 0
           GROUP BY u.model`,
-        [eligibleIds, scale.toString()],
+        [eligibleIds],
       );
       for (const w of weights) subscriberWeights.set(w.model as string, big(w.weight));
       progress('user-centric weights', weights.length);
