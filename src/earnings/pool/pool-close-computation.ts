@@ -10,7 +10,10 @@
  *    once to a temporary table.
  * 2. The period's usage per (subscriber, teacher, vendor) of paying
  *    subscribers is aggregated from the rollups ONCE into a temporary table
- *    (ON COMMIT DROP) — the same rows as the reference's input.
+ *    (ON COMMIT DROP) — the same rows as the reference's input. The paying
+ *    subscribers are a parameter (an array; PostgreSQL hashes it), not a
+ *    join with the temporary table: a query reading a temporary table cannot
+ *    run in parallel, and this one is the close's largest.
  * 3. Per teacher (≈ 1,000 rows): tokens, the gaming flags' inputs (largest
  *    usage row, self-dealing). Eligibility (classifyTeachers) in JS.
  * 4. Per subscriber: its tokens on eligible teachers (a temporary table).
@@ -107,10 +110,10 @@ export class PoolCloseComputation {
          JOIN usage_period_totals t ON t.agreement_id = a.id AND t.period_start = $3
         WHERE sp.plan_id = $1 AND sp.period = $2
           AND NOT EXISTS (SELECT 1 FROM pool_exits e WHERE e.model_id = a.model_id AND e.from_period <= $2)
-          AND EXISTS (SELECT 1 FROM pool_close_paid pd WHERE pd.distiller = a.distiller_organization_id)
+          AND a.distiller_organization_id = ANY($4::uuid[])
         GROUP BY a.distiller_organization_id, a.model_id, a.vendor_organization_id
        HAVING sum(t.input_tokens + t.output_tokens) > 0`,
-      [plan.id, p.period, p.start.toISOString()],
+      [plan.id, p.period, p.start.toISOString(), subscriberIds],
     );
     progress('usage of the period materialised', null);
 
