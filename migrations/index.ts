@@ -24,6 +24,7 @@ import { PayoutReversalsReconciliation1795801200000 } from './1795801200000-Payo
 import { PoolPlans1795801300000 } from './1795801300000-PoolPlans';
 import { SandboxClock1795801400000 } from './1795801400000-SandboxClock';
 import { BusinessTimeMetering1795801410000 } from './1795801410000-BusinessTimeMetering';
+import { PoolCloseIndexes1795801500000 } from './1795801500000-PoolCloseIndexes';
 import { PoolClawback1795801600000 } from './1795801600000-PoolClawback';
 
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
@@ -36,4 +37,4 @@ export const MIGRATIONS: Function[] = [Identity1795800000000, CatalogLicensing17
   PayoutVendorHolds1795801010000, PayoutReversalsReconciliation1795801200000,
   PoolPlans1795801300000,
   SandboxClock1795801400000, BusinessTimeMetering1795801410000,
-  PoolClawback1795801600000];
+  PoolCloseIndexes1795801500000, PoolClawback1795801600000];

@@ -49,7 +49,8 @@ import { assertUuid } from '../../platform/errors/validation';
 import { BPS_WHOLE } from '../../platform/money/allocation';
 import { RoyaltyLineages } from '../../provenance/lineage/royalty-lineages';
 import { allocatePayment } from '../allocation/payment-allocation';
-import { distributePool, PoolDistribution } from './pool-distribution';
+import { PoolCloseComputation, PoolCloseProgress, PoolFlagInputs } from './pool-close-computation';
+import { PoolDistribution } from './pool-distribution';
 import { DistributionRow, PoolClawbackRow, PoolDistributionRepository, PoolLedgerAttribution, PoolUsageRow } from './pool-distribution.repository';
 
 export const POOL_DISTRIBUTED = 'POOL_DISTRIBUTED';
@@ -79,25 +80,36 @@ function rangeOf(period: unknown): { period: string; start: Date; end: Date } {
  * `maxSubscriberShareBps` of its pool tokens (10000: never), SELF_DEALING
  * when a paying subscriber is the teacher's own vendor organization.
  */
-export function poolFlags(d: PoolDistribution, usage: readonly PoolUsageRow[], maxSubscriberShareBps: number): Map<string, string[]> {
-  const paying = new Set(d.subscribers.map((s) => s.subscriberId));
-  const maxOf = new Map<string, bigint>();
-  const self = new Set<string>();
-  for (const u of usage) {
-    if (!paying.has(u.distillerOrganizationId) || u.tokens === 0n) continue;
-    if ((maxOf.get(u.modelId) ?? 0n) < u.tokens) maxOf.set(u.modelId, u.tokens);
-    if (u.distillerOrganizationId === u.vendorOrganizationId) self.add(u.modelId);
-  }
+export function poolFlagsOf(
+  teachers: readonly { teacherId: string; tokens: bigint; eligible: boolean; amountMinor: bigint }[],
+  inputs: ReadonlyMap<string, PoolFlagInputs>,
+  maxSubscriberShareBps: number,
+): Map<string, string[]> {
   const limit = BigInt(maxSubscriberShareBps);
   const out = new Map<string, string[]>();
-  for (const t of d.teachers) {
+  for (const t of teachers) {
     if (!t.eligible || t.amountMinor === 0n) continue;
+    const i = inputs.get(t.teacherId);
     const f: string[] = [];
-    if (limit < BPS_WHOLE && (maxOf.get(t.teacherId) ?? 0n) * BPS_WHOLE > t.tokens * limit) f.push(PoolFlag.CONCENTRATED_SUBSCRIBER);
-    if (self.has(t.teacherId)) f.push(PoolFlag.SELF_DEALING);
+    if (limit < BPS_WHOLE && (i?.maxSubscriberTokens ?? 0n) * BPS_WHOLE > t.tokens * limit) f.push(PoolFlag.CONCENTRATED_SUBSCRIBER);
+    if (i?.selfDealing) f.push(PoolFlag.SELF_DEALING);
     if (f.length > 0) out.set(t.teacherId, f);
   }
   return out;
+}
+
+/** The flags from the usage rows in memory (the reference for the set-based close, which aggregates the same inputs in SQL). */
+export function poolFlags(d: PoolDistribution, usage: readonly PoolUsageRow[], maxSubscriberShareBps: number): Map<string, string[]> {
+  const paying = new Set(d.subscribers.map((s) => s.subscriberId));
+  const inputs = new Map<string, PoolFlagInputs>();
+  for (const u of usage) {
+    if (!paying.has(u.distillerOrganizationId) || u.tokens === 0n) continue;
+    let i = inputs.get(u.modelId);
+    if (!i) inputs.set(u.modelId, (i = { maxSubscriberTokens: 0n, selfDealing: false }));
+    if (i.maxSubscriberTokens < u.tokens) i.maxSubscriberTokens = u.tokens;
+    if (u.distillerOrganizationId === u.vendorOrganizationId) i.selfDealing = true;
+  }
+  return poolFlagsOf(d.teachers, inputs, maxSubscriberShareBps);
 }
 
 /**
@@ -131,6 +143,7 @@ export class PoolCloseService {
     private readonly audit: AuditService,
     private readonly clock: Clock,
     private readonly config: AppConfig,
+    private readonly computation: PoolCloseComputation,
   ) {}
 
   /** Distributes `period` for every plan with subscriptions in it (or money waiting). `actor` null = the job. */
@@ -150,25 +163,21 @@ export class PoolCloseService {
 
   async closePlan(actor: Principal | null, planId: string, p: { period: string; start: Date }): Promise<{ distribution: DistributionRow; createdNow: boolean }> {
     return this.db.transaction(async (tx) => {
+      // A big pool's close (and a close waiting for it on the plan's lock) runs longer than an API request may.
+      await tx.query(`SET LOCAL statement_timeout = ${Math.max(0, Math.trunc(this.config.poolCloseStatementTimeoutMs))}`);
       await this.repo.lockPlan(tx, planId);
       const existing = await this.repo.existing(tx, planId, p.period);
       if (existing) return { distribution: existing, createdNow: false };
       const plan = await this.repo.plan(tx, planId);
       if (!plan) throw new NotFoundError('PoolPlan', planId);
+      const progress = this.progress(plan.id, p.period);
       const contributions = await this.repo.contributions(tx, planId, p.period);
       const outstanding = await this.repo.outstandingClawbacks(tx, planId);
-      const usage = await this.repo.usage(tx, planId, p.period, p.start);
-      const d = distributePool({
-        mode: plan.distribution,
-        platformFeeBps: plan.platformFeeBps,
-        minimumTokensToEarn: plan.minimumTokensToEarn,
-        contributions: contributions.map((c) => ({ subscriberId: c.distillerOrganizationId, amountMinor: c.amountMinor })),
-        usage: usage.map((u) => ({ subscriberId: u.distillerOrganizationId, teacherId: u.modelId, tokens: u.tokens })),
-        clawbackMinor: outstanding.reduce((sum, c) => sum + c.amountMinor, 0n),
-      });
+      progress('contributions', contributions.length);
+      const d = await this.computation.compute(tx, plan, p, contributions, outstanding.reduce((sum, c) => sum + c.amountMinor, 0n), progress);
       const netted = nettedClawbacks(outstanding, d.clawbackMinor);
-      const vendorOf = new Map(usage.map((u) => [u.modelId, u.vendorOrganizationId]));
-      const flags = poolFlags(d, usage, this.config.poolFlagSubscriberShareBps);
+      const vendorOf = d.vendorOf;
+      const flags = poolFlagsOf(d.teachers, d.flagInputs, this.config.poolFlagSubscriberShareBps);
       // Posted whenever the contributions are used up: by the teachers, the fee or a clawback.
       const reference = d.grossMinor - d.carriedMinor > 0n ? `pool:${plan.id}:${p.period}:distributed` : null;
       const row: Omit<DistributionRow, 'closedAt'> = {
@@ -199,12 +208,8 @@ export class PoolCloseService {
           return { modelId: t.teacherId, vendorOrganizationId: vendorOf.get(t.teacherId)!, tokens: t.tokens, eligible: t.eligible, amountMinor: t.amountMinor, flags: f, held: f.length > 0 && t.amountMinor > 0n };
         }),
       );
-      await this.repo.insertSubscribers(
-        tx,
-        plan.id,
-        p.period,
-        d.subscribers.map((s) => ({ distillerOrganizationId: s.subscriberId, paidMinor: s.paidMinor, netMinor: s.netMinor, eligibleTokens: s.eligibleTokens, toRemainder: s.toRemainder })),
-      );
+      await this.computation.insertSubscribers(tx, plan.id, p.period, d);
+      progress('lines and subscribers stored', d.teachers.length + d.subscriberCount);
       if (reference) {
         const attributions: PoolLedgerAttribution[] = [];
         const lines = await this.postingLines(tx, plan.currency, `${plan.name} v${plan.version} ${p.period}`, contributions, netted, d, vendorOf, flags, attributions);
@@ -219,6 +224,7 @@ export class PoolCloseService {
         await this.repo.insertAttributions(tx, reference, attributions);
         await this.repo.markDistributed(tx, plan.id, p.period, contributions);
         await this.repo.applyClawbacks(tx, plan.id, p.period, netted);
+        progress('ledger posted', lines.length);
       }
       await this.audit.record(tx, actor, {
         action: 'earnings.pool.distributed',
@@ -231,9 +237,25 @@ export class PoolCloseService {
           flagged: [...flags.keys()], by: actor ? 'admin' : 'job',
         },
       });
-      this.log.log({ planId: plan.id, period: p.period, gross: d.grossMinor.toString(), teachers: d.teachers.length }, 'pool distributed');
+      this.log.log({ planId: plan.id, period: p.period, gross: d.grossMinor.toString(), teachers: d.teachers.length, subscribers: d.subscriberCount }, 'pool distributed');
       return { distribution: { ...row, closedAt }, createdNow: true };
     });
+  }
+
+  /**
+   * Progress lines of a close (phase, rows, ms of the phase): logged at
+   * info once the close has run for a second (a big pool), debug before.
+   */
+  private progress(planId: string, period: string): PoolCloseProgress {
+    const started = Date.now();
+    let last = started;
+    return (phase, rows) => {
+      const now = Date.now();
+      const line = { planId, period, phase, rows: rows === null ? null : Number(rows), ms: now - last, totalMs: now - started };
+      last = now;
+      if (line.totalMs >= 1000) this.log.log(line, 'pool close progress');
+      else this.log.debug(line, 'pool close progress');
+    };
   }
 
   /**
@@ -283,7 +305,7 @@ export class PoolCloseService {
     label: string,
     contributions: readonly { period: string; amountMinor: bigint }[],
     netted: readonly PoolClawbackRow[],
-    d: PoolDistribution,
+    d: Pick<PoolDistribution, 'feeMinor' | 'teachers'>,
     vendorOf: Map<string, string>,
     flags: Map<string, string[]>,
     attributions: PoolLedgerAttribution[],

@@ -109,6 +109,83 @@ export interface PoolDistribution {
 const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 const digits = (n: bigint): number => (n <= 0n ? 1 : n.toString().length);
 
+/*
+ * The pieces of the distribution, shared by distributePool (the reference,
+ * everything in memory) and the close of a large pool (pool-close-computation.ts:
+ * the per-pair sums in SQL, these rules in JS on ~1,000 teachers and one
+ * allocation over the subscribers).
+ */
+
+/** Rule 2: which teachers earn (tokens ≥ minimumTokensToEarn), in the order given, and their eligible tokens in total. */
+export function classifyTeachers(
+  totals: readonly { teacherId: string; tokens: bigint }[],
+  minimumTokensToEarn: bigint,
+): { teachers: Array<{ teacherId: string; tokens: bigint; eligible: boolean }>; totalEligible: bigint } {
+  if (minimumTokensToEarn < 0n) throw new RangeError('minimumTokensToEarn must be ≥ 0');
+  let totalEligible = 0n;
+  const teachers = totals.map((t) => {
+    const eligible = t.tokens >= minimumTokensToEarn;
+    if (eligible) totalEligible += t.tokens;
+    return { teacherId: t.teacherId, tokens: t.tokens, eligible };
+  });
+  return { teachers, totalEligible };
+}
+
+/**
+ * Rules 1 and 6 and the subscribers' parts: the fee (off the gross less the
+ * clawback), the net, and the net split over the subscribers (id order) by
+ * what each paid. Only when something is distributed (gross > clawback).
+ */
+export function splitPool(paidInIdOrder: readonly bigint[], platformFeeBps: number, clawbackMinor = 0n): { gross: bigint; fee: bigint; net: bigint; nets: bigint[] } {
+  const gross = paidInIdOrder.reduce((s, x) => s + x, 0n);
+  const [fee, net] = splitBps(gross - clawbackMinor, platformFeeBps);
+  return { gross, fee, net, nets: allocate(net, paidInIdOrder) };
+}
+
+/**
+ * USER_CENTRIC: the power of ten the ideals are scaled by so that the floors
+ * of the scaled ideals are within 1/(4·totalEligible) of a unit in total (see
+ * header). `pairs`: the (subscriber, teacher) pairs with tokens of paying
+ * subscribers, all teachers (eligible or not).
+ */
+export function userCentricScale(pairs: bigint, eligibleTeachers: number, totalEligible: bigint, net: bigint): bigint {
+  return 10n ** BigInt(digits(pairs + BigInt(eligibleTeachers)) + 2 * digits(totalEligible) + digits(net) + 2);
+}
+
+/** USER_CENTRIC: one subscriber's scaled weight for one eligible teacher it used (the floor of net·tokens·scale ÷ its eligible tokens). */
+export function userCentricPairWeight(subscriberNet: bigint, tokens: bigint, scale: bigint, subscriberEligibleTokens: bigint): bigint {
+  return (subscriberNet * tokens * scale) / subscriberEligibleTokens;
+}
+
+/**
+ * Rules 3 and 4, once the per-subscriber weights are summed per teacher: the
+ * eligible teachers' amounts (id order), ONE allocation of the net.
+ * USER_CENTRIC adds to each teacher's summed subscriber weights its scaled
+ * pro-rata share of the remainder.
+ */
+export function teacherAmounts(input: {
+  mode: PoolDistributionMode;
+  netMinor: bigint;
+  /** Eligible teachers in id order. */
+  eligible: readonly { teacherId: string; tokens: bigint }[];
+  totalEligible: bigint;
+  /** USER_CENTRIC: Σ userCentricPairWeight per teacher (missing = 0). */
+  subscriberWeights?: ReadonlyMap<string, bigint>;
+  remainderMinor?: bigint;
+  scale?: bigint;
+}): bigint[] {
+  const { mode, netMinor, eligible, totalEligible } = input;
+  let weights: bigint[];
+  if (mode === 'PRO_RATA') {
+    weights = eligible.map((t) => t.tokens);
+  } else {
+    const remainder = input.remainderMinor ?? 0n;
+    const scale = input.scale ?? 1n;
+    weights = eligible.map((t) => (input.subscriberWeights?.get(t.teacherId) ?? 0n) + (remainder > 0n ? (remainder * t.tokens * scale) / totalEligible : 0n));
+  }
+  return weights.some((x) => x > 0n) ? allocate(netMinor, weights) : eligible.map(() => 0n);
+}
+
 export function distributePool(input: PoolDistributionInput): PoolDistribution {
   const { mode, platformFeeBps, minimumTokensToEarn } = input;
   const clawback = input.clawbackMinor ?? 0n;
@@ -133,9 +210,10 @@ export function distributePool(input: PoolDistributionInput): PoolDistribution {
   }
 
   const teacherIds = [...teacherTokens.keys()].sort(cmp);
-  const eligible = new Set(teacherIds.filter((t) => teacherTokens.get(t)! >= minimumTokensToEarn));
-  const eligibleIds = teacherIds.filter((t) => eligible.has(t));
-  const totalEligible = eligibleIds.reduce((s, t) => s + teacherTokens.get(t)!, 0n);
+  const classified = classifyTeachers(teacherIds.map((t) => ({ teacherId: t, tokens: teacherTokens.get(t)! })), minimumTokensToEarn);
+  const eligible = new Set(classified.teachers.filter((t) => t.eligible).map((t) => t.teacherId));
+  const eligibleTeachers = classified.teachers.filter((t) => t.eligible);
+  const totalEligible = classified.totalEligible;
   const subscriberIds = [...paid.keys()].sort(cmp);
   const gross = subscriberIds.reduce((s, id) => s + paid.get(id)!, 0n);
   const eligibleTokensOf = (s: string): bigint => {
@@ -158,27 +236,23 @@ export function distributePool(input: PoolDistributionInput): PoolDistribution {
       clawbackCarriedMinor: swallowed ? clawback - gross : clawback,
       totalEligibleTokens: totalEligible,
       remainderMinor: 0n,
-      teachers: teacherIds.map((t) => ({ teacherId: t, tokens: teacherTokens.get(t)!, eligible: eligible.has(t), amountMinor: 0n })),
+      teachers: classified.teachers.map((t) => ({ ...t, amountMinor: 0n })),
       subscribers: subscriberIds.map((s) => ({ subscriberId: s, paidMinor: paid.get(s)!, netMinor: 0n, eligibleTokens: eligibleTokensOf(s), toRemainder: false })),
     };
   }
 
-  const [fee, net] = splitBps(gross - clawback, platformFeeBps);
-  const subscriberNets = allocate(net, subscriberIds.map((s) => paid.get(s)!));
+  const { fee, net, nets: subscriberNets } = splitPool(subscriberIds.map((s) => paid.get(s)!), platformFeeBps, clawback);
   const subscribers: SubscriberResult[] = subscriberIds.map((s, i) => {
     const eligibleTokens = eligibleTokensOf(s);
     return { subscriberId: s, paidMinor: paid.get(s)!, netMinor: subscriberNets[i], eligibleTokens, toRemainder: mode === 'USER_CENTRIC' && eligibleTokens === 0n };
   });
 
-  let weights: bigint[];
   let remainder = 0n;
-  if (mode === 'PRO_RATA') {
-    weights = eligibleIds.map((t) => teacherTokens.get(t)!);
-  } else {
-    // Scale so that the floors of the scaled ideals are within 1/(4·totalEligible) of a unit in total (see header).
-    const pairs = [...pair.values()].reduce((s, m) => s + m.size, 0) + eligibleIds.length;
-    const scale = 10n ** BigInt(digits(BigInt(pairs)) + 2 * digits(totalEligible) + digits(net) + 2);
-    const w = new Map<string, bigint>(eligibleIds.map((t) => [t, 0n]));
+  let scale = 1n;
+  const w = new Map<string, bigint>();
+  if (mode === 'USER_CENTRIC') {
+    const pairs = [...pair.values()].reduce((s, m) => s + m.size, 0);
+    scale = userCentricScale(BigInt(pairs), eligibleTeachers.length, totalEligible, net);
     for (const s of subscribers) {
       if (s.netMinor === 0n) continue;
       if (s.eligibleTokens === 0n) {
@@ -186,14 +260,12 @@ export function distributePool(input: PoolDistributionInput): PoolDistribution {
         continue;
       }
       for (const [t, n] of pair.get(s.subscriberId)!) {
-        if (eligible.has(t)) w.set(t, w.get(t)! + (s.netMinor * n * scale) / s.eligibleTokens);
+        if (eligible.has(t)) w.set(t, (w.get(t) ?? 0n) + userCentricPairWeight(s.netMinor, n, scale, s.eligibleTokens));
       }
     }
-    if (remainder > 0n) for (const t of eligibleIds) w.set(t, w.get(t)! + (remainder * teacherTokens.get(t)! * scale) / totalEligible);
-    weights = eligibleIds.map((t) => w.get(t)!);
   }
-  const amounts = weights.some((x) => x > 0n) ? allocate(net, weights) : eligibleIds.map(() => 0n);
-  const amountOf = new Map(eligibleIds.map((t, i) => [t, amounts[i]]));
+  const amounts = teacherAmounts({ mode, netMinor: net, eligible: eligibleTeachers, totalEligible, subscriberWeights: w, remainderMinor: remainder, scale });
+  const amountOf = new Map(eligibleTeachers.map((t, i) => [t.teacherId, amounts[i]]));
   return {
     mode,
     grossMinor: gross,
@@ -205,7 +277,7 @@ export function distributePool(input: PoolDistributionInput): PoolDistribution {
     clawbackCarriedMinor: 0n,
     totalEligibleTokens: totalEligible,
     remainderMinor: remainder,
-    teachers: teacherIds.map((t) => ({ teacherId: t, tokens: teacherTokens.get(t)!, eligible: eligible.has(t), amountMinor: amountOf.get(t) ?? 0n })),
+    teachers: classified.teachers.map((t) => ({ ...t, amountMinor: amountOf.get(t.teacherId) ?? 0n })),
     subscribers,
   };
 }

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { LedgerModule } from '../../ledger/ledger.module';
 import { ProvenanceModule } from '../../provenance/provenance.module';
+import { PoolCloseComputation } from './pool-close-computation';
 import { PoolCloseService } from './pool-close.service';
 import { PoolDistributionRepository } from './pool-distribution.repository';
 import { PoolStatementService } from './pool-statement.service';
@@ -12,7 +13,7 @@ import { PoolStatementService } from './pool-statement.service';
  */
 @Module({
   imports: [LedgerModule, ProvenanceModule],
-  providers: [PoolDistributionRepository, PoolCloseService, PoolStatementService],
+  providers: [PoolDistributionRepository, PoolCloseComputation, PoolCloseService, PoolStatementService],
   exports: [PoolCloseService, PoolStatementService],
 })
 export class PoolEarningsModule {}

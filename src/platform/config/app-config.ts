@@ -452,6 +452,18 @@ export class AppConfig {
   poolFlagSubscriberShareBps = 8000;
 
   /**
+   * Longest a single SQL statement of a pool period's close may run (ms),
+   * instead of DB_STATEMENT_TIMEOUT_MS: a big pool (100,000 subscribers, 2 M
+   * subscriber–teacher pairs) aggregates its rollups in statements of several
+   * seconds, and a close waiting on the plan's lock waits for the running one.
+   * 0 = no limit.
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  poolCloseStatementTimeoutMs = 600_000;
+
+  /**
    * The smallest payout per currency, in minor units, comma-separated
    * `CUR:amount` pairs. A vendor whose available earnings are below its
    * currency's minimum waits for the next batch; a currency that is not
@@ -626,6 +638,7 @@ const ENV_MAP: Record<string, keyof AppConfig> = {
   COLLECTION_RETRY_HOURS: 'collectionRetryHours',
   EARNINGS_HOLDBACK_DAYS: 'earningsHoldbackDays',
   POOL_FLAG_SUBSCRIBER_SHARE_BPS: 'poolFlagSubscriberShareBps',
+  POOL_CLOSE_STATEMENT_TIMEOUT_MS: 'poolCloseStatementTimeoutMs',
   PAYOUT_MINIMUMS: 'payoutMinimums',
   PAYOUT_APPROVAL_LIMITS: 'payoutApprovalLimits',
   PAYOUT_CONCURRENCY: 'payoutConcurrency',
