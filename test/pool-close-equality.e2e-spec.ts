@@ -1,5 +1,5 @@
 /**
- * The set-based close of a pool period (pool-close-computation.ts: usage
+ * The set-based close of a pool period (pool-close-computation.repository.ts: usage
  * aggregated in SQL, the USER_CENTRIC weights in numeric arithmetic) against
  * the reference distributePool + poolFlags over the same inputs, on real
  * PostgreSQL. Random pools (fixed seeds): both modes, fees, thresholds (some
@@ -13,7 +13,7 @@
  * each subscriber's paid, net, eligible tokens and remainder status.
  */
 import { DataSource, EntityManager } from 'typeorm';
-import { PoolCloseComputation } from '../src/earnings/pool/pool-close-computation';
+import { PoolCloseComputation } from '../src/earnings/pool/pool-close-computation.repository';
 import { PoolCloseService, poolFlags } from '../src/earnings/pool/pool-close.service';
 import { distributePool } from '../src/earnings/pool/pool-distribution';
 import { PoolDistributionRepository } from '../src/earnings/pool/pool-distribution.repository';

@@ -49,7 +49,7 @@ import { assertUuid } from '../../platform/errors/validation';
 import { BPS_WHOLE } from '../../platform/money/allocation';
 import { RoyaltyLineages } from '../../provenance/lineage/royalty-lineages';
 import { allocatePayment } from '../allocation/payment-allocation';
-import { PoolCloseComputation, PoolCloseProgress, PoolFlagInputs } from './pool-close-computation';
+import { PoolCloseComputation, PoolCloseProgress, PoolFlagInputs } from './pool-close-computation.repository';
 import { PoolDistribution } from './pool-distribution';
 import { DistributionRow, PoolClawbackRow, PoolDistributionRepository, PoolLedgerAttribution, PoolUsageRow } from './pool-distribution.repository';
 
@@ -164,7 +164,7 @@ export class PoolCloseService {
   async closePlan(actor: Principal | null, planId: string, p: { period: string; start: Date }): Promise<{ distribution: DistributionRow; createdNow: boolean }> {
     return this.db.transaction(async (tx) => {
       // A big pool's close (and a close waiting for it on the plan's lock) runs longer than an API request may.
-      await tx.query(`SET LOCAL statement_timeout = ${Math.max(0, Math.trunc(this.config.poolCloseStatementTimeoutMs))}`);
+      await this.repo.setStatementTimeout(tx, this.config.poolCloseStatementTimeoutMs);
       await this.repo.lockPlan(tx, planId);
       const existing = await this.repo.existing(tx, planId, p.period);
       if (existing) return { distribution: existing, createdNow: false };
@@ -247,11 +247,12 @@ export class PoolCloseService {
    * info once the close has run for a second (a big pool), debug before.
    */
   private progress(planId: string, period: string): PoolCloseProgress {
-    const started = Date.now();
+    // Durations, not business time: the monotonic clock.
+    const started = performance.now();
     let last = started;
     return (phase, rows) => {
-      const now = Date.now();
-      const line = { planId, period, phase, rows: rows === null ? null : Number(rows), ms: now - last, totalMs: now - started };
+      const now = performance.now();
+      const line = { planId, period, phase, rows: rows === null ? null : Number(rows), ms: Math.round(now - last), totalMs: Math.round(now - started) };
       last = now;
       if (line.totalMs >= 1000) this.log.log(line, 'pool close progress');
       else this.log.debug(line, 'pool close progress');

@@ -112,6 +112,11 @@ const big = (v: unknown): bigint => BigInt(v as string);
 
 @Injectable()
 export class PoolDistributionRepository {
+  /** The statement timeout of the rest of the transaction, in ms (0: none). */
+  async setStatementTimeout(tx: EntityManager, ms: number): Promise<void> {
+    await tx.query(`SET LOCAL statement_timeout = ${Math.max(0, Math.trunc(ms))}`);
+  }
+
   async lockPlan(tx: EntityManager, planId: string): Promise<void> {
     await tx.query(`SELECT pg_advisory_xact_lock($1, hashtext(p.name || '/' || p.currency)) FROM pool_plans p WHERE p.id = $2`, [POOL_CLOSE_LOCK, planId]);
   }

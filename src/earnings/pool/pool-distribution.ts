@@ -111,7 +111,7 @@ const digits = (n: bigint): number => (n <= 0n ? 1 : n.toString().length);
 
 /*
  * The pieces of the distribution, shared by distributePool (the reference,
- * everything in memory) and the close of a large pool (pool-close-computation.ts:
+ * everything in memory) and the close of a large pool (pool-close-computation.repository.ts:
  * the per-pair sums in SQL, these rules in JS on ~1,000 teachers and one
  * allocation over the subscribers).
  */

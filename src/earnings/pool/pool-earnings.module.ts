@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { LedgerModule } from '../../ledger/ledger.module';
 import { ProvenanceModule } from '../../provenance/provenance.module';
-import { PoolCloseComputation } from './pool-close-computation';
+import { PoolCloseComputation } from './pool-close-computation.repository';
 import { PoolCloseService } from './pool-close.service';
 import { PoolDistributionRepository } from './pool-distribution.repository';
 import { PoolStatementService } from './pool-statement.service';
