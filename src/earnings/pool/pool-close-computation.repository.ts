@@ -32,10 +32,12 @@ import type { EntityManager } from 'typeorm';
 import type { PoolPlanTerms, PoolContributionRow } from './pool-distribution.repository';
 import {
   classifyTeachers,
+  clawbackTakesAll,
   PoolDistribution,
   splitPool,
   teacherAmounts,
   TeacherResult,
+  undistributedTotals,
   userCentricScale,
 } from './pool-distribution';
 
@@ -90,8 +92,7 @@ export class PoolCloseComputation {
     const subscriberIds = [...paid.keys()].sort(cmp);
     const paids = subscriberIds.map((s) => paid.get(s)!);
     const gross = paids.reduce((s, x) => s + x, 0n);
-    // Rule 6: a clawback of at least the gross takes all of it (nothing is split).
-    const swallowed = clawbackMinor > 0n && clawbackMinor >= gross;
+    const swallowed = clawbackTakesAll(gross, clawbackMinor);
     const split = gross > 0n && !swallowed ? splitPool(paids, plan.platformFeeBps, clawbackMinor) : { gross, fee: 0n, net: 0n, nets: paids.map(() => 0n) };
     await tx.query(`CREATE TEMP TABLE pool_close_paid (distiller uuid NOT NULL, paid bigint NOT NULL, net bigint NOT NULL) ON COMMIT DROP`);
     await tx.query(
@@ -171,9 +172,7 @@ export class PoolCloseComputation {
       feeMinor: 0n,
       netMinor: 0n,
       distributedMinor: 0n,
-      carriedMinor: swallowed ? 0n : gross,
-      clawbackMinor: swallowed ? gross : 0n,
-      clawbackCarriedMinor: swallowed ? clawbackMinor - gross : clawbackMinor,
+      ...undistributedTotals(gross, clawbackMinor),
       totalEligibleTokens: totalEligible,
       remainderMinor: 0n,
       teachers: classified.map((t): TeacherResult => ({ ...t, amountMinor: 0n })),

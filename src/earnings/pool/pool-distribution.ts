@@ -142,6 +142,22 @@ export function splitPool(paidInIdOrder: readonly bigint[], platformFeeBps: numb
   return { gross, fee, net, nets: allocate(net, paidInIdOrder) };
 }
 
+/** Rule 6: a clawback of at least the gross takes all of it (nothing is split or distributed). */
+export function clawbackTakesAll(grossMinor: bigint, clawbackMinor: bigint): boolean {
+  return clawbackMinor > 0n && clawbackMinor >= grossMinor;
+}
+
+/**
+ * Rules 5 and 6 when nothing is distributed: a clawback that takes the whole
+ * gross nets what it can now and carries the rest; otherwise (no eligible use,
+ * or nothing paid) the gross waits for the next distribution and the clawback
+ * is not netted.
+ */
+export function undistributedTotals(grossMinor: bigint, clawbackMinor: bigint): { carriedMinor: bigint; clawbackMinor: bigint; clawbackCarriedMinor: bigint } {
+  const all = clawbackTakesAll(grossMinor, clawbackMinor);
+  return { carriedMinor: all ? 0n : grossMinor, clawbackMinor: all ? grossMinor : 0n, clawbackCarriedMinor: all ? clawbackMinor - grossMinor : clawbackMinor };
+}
+
 /**
  * USER_CENTRIC: the power of ten the ideals are scaled by so that the floors
  * of the scaled ideals are within 1/(4·totalEligible) of a unit in total (see
@@ -223,17 +239,14 @@ export function distributePool(input: PoolDistributionInput): PoolDistribution {
   };
 
   // Rule 6: a clawback of at least the gross takes all of it; rule 5: no eligible use, nothing netted, everything waits.
-  const swallowed = clawback > 0n && clawback >= gross;
-  if (swallowed || totalEligible === 0n || gross === 0n) {
+  if (clawbackTakesAll(gross, clawback) || totalEligible === 0n || gross === 0n) {
     return {
       mode,
       grossMinor: gross,
       feeMinor: 0n,
       netMinor: 0n,
       distributedMinor: 0n,
-      carriedMinor: swallowed ? 0n : gross,
-      clawbackMinor: swallowed ? gross : 0n,
-      clawbackCarriedMinor: swallowed ? clawback - gross : clawback,
+      ...undistributedTotals(gross, clawback),
       totalEligibleTokens: totalEligible,
       remainderMinor: 0n,
       teachers: classified.teachers.map((t) => ({ ...t, amountMinor: 0n })),

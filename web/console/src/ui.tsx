@@ -117,6 +117,38 @@ export function Table({ caption, head, rows, empty }: { caption: string; head: R
 }
 
 /** A labelled control: the label names it (for=id) and the hint describes it (aria-describedby). */
+/** Label–value pairs as a definition list (one entry per label). */
+export function Facts({ rows }: { rows: [string, ReactNode][] }) {
+  return (
+    <dl className="terms">
+      {rows.map(([k, v]) => (
+        <div key={k}>
+          <dt>{k}</dt>
+          <dd>{v}</dd>
+        </div>
+      ))}
+    </dl>
+  );
+}
+
+/** Newer / Older buttons of a cursor-paged list (each shown only when there is such a page). */
+export function Pager({ onNewer, onOlder }: { onNewer: (() => void) | null; onOlder: (() => void) | null }) {
+  return (
+    <div className="controls">
+      {onNewer ? (
+        <button type="button" onClick={onNewer}>
+          Newer
+        </button>
+      ) : null}
+      {onOlder ? (
+        <button type="button" onClick={onOlder}>
+          Older
+        </button>
+      ) : null}
+    </div>
+  );
+}
+
 export function Field({ label, children, hint }: { label: string; children: ReactElement<{ id?: string; 'aria-describedby'?: string }>; hint?: string }) {
   const id = useId();
   const control = cloneElement(children, { id, 'aria-describedby': hint ? `${id}-hint` : undefined });

@@ -2,7 +2,7 @@
 import { useState, type FormEvent } from 'react';
 import { useMutation, useQuery } from 'urql';
 import { useNow } from '../time';
-import { ApiError, Field, Loading, Page, Table, when } from '../ui';
+import { ApiError, Field, Loading, Page, Pager, Table, when } from '../ui';
 
 const FLAGS = `query Flags($acknowledged: Boolean, $after: String) { anomalyFlags(first: 50, after: $after, filter: { acknowledged: $acknowledged }) {
   pageInfo { hasNextPage endCursor }
@@ -245,18 +245,10 @@ export function AuditLogPage() {
               <code className="mono">{e.hash.slice(0, 12)}…</code>,
             ])}
           />
-          <div className="controls">
-            {cursors.length > 1 ? (
-              <button type="button" onClick={() => setCursors(cursors.slice(0, -1))}>
-                Newer
-              </button>
-            ) : null}
-            {data.auditLog.nextCursor ? (
-              <button type="button" onClick={() => setCursors([...cursors, data.auditLog.nextCursor])}>
-                Older
-              </button>
-            ) : null}
-          </div>
+          <Pager
+            onNewer={cursors.length > 1 ? () => setCursors(cursors.slice(0, -1)) : null}
+            onOlder={data.auditLog.nextCursor ? () => setCursors([...cursors, data.auditLog.nextCursor]) : null}
+          />
         </>
       ) : null}
     </Page>

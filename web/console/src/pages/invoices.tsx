@@ -1,7 +1,7 @@
 /** Distiller: invoices, one invoice's lines (pay it), and the payment method on file. */
 import { useMutation, useQuery } from 'urql';
 import { Link } from '../router';
-import { ApiError, Loading, Page, Table, when } from '../ui';
+import { ApiError, Facts, Loading, Page, Table, when } from '../ui';
 
 const INVOICES = `query Invoices($org: ID!, $after: String) { invoices(organizationId: $org, first: 50, after: $after) {
   totalCount pageInfo { hasNextPage endCursor }
@@ -94,27 +94,20 @@ export function InvoicePage({ orgId, invoiceId }: { orgId: string; invoiceId: st
       {foreign ? <ApiError problem={{ code: 'NOT_FOUND', message: 'This invoice belongs to another organization.' }} /> : null}
       {i && !foreign ? (
         <>
-          <dl className="terms">
-            {(
-              [
-                ['Status', i.status],
-                ['Kind', i.kind],
-                ['Period', i.period ?? '—'],
-                ['Total', i.total.formatted],
-                ['Paid', i.amountPaid.formatted],
-                ['Refunded', i.amountRefunded.formatted],
-                ['Due', i.amountDue.formatted],
-                ['Issued', when(i.issuedAt)],
-                ['Due date', when(i.dueAt)],
-                ['Payment attempts', `${i.payment.attempts} (${i.payment.failures} failed${i.payment.lastFailureCode ? `, last: ${i.payment.lastFailureCode}` : ''})`],
-              ] as [string, string][]
-            ).map(([k, v]) => (
-              <div key={k}>
-                <dt>{k}</dt>
-                <dd>{v}</dd>
-              </div>
-            ))}
-          </dl>
+          <Facts
+            rows={[
+              ['Status', i.status],
+              ['Kind', i.kind],
+              ['Period', i.period ?? '—'],
+              ['Total', i.total.formatted],
+              ['Paid', i.amountPaid.formatted],
+              ['Refunded', i.amountRefunded.formatted],
+              ['Due', i.amountDue.formatted],
+              ['Issued', when(i.issuedAt)],
+              ['Due date', when(i.dueAt)],
+              ['Payment attempts', `${i.payment.attempts} (${i.payment.failures} failed${i.payment.lastFailureCode ? `, last: ${i.payment.lastFailureCode}` : ''})`],
+            ]}
+          />
           {i.status === 'OPEN' || i.status === 'UNCOLLECTIBLE' ? (
             <button type="button" onClick={() => void pay({ id: i.id })} disabled={paid.fetching}>
               Pay now

@@ -1,6 +1,6 @@
 /** Vendor: the connected payout account's status and the onboarding link. */
 import { useMutation, useQuery } from 'urql';
-import { ApiError, Empty, Loading, Page, when } from '../ui';
+import { ApiError, Empty, Facts, Loading, Page, when } from '../ui';
 
 const ACCOUNT = `query PayoutAccount($org: ID!) { payoutAccount(organizationId: $org) {
   accountId mode detailsSubmitted chargesEnabled payoutsEnabled canReceiveTransfers disabledReason currentlyDue pastDue syncedAt } }`;
@@ -21,26 +21,19 @@ export function PayoutAccountPage({ orgId }: { orgId: string }) {
       <ApiError error={error} />
       {data && !a ? <Empty>No payout account yet. Onboarding creates one (owners only).</Empty> : null}
       {a ? (
-        <dl className="terms">
-          {(
-            [
-              ['Account', a.accountId],
-              ['Mode', a.mode],
-              ['Details submitted', a.detailsSubmitted ? 'yes' : 'no'],
-              ['Can receive transfers', a.canReceiveTransfers ? 'yes' : 'no'],
-              ['Payouts enabled', a.payoutsEnabled ? 'yes' : 'no'],
-              ['Disabled reason', a.disabledReason ?? '—'],
-              ['Currently due', a.currentlyDue.join(', ') || 'nothing'],
-              ['Past due', a.pastDue.join(', ') || 'nothing'],
-              ['Synced', when(a.syncedAt)],
-            ] as [string, string][]
-          ).map(([k, v]) => (
-            <div key={k}>
-              <dt>{k}</dt>
-              <dd>{v}</dd>
-            </div>
-          ))}
-        </dl>
+        <Facts
+          rows={[
+            ['Account', a.accountId],
+            ['Mode', a.mode],
+            ['Details submitted', a.detailsSubmitted ? 'yes' : 'no'],
+            ['Can receive transfers', a.canReceiveTransfers ? 'yes' : 'no'],
+            ['Payouts enabled', a.payoutsEnabled ? 'yes' : 'no'],
+            ['Disabled reason', a.disabledReason ?? '—'],
+            ['Currently due', a.currentlyDue.join(', ') || 'nothing'],
+            ['Past due', a.pastDue.join(', ') || 'nothing'],
+            ['Synced', when(a.syncedAt)],
+          ]}
+        />
       ) : null}
       {data ? (
         <button type="button" onClick={() => void onboard()} disabled={started.fetching}>

@@ -6,12 +6,12 @@
  * reconciliation of a day; vendor-level holds; reversing part of a sent
  * payout's transfer. Vendors: their payouts beside the payout account.
  */
-import { useEffect, useState, type FormEvent, type ReactNode } from 'react';
+import { useEffect, useState, type FormEvent } from 'react';
 import { useMutation, useQuery } from 'urql';
 import type { MeData } from '../app';
 import { Link } from '../router';
 import { useNow } from '../time';
-import { ApiError, Empty, Field, Loading, Page, Table, when } from '../ui';
+import { ApiError, Empty, Facts, Field, Loading, Page, Pager, Table, when } from '../ui';
 
 const MONEY = 'amountMinor currency formatted';
 const ME = `query Me { me { id email isAdmin memberships { role organization { id name country } } } }`;
@@ -95,18 +95,10 @@ export function PayoutBatchesPage() {
           ])}
         />
       ) : null}
-      <div className="controls">
-        {after.length > 1 ? (
-          <button type="button" onClick={() => setAfter(after.slice(0, -1))}>
-            Newer
-          </button>
-        ) : null}
-        {data?.payoutBatches.pageInfo.hasNextPage ? (
-          <button type="button" onClick={() => setAfter([...after, data.payoutBatches.pageInfo.endCursor])}>
-            Older
-          </button>
-        ) : null}
-      </div>
+      <Pager
+        onNewer={after.length > 1 ? () => setAfter(after.slice(0, -1)) : null}
+        onOlder={data?.payoutBatches.pageInfo.hasNextPage ? () => setAfter([...after, data.payoutBatches.pageInfo.endCursor]) : null}
+      />
     </Page>
   );
 }
@@ -220,27 +212,20 @@ export function PayoutBatchPage({ batchId }: { batchId: string }) {
       <p>
         <Link to="/admin/payouts">All payout batches</Link>
       </p>
-      <dl className="terms">
-        {(
-          [
-            ['Status', <StatusText status={b.status} />],
-            ['Total', b.total.formatted],
-            ['Payouts', String(b.payoutCount)],
-            ['Minimum', b.minimum.formatted],
-            ['Earnings as of', `${when(b.asOf)} (holdback ${b.holdbackDays} days)`],
-            ['Created', `${when(b.createdAt)} by ${b.createdBy.email ?? b.createdBy.userId}`],
-            ['Approved', b.approvedBy ? `${when(b.approvedAt)} by ${b.approvedBy.email ?? b.approvedBy.userId}` : '—'],
-            ['Rejected', b.rejectedAt ? `${when(b.rejectedAt)}: ${b.rejectReason}` : '—'],
-            ['Completed', when(b.completedAt)],
-            ['Snapshot hash', <code className="mono">{b.snapshotHash}</code>],
-          ] as [string, ReactNode][]
-        ).map(([k, v]) => (
-          <div key={k}>
-            <dt>{k}</dt>
-            <dd>{v}</dd>
-          </div>
-        ))}
-      </dl>
+      <Facts
+        rows={[
+          ['Status', <StatusText status={b.status} />],
+          ['Total', b.total.formatted],
+          ['Payouts', String(b.payoutCount)],
+          ['Minimum', b.minimum.formatted],
+          ['Earnings as of', `${when(b.asOf)} (holdback ${b.holdbackDays} days)`],
+          ['Created', `${when(b.createdAt)} by ${b.createdBy.email ?? b.createdBy.userId}`],
+          ['Approved', b.approvedBy ? `${when(b.approvedAt)} by ${b.approvedBy.email ?? b.approvedBy.userId}` : '—'],
+          ['Rejected', b.rejectedAt ? `${when(b.rejectedAt)}: ${b.rejectReason}` : '—'],
+          ['Completed', when(b.completedAt)],
+          ['Snapshot hash', <code className="mono">{b.snapshotHash}</code>],
+        ]}
+      />
 
       <section className="card" aria-labelledby="review-title">
         <h2 id="review-title">Review</h2>
@@ -685,18 +670,10 @@ export function VendorPayoutsPage({ orgId }: { orgId: string }) {
           ])}
         />
       ) : null}
-      <div className="controls">
-        {after.length > 1 ? (
-          <button type="button" onClick={() => setAfter(after.slice(0, -1))}>
-            Newer
-          </button>
-        ) : null}
-        {data?.payouts.pageInfo.hasNextPage ? (
-          <button type="button" onClick={() => setAfter([...after, data.payouts.pageInfo.endCursor])}>
-            Older
-          </button>
-        ) : null}
-      </div>
+      <Pager
+        onNewer={after.length > 1 ? () => setAfter(after.slice(0, -1)) : null}
+        onOlder={data?.payouts.pageInfo.hasNextPage ? () => setAfter([...after, data.payouts.pageInfo.endCursor]) : null}
+      />
     </Page>
   );
 }

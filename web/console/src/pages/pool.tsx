@@ -10,7 +10,7 @@
 import { useState, type FormEvent, type ReactNode } from 'react';
 import { useMutation, useQuery } from 'urql';
 import { useNow } from '../time';
-import { ApiError, businessProblem, Empty, Field, Loading, Page, recentMonths, Table, when } from '../ui';
+import { ApiError, businessProblem, Empty, Facts, Field, Loading, Page, recentMonths, Table, when } from '../ui';
 
 const MONEY = 'amountMinor currency formatted';
 const PLAN_FIELDS = `id name version status currency distribution monthlyFee { ${MONEY} } tokenAllowance overage overagePerMillion { ${MONEY} }
@@ -54,16 +54,7 @@ function DistributionTerms({ d }: { d: any }) {
     ['Eligible tokens', tokens(d.totalEligibleTokens)],
     ['Minimum tokens to earn', tokens(d.minimumTokensToEarn)],
   ];
-  return (
-    <dl className="terms">
-      {rows.map(([k, v]) => (
-        <div key={k}>
-          <dt>{k}</dt>
-          <dd>{v}</dd>
-        </div>
-      ))}
-    </dl>
-  );
+  return <Facts rows={rows} />;
 }
 
 /** Admins: a plan's period, the held earnings first, each released after review. */
@@ -347,22 +338,15 @@ function SubscriptionCard(props: {
       <h3>
         {p ? `${p.name} v${p.version}` : 'Pool plan'} ({s.currency}) — <span className={s.status === 'ACTIVE' ? 'ok' : s.status === 'SUSPENDED' ? 'bad' : undefined}>{s.status}</span>
       </h3>
-      <dl className="terms">
-        {(
-          [
-            ['Started', when(s.startedAt)],
-            ['Ends', s.endedAt ? when(s.endedAt) : s.cancelAtPeriodEnd ? 'at the end of the current period (cancelled)' : 'renews monthly'],
-            ['Token allowance a month', p ? `${tokens(p.tokenAllowance)} (shared by all its pool agreements)` : '—'],
-            ['Allowance used', allowanceText(s.allowanceUse)],
-            ...(s.suspensionCause ? ([['Suspended', s.suspensionCause]] as [string, ReactNode][]) : []),
-          ] as [string, ReactNode][]
-        ).map(([k, v]) => (
-          <div key={k}>
-            <dt>{k}</dt>
-            <dd>{v}</dd>
-          </div>
-        ))}
-      </dl>
+      <Facts
+        rows={[
+          ['Started', when(s.startedAt)],
+          ['Ends', s.endedAt ? when(s.endedAt) : s.cancelAtPeriodEnd ? 'at the end of the current period (cancelled)' : 'renews monthly'],
+          ['Token allowance a month', p ? `${tokens(p.tokenAllowance)} (shared by all its pool agreements)` : '—'],
+          ['Allowance used', allowanceText(s.allowanceUse)],
+          ...(s.suspensionCause ? ([['Suspended', s.suspensionCause]] as [string, ReactNode][]) : []),
+        ]}
+      />
       <Table
         caption={`Invoiced periods of the ${s.currency} subscription`}
         head={['Period', 'Fee', 'Overage', 'Invoice']}
